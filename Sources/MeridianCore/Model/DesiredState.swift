@@ -1,0 +1,99 @@
+/// The whole desired state of one revision: every object, indexed by its typed name.
+/// Built only from a revision that decoded without errors; `DesiredState.build` then checks
+/// names, references and the structural rules and reports every problem it finds.
+public struct DesiredState: Sendable {
+    public let jurisdictions: [JurisdictionName: Jurisdiction]
+    public let regions: [RegionName: Region]
+    public let artifacts: [ArtifactName: Artifact]
+    public let fences: [FenceName: ResidencyFence]
+    public let models: [ModelName: Model]
+    public let topologies: [TopologyName: Topology]
+    public let placements: [PlacementName: Placement]
+    public let guardrails: [GuardrailName: Guardrail]
+
+    public init(
+        jurisdictions: [JurisdictionName: Jurisdiction] = [:], regions: [RegionName: Region] = [:],
+        artifacts: [ArtifactName: Artifact] = [:], fences: [FenceName: ResidencyFence] = [:],
+        models: [ModelName: Model] = [:], topologies: [TopologyName: Topology] = [:],
+        placements: [PlacementName: Placement] = [:], guardrails: [GuardrailName: Guardrail] = [:]
+    ) {
+        self.jurisdictions = jurisdictions
+        self.regions = regions
+        self.artifacts = artifacts
+        self.fences = fences
+        self.models = models
+        self.topologies = topologies
+        self.placements = placements
+        self.guardrails = guardrails
+    }
+
+    public var objectCount: Int {
+        jurisdictions.count + regions.count + artifacts.count + fences.count + models.count
+            + topologies.count + placements.count + guardrails.count
+    }
+
+    public var isEmpty: Bool { objectCount == 0 }
+
+    /// Counts per kind, in the order kinds are listed in the spec.
+    public var counts: [(Kind, Int)] {
+        [
+            (.jurisdiction, jurisdictions.count), (.region, regions.count), (.artifact, artifacts.count),
+            (.residencyFence, fences.count), (.model, models.count), (.topology, topologies.count),
+            (.placement, placements.count), (.guardrail, guardrails.count),
+        ]
+    }
+
+    /// Indexes the objects by name and runs every desired-state check. A name declared twice is
+    /// reported at both places; the first declaration (in path order) is kept so that the
+    /// remaining checks still run and the user sees everything in one pass.
+    public static func build(_ objects: [ManifestObject]) -> (DesiredState, [Diagnostic]) {
+        var diagnostics: [Diagnostic] = []
+        var jurisdictions: [JurisdictionName: Jurisdiction] = [:]
+        var regions: [RegionName: Region] = [:]
+        var artifacts: [ArtifactName: Artifact] = [:]
+        var fences: [FenceName: ResidencyFence] = [:]
+        var models: [ModelName: Model] = [:]
+        var topologies: [TopologyName: Topology] = [:]
+        var placements: [PlacementName: Placement] = [:]
+        var guardrails: [GuardrailName: Guardrail] = [:]
+
+        func insert<S, V>(_ value: V, _ meta: ObjectMeta, into dict: inout [Name<S>: V], metaOf: (V) -> ObjectMeta) {
+            let key = Name<S>(meta.name)
+            if let first = dict[key] {
+                let firstMeta = metaOf(first)
+                diagnostics.append(Diagnostic(.nameDuplicate,
+                    "\(meta.kind.rawValue) '\(meta.name)' is declared more than once; also declared at \(meta.nameLocation)",
+                    at: firstMeta.nameLocation))
+                diagnostics.append(Diagnostic(.nameDuplicate,
+                    "\(meta.kind.rawValue) '\(meta.name)' is declared more than once; first declared at \(firstMeta.nameLocation)",
+                    at: meta.nameLocation))
+            } else {
+                dict[key] = value
+            }
+        }
+
+        for object in objects {
+            switch object {
+            case .jurisdiction(let o): insert(o, o.meta, into: &jurisdictions) { $0.meta }
+            case .region(let o): insert(o, o.meta, into: &regions) { $0.meta }
+            case .artifact(let o): insert(o, o.meta, into: &artifacts) { $0.meta }
+            case .residencyFence(let o): insert(o, o.meta, into: &fences) { $0.meta }
+            case .model(let o): insert(o, o.meta, into: &models) { $0.meta }
+            case .topology(let o): insert(o, o.meta, into: &topologies) { $0.meta }
+            case .placement(let o): insert(o, o.meta, into: &placements) { $0.meta }
+            case .guardrail(let o): insert(o, o.meta, into: &guardrails) { $0.meta }
+            }
+        }
+
+        let state = DesiredState(
+            jurisdictions: jurisdictions, regions: regions, artifacts: artifacts, fences: fences,
+            models: models, topologies: topologies, placements: placements, guardrails: guardrails)
+        diagnostics += StructuralValidator(state: state).validate()
+        return (state, diagnostics)
+    }
+}
+
+extension Dictionary where Key: Comparable {
+    /// Values in key order: iteration that feeds output or plans never depends on hashing.
+    public var sortedValues: [Value] { keys.sorted().map { self[$0]! } }
+}

@@ -1,0 +1,55 @@
+/// A kind of object whose names form their own namespace.
+public protocol NameSpace: Sendable {
+    static var kindName: String { get }
+}
+
+public enum JurisdictionSpace: NameSpace { public static let kindName = "Jurisdiction" }
+public enum RegionSpace: NameSpace { public static let kindName = "Region" }
+public enum ArtifactSpace: NameSpace { public static let kindName = "Artifact" }
+public enum FenceSpace: NameSpace { public static let kindName = "ResidencyFence" }
+public enum ModelSpace: NameSpace { public static let kindName = "Model" }
+public enum TopologySpace: NameSpace { public static let kindName = "Topology" }
+public enum PlacementSpace: NameSpace { public static let kindName = "Placement" }
+public enum GuardrailSpace: NameSpace { public static let kindName = "Guardrail" }
+
+/// A typed object name: a `RegionName` can never be passed where an `ArtifactName` is expected.
+/// Names compare byte for byte (never with Unicode canonical equivalence), and only DNS labels
+/// are valid, so look-alike characters cannot alias two names.
+public struct Name<Space: NameSpace>: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+
+    public var description: String { rawValue }
+
+    public static func == (a: Name, b: Name) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public func hash(into hasher: inout Hasher) {
+        for byte in rawValue.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)
+    }
+    public static func < (a: Name, b: Name) -> Bool {
+        a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
+    }
+}
+
+public typealias JurisdictionName = Name<JurisdictionSpace>
+public typealias RegionName = Name<RegionSpace>
+public typealias ArtifactName = Name<ArtifactSpace>
+public typealias FenceName = Name<FenceSpace>
+public typealias ModelName = Name<ModelSpace>
+public typealias TopologyName = Name<TopologySpace>
+public typealias PlacementName = Name<PlacementSpace>
+public typealias GuardrailName = Name<GuardrailSpace>
+
+public enum DNSLabel {
+    /// `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`, checked on bytes.
+    public static func isValid(_ s: String) -> Bool {
+        let bytes = s.utf8
+        guard !bytes.isEmpty, bytes.count <= 63 else { return false }
+        func alnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }
+        return bytes.allSatisfy { alnum($0) || $0 == 0x2D }
+    }
+
+    public static let pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+}

@@ -1,0 +1,239 @@
+/// Reference and structural checks over a whole desired state (SPEC §1). Pure; reports every
+/// problem, in no particular order (callers sort).
+struct StructuralValidator {
+    let state: DesiredState
+    var diagnostics: [Diagnostic] = []
+
+    init(state: DesiredState) { self.state = state }
+
+    func validate() -> [Diagnostic] {
+        var v = self
+        for j in state.jurisdictions.sortedValues { v.check(j) }
+        for r in state.regions.sortedValues { v.check(r) }
+        for a in state.artifacts.sortedValues { v.check(a) }
+        v.checkLineageCycles()
+        for f in state.fences.sortedValues { v.check(f) }
+        for m in state.models.sortedValues { v.check(m) }
+        for t in state.topologies.sortedValues { v.check(t) }
+        for g in state.guardrails.sortedValues { v.check(g) }
+        for p in state.placements.sortedValues { v.check(p) }
+        return v.diagnostics
+    }
+
+    private mutating func error(_ rule: Rule, _ message: String, at location: SourceLocation) {
+        diagnostics.append(Diagnostic(rule, message, at: location))
+    }
+
+    private mutating func ref<S>(_ name: Located<Name<S>>, in dict: [Name<S>: some Any], from owner: ObjectMeta, field: String) {
+        guard dict[name.value] == nil else { return }
+        error(.refMissing, "\(owner.kind.rawValue) '\(owner.name)' \(field) refers to \(S.kindName) '\(name.value)', which does not exist",
+              at: name.location)
+    }
+
+    private mutating func unique<T>(_ items: [Located<T>], owner: ObjectMeta, field: String) {
+        var seen: [T: SourceLocation] = [:]
+        for item in items {
+            if let first = seen[item.value] {
+                error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at line \(first.line))",
+                      at: item.location)
+            } else {
+                seen[item.value] = item.location
+            }
+        }
+    }
+
+    private mutating func check(_ j: Jurisdiction) {
+        unique(j.countries, owner: j.meta, field: "spec.countries")
+    }
+
+    private mutating func check(_ r: Region) {
+        ref(r.jurisdiction, in: state.jurisdictions, from: r.meta, field: "spec.jurisdiction")
+        if let code = r.countryCode, let j = state.jurisdictions[r.jurisdiction.value], !j.countries.isEmpty,
+           !j.countries.contains(where: { $0.value == code.value }) {
+            let listed = j.countries.map(\.value).joined(separator: ", ")
+            error(.regionLocation,
+                  "Region '\(r.meta.name)' is located in \(code.value), which is not one of jurisdiction '\(j.meta.name)''s countries [\(listed)]",
+                  at: code.location)
+        }
+        unique(r.replicatesTo, owner: r.meta, field: "spec.replicatesTo")
+        for target in r.replicatesTo {
+            ref(target, in: state.regions, from: r.meta, field: "spec.replicatesTo")
+            if target.value == r.name {
+                error(.regionReplication, "Region '\(r.meta.name)' replicates to itself", at: target.location)
+            }
+        }
+        var types: [String: SourceLocation] = [:]
+        for acc in r.accelerators {
+            if let first = types[acc.type] {
+                error(.schemaUnique, "Region '\(r.meta.name)' lists accelerator type '\(acc.type)' twice (first at line \(first.line))", at: acc.location)
+            }
+            types[acc.type] = types[acc.type] ?? acc.location
+        }
+    }
+
+    private mutating func check(_ a: Artifact) {
+        if !Digest.isValid(a.digest.value) {
+            error(.artifactDigest, "Artifact '\(a.meta.name)' digest '\(a.digest.value)' is not sha256:<64 lowercase hex digits>", at: a.digest.location)
+        }
+        ref(a.origin, in: state.regions, from: a.meta, field: "spec.origin")
+        unique(a.derivedFrom, owner: a.meta, field: "spec.derivedFrom")
+        unique(a.fences, owner: a.meta, field: "spec.fences")
+        for parent in a.derivedFrom {
+            ref(parent, in: state.artifacts, from: a.meta, field: "spec.derivedFrom")
+        }
+        for fence in a.fences {
+            ref(fence, in: state.fences, from: a.meta, field: "spec.fences")
+        }
+    }
+
+    /// Iterative three-colour DFS over `derivedFrom`: deep lineage never recurses on the stack.
+    /// Each cycle is reported once, at the edge that closes it, with the whole loop spelled out.
+    private mutating func checkLineageCycles() {
+        enum Colour { case white, grey, black }
+        var colour: [ArtifactName: Colour] = [:]
+        for root in state.artifacts.keys.sorted() where colour[root] == nil {
+            var stack: [(ArtifactName, Int)] = [(root, 0)]
+            var path: [ArtifactName] = [root]
+            colour[root] = .grey
+            while let (node, next) = stack.last {
+                let parents = state.artifacts[node]?.derivedFrom ?? []
+                if next < parents.count {
+                    stack[stack.count - 1].1 += 1
+                    let parent = parents[next]
+                    guard state.artifacts[parent.value] != nil else { continue }
+                    switch colour[parent.value] ?? .white {
+                    case .white:
+                        colour[parent.value] = .grey
+                        stack.append((parent.value, 0))
+                        path.append(parent.value)
+                    case .grey:
+                        let start = path.lastIndex(of: parent.value) ?? 0
+                        let loop = (path[start...] + [parent.value]).map(\.rawValue).joined(separator: " -> ")
+                        error(.artifactLineageCycle, "Artifact '\(node)' closes a derivedFrom cycle: \(loop)", at: parent.location)
+                    case .black:
+                        break
+                    }
+                } else {
+                    colour[node] = .black
+                    stack.removeLast()
+                    path.removeLast()
+                }
+            }
+        }
+    }
+
+    private mutating func check(_ f: ResidencyFence) {
+        let hasWildcard = f.allow.contains { $0.value == .any }
+        if hasWildcard && f.allow.count > 1 {
+            let at = f.allow.first { $0.value == .any }!.location
+            error(.fenceWildcard, "ResidencyFence '\(f.meta.name)' allow: \"*\" already means every jurisdiction and must stand alone", at: at)
+        }
+        unique(f.allow, owner: f.meta, field: "spec.allow")
+        unique(f.deny, owner: f.meta, field: "spec.deny")
+        for entry in f.allow {
+            if case .named(let name) = entry.value {
+                ref(Located(name, at: entry.location), in: state.jurisdictions, from: f.meta, field: "spec.allow")
+            }
+        }
+        for entry in f.deny {
+            ref(entry, in: state.jurisdictions, from: f.meta, field: "spec.deny")
+        }
+    }
+
+    private mutating func check(_ m: Model) {
+        if !Version.isValid(m.version.value) {
+            error(.modelVersion, "Model '\(m.meta.name)' version '\(m.version.value)' is not a version (letters, digits, '.', '-', '+', '_'; at most 128)", at: m.version.location)
+        }
+        unique(m.artifacts, owner: m.meta, field: "spec.artifacts")
+        for a in m.artifacts {
+            ref(a, in: state.artifacts, from: m.meta, field: "spec.artifacts")
+        }
+    }
+
+    private mutating func check(_ t: Topology) {
+        let names = t.regions.map(\.name)
+        unique(names, owner: t.meta, field: "spec.regions")
+        unique(t.failover, owner: t.meta, field: "spec.failover")
+        for r in names { ref(r, in: state.regions, from: t.meta, field: "spec.regions") }
+        for r in t.failover {
+            ref(r, in: state.regions, from: t.meta, field: "spec.failover")
+            if names.contains(where: { $0.value == r.value }) {
+                error(.topologyRegions, "Topology '\(t.meta.name)' lists '\(r.value)' both in spec.regions and in spec.failover", at: r.location)
+            }
+        }
+        switch t.mode {
+        case .singleRegion:
+            if t.regions.count != 1 {
+                error(.topologyRegions, "Topology '\(t.meta.name)' is single-region but lists \(t.regions.count) regions", at: t.meta.location)
+            }
+        case .activePassive:
+            if t.regions.count < 2 {
+                error(.topologyRegions, "Topology '\(t.meta.name)' is active-passive but lists no standby after its primary", at: t.meta.location)
+            }
+        case .activeActive:
+            var sum = 0
+            var missing = false
+            for r in t.regions {
+                if let w = r.weight { sum += w.value } else {
+                    missing = true
+                    error(.topologyWeights, "Topology '\(t.meta.name)' is active-active: region '\(r.name.value)' needs a weight", at: r.name.location)
+                }
+            }
+            if !missing && sum != 100 {
+                error(.topologyWeights, "Topology '\(t.meta.name)' is active-active: weights sum to \(sum), not 100", at: t.regions.first?.name.location ?? t.meta.location)
+            }
+        }
+    }
+
+    private mutating func check(_ g: Guardrail) {
+        unique(g.models.map(\.model), owner: g.meta, field: "spec.models")
+        for rule in g.models {
+            ref(rule.model, in: state.models, from: g.meta, field: "spec.models")
+            unique(rule.allowedVersions, owner: g.meta, field: "allowedVersions of '\(rule.model.value)'")
+            for v in rule.allowedVersions where !Version.isValid(v.value) {
+                error(.guardrailVersion, "Guardrail '\(g.meta.name)' allows '\(v.value)', which is not a version", at: v.location)
+            }
+        }
+    }
+
+    private mutating func check(_ p: Placement) {
+        ref(p.model, in: state.models, from: p.meta, field: "spec.model")
+        ref(p.topology, in: state.topologies, from: p.meta, field: "spec.topology")
+        if p.minReplicas > p.replicas {
+            error(.placementReplicas, "Placement '\(p.meta.name)' minReplicas (\(p.minReplicas)) exceeds replicas (\(p.replicas))", at: p.meta.location)
+        }
+        guard let model = state.models[p.model.value] else { return }
+        for g in state.guardrails.sortedValues {
+            for rule in g.models where rule.model.value == model.name {
+                if !rule.allowedVersions.contains(where: { $0.value == model.version.value }) {
+                    let allowed = rule.allowedVersions.map(\.value).joined(separator: ", ")
+                    error(.guardrailVersion,
+                          "Placement '\(p.meta.name)' serves model '\(model.meta.name)' version \(model.version.value), which Guardrail '\(g.meta.name)' does not allow (allowed: \(allowed); \(rule.model.location))",
+                          at: p.model.location)
+                }
+            }
+        }
+    }
+}
+
+public enum Digest {
+    /// `sha256:` followed by exactly 64 lowercase hex digits.
+    public static func isValid(_ s: String) -> Bool {
+        let bytes = Array(s.utf8)
+        guard bytes.count == 71, bytes.starts(with: Array("sha256:".utf8)) else { return false }
+        return bytes[7...].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+    public static let pattern = "^sha256:[0-9a-f]{64}$"
+}
+
+public enum Version {
+    /// A model version: starts with a letter or digit; letters, digits, `.`, `-`, `+`, `_`; ≤ 128.
+    public static func isValid(_ s: String) -> Bool {
+        let bytes = s.utf8
+        guard let first = bytes.first, bytes.count <= 128 else { return false }
+        func alnum(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) }
+        guard alnum(first) else { return false }
+        return bytes.allSatisfy { alnum($0) || $0 == 0x2E || $0 == 0x2D || $0 == 0x2B || $0 == 0x5F }
+    }
+    public static let pattern = "^[0-9A-Za-z][0-9A-Za-z.+_-]{0,127}$"
+}

@@ -1,0 +1,200 @@
+public import MeridianCore
+
+/// Typed, strict access to the nodes of one composed file. Every accessor reports what is
+/// wrong (with the node's line and column) and returns nil, so decoding goes on and the user
+/// sees every problem at once.
+struct DocumentReader {
+    let stream: YAMLStream
+    let file: String
+    var diagnostics: [Diagnostic] = []
+
+    init(stream: YAMLStream, file: String) {
+        self.stream = stream
+        self.file = file
+    }
+
+    func location(_ node: Int32) -> SourceLocation {
+        let n = stream[node]
+        return SourceLocation(file: file, line: Int(n.line), column: Int(n.column))
+    }
+
+    mutating func error(_ rule: Rule, _ message: String, at node: Int32) {
+        diagnostics.append(Diagnostic(rule, message, at: location(node)))
+    }
+
+    /// The fields of a mapping. Unknown keys are reported (with a suggestion when one is
+    /// close), and so are missing required ones.
+    mutating func fields(_ node: Int32, _ what: String, allowed: [String], required: [String] = []) -> Fields? {
+        guard stream[node].kind == .mapping else {
+            error(.schemaType, "\(what) must be a mapping, not \(stream.describe(node))", at: node)
+            return nil
+        }
+        var values: [String: Int32] = [:]
+        for (key, value) in stream.entries(of: node) {
+            let name = stream[key].text
+            if allowed.contains(name) {
+                values[name] = value
+            } else {
+                var message = "unknown field '\(name)' in \(what)"
+                if let near = Suggest.closest(to: name, in: allowed) { message += "; did you mean '\(near)'?" }
+                else { message += " (allowed: \(allowed.joined(separator: ", ")))" }
+                error(.schemaUnknownField, message, at: key)
+            }
+        }
+        for field in required where values[field] == nil {
+            error(.schemaRequired, "\(what) is missing required field '\(field)'", at: node)
+        }
+        return Fields(node: node, values: values)
+    }
+
+    struct Fields {
+        let node: Int32
+        let values: [String: Int32]
+        subscript(_ key: String) -> Int32? { values[key] }
+    }
+
+    mutating func string(_ node: Int32, _ what: String) -> String? {
+        let n = stream[node]
+        guard n.kind == .scalar, n.scalarType == .string else {
+            var message = "\(what) must be a string, not \(stream.describe(node))"
+            if n.kind == .scalar && n.scalarType != .null { message += "; quote it to make it a string" }
+            error(.schemaType, message, at: node)
+            return nil
+        }
+        return n.text
+    }
+
+    mutating func nonEmptyString(_ node: Int32, _ what: String) -> String? {
+        guard let s = string(node, what) else { return nil }
+        if s.isEmpty {
+            error(.schemaEmpty, "\(what) must not be empty", at: node)
+            return nil
+        }
+        return s
+    }
+
+    mutating func located(_ node: Int32, _ what: String) -> Located<String>? {
+        string(node, what).map { Located($0, at: location(node)) }
+    }
+
+    mutating func int(_ node: Int32, _ what: String, min: Int? = nil, max: Int? = nil) -> Int? {
+        let n = stream[node]
+        guard n.kind == .scalar, n.scalarType == .int else {
+            error(.schemaType, "\(what) must be an integer, not \(stream.describe(node))", at: node)
+            return nil
+        }
+        guard let value = ScalarResolver.intValue(n.text) else {
+            error(.schemaRange, "\(what) \(n.text) does not fit in 64 bits", at: node)
+            return nil
+        }
+        if let min, value < min {
+            error(.schemaRange, "\(what) must be at least \(min), not \(value)", at: node)
+            return nil
+        }
+        if let max, value > max {
+            error(.schemaRange, "\(what) must be at most \(max), not \(value)", at: node)
+            return nil
+        }
+        return value
+    }
+
+    mutating func list(_ node: Int32, _ what: String, nonEmpty: Bool = false) -> [Int32]? {
+        guard stream[node].kind == .sequence else {
+            error(.schemaType, "\(what) must be a list, not \(stream.describe(node))", at: node)
+            return nil
+        }
+        let items = Array(stream.elements(of: node))
+        if nonEmpty && items.isEmpty {
+            error(.schemaEmpty, "\(what) must not be empty", at: node)
+            return nil
+        }
+        return items
+    }
+
+    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: Int32, _ what: String, as _: E.Type) -> E?
+    where E.RawValue == String {
+        guard let s = string(node, what) else { return nil }
+        if let value = E(rawValue: s) { return value }
+        let allowed = E.allCases.map(\.rawValue)
+        var message = "\(what) '\(s)' is not one of \(allowed.joined(separator: " | "))"
+        if let near = Suggest.closest(to: s, in: allowed) { message += "; did you mean '\(near)'?" }
+        error(.schemaEnum, message, at: node)
+        return nil
+    }
+
+    /// A name (or a reference to one): a DNS label, compared byte for byte.
+    mutating func name<S>(_ node: Int32, _ what: String, as _: Name<S>.Type = Name<S>.self) -> Located<Name<S>>? {
+        guard let s = string(node, what) else { return nil }
+        guard DNSLabel.isValid(s) else {
+            error(.nameInvalid, "\(what) '\(Suggest.printable(s))' is not a DNS label (lowercase a-z, 0-9 and '-', 1 to 63 characters, starting and ending with a letter or digit)", at: node)
+            return nil
+        }
+        return Located(Name<S>(s), at: location(node))
+    }
+
+    mutating func names<S>(_ node: Int32, _ what: String, as type: Name<S>.Type = Name<S>.self, nonEmpty: Bool = false) -> [Located<Name<S>>]? {
+        guard let items = list(node, what, nonEmpty: nonEmpty) else { return nil }
+        return items.compactMap { name($0, "\(what) entry", as: type) }
+    }
+
+    /// A string → string mapping (labels, annotations, matchLabels).
+    mutating func stringMap(_ node: Int32, _ what: String) -> [String: String]? {
+        guard stream[node].kind == .mapping else {
+            error(.schemaType, "\(what) must be a mapping of strings, not \(stream.describe(node))", at: node)
+            return nil
+        }
+        var result: [String: String] = [:]
+        for (key, value) in stream.entries(of: node) {
+            guard let k = string(key, "\(what) key") else { continue }
+            if k.isEmpty { error(.schemaEmpty, "\(what) key must not be empty", at: key); continue }
+            guard let v = string(value, "\(what) '\(k)'") else { continue }
+            result[k] = v
+        }
+        return result
+    }
+}
+
+enum Suggest {
+    /// The allowed word closest to `word` by edit distance, when it is a plausible typo.
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let w = Array(word.lowercased().utf8)
+        guard w.count <= 64 else { return nil }
+        var best: (String, Int)?
+        for candidate in candidates {
+            let d = distance(w, Array(candidate.lowercased().utf8))
+            if d <= max(1, min(w.count, candidate.utf8.count) / 3), best == nil || d < best!.1 {
+                best = (candidate, d)
+            }
+        }
+        return best?.0
+    }
+
+    private static func distance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0 ... b.count)
+        var cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1 ... a.count {
+            cur[0] = i
+            for j in 1 ... b.count {
+                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+
+    /// Shows invisible and look-alike characters as escapes so a user can see why a name that
+    /// looks right is refused.
+    static func printable(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars.prefix(80) {
+            if scalar.isASCII && scalar.value >= 0x20 && scalar.value < 0x7F {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,117 @@
+public import MeridianCore
+internal import Foundation
+
+/// A directory of manifests on disk: every `*.yaml`/`*.yml` below the root, recursively, in
+/// byte-wise path order. Reads are bounded per file and in total.
+public struct DirectorySource: Sendable {
+    public let root: String
+    public var maxFileBytes = 64 << 20
+    public var maxTotalBytes = 1 << 30
+    public var maxFiles = 200_000
+
+    public init(root: String) {
+        var r = root
+        while r.count > 1 && r.hasSuffix("/") { r.removeLast() }
+        self.root = r
+    }
+
+    public enum Error: Swift.Error, CustomStringConvertible {
+        case notFound(String)
+        case notADirectory(String)
+        case unreadable(String, String)
+
+        public var description: String {
+            switch self {
+            case .notFound(let p): "\(p): no such directory"
+            case .notADirectory(let p): "\(p): not a directory"
+            case .unreadable(let p, let why): "\(p): cannot be read: \(why)"
+            }
+        }
+    }
+
+    /// Reads the files. Problems with single files (too large, a symlinked directory) come back
+    /// as diagnostics; a root that cannot be read at all is an environment error.
+    public func read() throws(Error) -> ([ManifestFile], [Diagnostic]) {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: root, isDirectory: &isDir) else { throw .notFound(root) }
+        guard isDir.boolValue else { throw .notADirectory(root) }
+
+        var diagnostics: [Diagnostic] = []
+        var paths: [String] = []
+        // Explicit stack, no recursion; symlinked directories are not followed (no loops).
+        var pending: [String] = [""]
+        while let rel = pending.popLast() {
+            let dir = rel.isEmpty ? root : root + "/" + rel
+            let entries: [String]
+            do { entries = try fm.contentsOfDirectory(atPath: dir) } catch {
+                if rel.isEmpty { throw .unreadable(root, "\(error)") }
+                diagnostics.append(Diagnostic(.sourceRead, "directory cannot be read", path: dir))
+                continue
+            }
+            for name in entries {
+                let childRel = rel.isEmpty ? name : rel + "/" + name
+                let full = root + "/" + childRel
+                guard let attrs = try? fm.attributesOfItem(atPath: full), let type = attrs[.type] as? FileAttributeType else { continue }
+                switch type {
+                case .typeDirectory:
+                    pending.append(childRel)
+                case .typeRegular:
+                    if ManifestLoader.isManifestPath(name) { paths.append(childRel) }
+                case .typeSymbolicLink:
+                    var targetIsDir: ObjCBool = false
+                    if fm.fileExists(atPath: full, isDirectory: &targetIsDir), targetIsDir.boolValue {
+                        diagnostics.append(Diagnostic(.sourcePath, "symbolic link to a directory is not followed", path: full))
+                    } else if ManifestLoader.isManifestPath(name) {
+                        paths.append(childRel)
+                    }
+                default:
+                    continue
+                }
+            }
+            if paths.count > maxFiles {
+                diagnostics.append(Diagnostic(.sourceSize, "more than \(maxFiles) manifest files", path: root))
+                return ([], diagnostics)
+            }
+        }
+        paths.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+
+        var files: [ManifestFile] = []
+        files.reserveCapacity(paths.count)
+        var total = 0
+        for rel in paths {
+            let full = root + "/" + rel
+            let size = (try? fm.attributesOfItem(atPath: full)[.size] as? NSNumber)?.intValue ?? 0
+            if size > maxFileBytes {
+                diagnostics.append(Diagnostic(.yamlSize, "file is \(size) bytes; a manifest document may be at most \(maxFileBytes) bytes",
+                                              at: SourceLocation(file: full, line: 1, column: 1)))
+                continue
+            }
+            total += size
+            if total > maxTotalBytes {
+                diagnostics.append(Diagnostic(.sourceSize, "manifests exceed \(maxTotalBytes) bytes in total", path: root))
+                return ([], diagnostics)
+            }
+            guard let handle = FileHandle(forReadingAtPath: full) else {
+                diagnostics.append(Diagnostic(.sourceRead, "file cannot be read", path: full))
+                continue
+            }
+            defer { try? handle.close() }
+            // Read at most one byte past the bound: a file that grew after stat is still bounded.
+            let data = (try? handle.read(upToCount: maxFileBytes + 1)) ?? Data()
+            if data.count > maxFileBytes {
+                diagnostics.append(Diagnostic(.yamlSize, "file is larger than \(maxFileBytes) bytes",
+                                              at: SourceLocation(file: full, line: 1, column: 1)))
+                continue
+            }
+            files.append(ManifestFile(path: full, bytes: [UInt8](data)))
+        }
+        return (files, diagnostics)
+    }
+
+    /// Reads and loads the directory.
+    public func load() throws(Error) -> LoadResult {
+        let (files, diagnostics) = try read()
+        return ManifestLoader.load(files, sourceDiagnostics: diagnostics)
+    }
+}

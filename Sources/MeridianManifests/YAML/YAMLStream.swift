@@ -1,0 +1,73 @@
+/// The composed form of one YAML file: a flat arena of nodes with their marks. Collections
+/// refer to their children by index into `children`, so an alias is a shared index (never a
+/// copy) and walking a document never recurses.
+struct YAMLStream: Sendable {
+    enum Kind: UInt8, Sendable {
+        case scalar, sequence, mapping
+    }
+
+    /// How a scalar resolved under the YAML 1.2 core schema (or its explicit core tag).
+    enum ScalarType: UInt8, Sendable {
+        case null, bool, int, float, string
+        /// The plain `<<` key of a merge.
+        case merge
+    }
+
+    struct Node: Sendable {
+        var kind: Kind
+        var scalarType: ScalarType
+        /// True for a plain (unquoted, untagged) scalar.
+        var plain: Bool
+        /// 1-based.
+        var line: Int32
+        var column: Int32
+        var childStart: Int32
+        /// Sequence: elements. Mapping: keys and values alternating, so twice the entries.
+        var childCount: Int32
+        var text: String
+    }
+
+    var nodes: [Node] = []
+    var children: [Int32] = []
+    /// The root of every non-empty document, in order.
+    var documents: [Int32] = []
+
+    subscript(_ index: Int32) -> Node { nodes[Int(index)] }
+
+    func elements(of index: Int32) -> ArraySlice<Int32> {
+        let node = nodes[Int(index)]
+        return children[Int(node.childStart) ..< Int(node.childStart + node.childCount)]
+    }
+
+    /// The entries of a mapping as (key, value) node indices, in document order (explicit
+    /// keys first, then the keys a merge brought in).
+    func entries(of index: Int32) -> [(key: Int32, value: Int32)] {
+        let slice = elements(of: index)
+        var result: [(key: Int32, value: Int32)] = []
+        result.reserveCapacity(slice.count / 2)
+        var i = slice.startIndex
+        while i < slice.endIndex {
+            result.append((slice[i], slice[i + 1]))
+            i += 2
+        }
+        return result
+    }
+
+    /// A short description for messages: `a string "x"`, `an integer 3`, `a mapping`.
+    func describe(_ index: Int32) -> String {
+        let node = nodes[Int(index)]
+        switch node.kind {
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .scalar:
+            let shown = node.text.count > 40 ? String(node.text.prefix(40)) + "…" : node.text
+            switch node.scalarType {
+            case .null: return "null"
+            case .bool: return "a boolean \(shown)"
+            case .int: return "an integer \(shown)"
+            case .float: return "a number \(shown)"
+            case .string, .merge: return "a string \"\(shown)\""
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+internal import ArgumentParser
+
+@main
+struct Meridian: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meridian",
+        abstract: "GitOps reconciler for multi-region AI platforms that keeps every artifact inside its residency fence.",
+        version: "0.1.0",
+        subcommands: [Validate.self]
+    )
+}
+
+/// Exit codes of SPEC §6. Usage errors are ArgumentParser's own (64).
+enum Exit {
+    static let invalid = ExitCode(1)
+    static let changes = ExitCode(2)
+    static let environment = ExitCode(3)
+}
