@@ -102,9 +102,16 @@ public struct Artifact: Sendable, Hashable {
 }
 
 /// One entry of a fence's `allow` or `deny`: a jurisdiction, or `*` for all declared ones.
-public enum JurisdictionPattern: Sendable, Hashable {
+public enum JurisdictionPattern: Sendable, Hashable, CustomStringConvertible {
     case any
     case named(JurisdictionName)
+
+    public var description: String {
+        switch self {
+        case .any: "*"
+        case .named(let n): n.rawValue
+        }
+    }
 }
 
 public struct ResidencyFence: Sendable, Hashable {

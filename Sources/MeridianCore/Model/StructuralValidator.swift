@@ -34,7 +34,7 @@ struct StructuralValidator {
         var seen: [T: SourceLocation] = [:]
         for item in items {
             if let first = seen[item.value] {
-                error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at line \(first.line))",
+                error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at \(first.line):\(first.column))",
                       at: item.location)
             } else {
                 seen[item.value] = item.location

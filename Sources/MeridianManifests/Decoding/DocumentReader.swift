@@ -79,6 +79,12 @@ struct DocumentReader {
 
     mutating func int(_ node: Int32, _ what: String, min: Int? = nil, max: Int? = nil) -> Int? {
         let n = stream[node]
+        // JSON Schema counts a number with no fractional part as an integer (2020-12 §6.1.1);
+        // the decoder agrees with the schemas, so `64.0` is 64.
+        if n.kind == .scalar, n.scalarType == .float, let d = Double(n.text), d.isFinite, d == d.rounded(),
+           abs(d) < 9.0e15 {
+            return checkRange(Int(d), what, min: min, max: max, at: node)
+        }
         guard n.kind == .scalar, n.scalarType == .int else {
             error(.schemaType, "\(what) must be an integer, not \(stream.describe(node))", at: node)
             return nil
@@ -87,6 +93,10 @@ struct DocumentReader {
             error(.schemaRange, "\(what) \(n.text) does not fit in 64 bits", at: node)
             return nil
         }
+        return checkRange(value, what, min: min, max: max, at: node)
+    }
+
+    private mutating func checkRange(_ value: Int, _ what: String, min: Int?, max: Int?, at node: Int32) -> Int? {
         if let min, value < min {
             error(.schemaRange, "\(what) must be at least \(min), not \(value)", at: node)
             return nil

@@ -29,13 +29,21 @@ struct ManifestDecoder {
             reader.error(.schemaKind, message, at: kindNode)
             return nil
         }
+        // A document whose name is invalid still has its spec checked, so that one run shows
+        // every problem; only a document with a valid name becomes an object.
         let meta = top["metadata"].flatMap { decodeMeta($0, kind: kind, root: root) }
         let specNode = top["spec"]
         if specNode == nil && kind != .jurisdiction {
             reader.error(.schemaRequired, "\(kind.rawValue) document is missing required field 'spec'", at: root)
         }
-        guard let meta else { return nil }
-        let what = "\(kind.rawValue) '\(meta.name)' spec"
+        let what = "\(kind.rawValue) '\(meta?.name ?? "?")' spec"
+        let object = decodeSpec(kind: kind, meta: meta ?? ObjectMeta(kind: kind, name: "", nameLocation: reader.location(root),
+                                                                     location: reader.location(root), labels: [:]),
+                                specNode, what)
+        return meta == nil ? nil : object
+    }
+
+    private mutating func decodeSpec(kind: Kind, meta: ObjectMeta, _ specNode: Int32?, _ what: String) -> ManifestObject? {
         switch kind {
         case .jurisdiction: return decodeJurisdiction(meta, specNode, what).map(ManifestObject.jurisdiction)
         case .region: return specNode.flatMap { decodeRegion(meta, $0, what) }.map(ManifestObject.region)
@@ -61,19 +69,16 @@ struct ManifestDecoder {
     private mutating func decodeJurisdiction(_ meta: ObjectMeta, _ node: Int32?, _ what: String) -> Jurisdiction? {
         guard let node else { return Jurisdiction(meta: meta, description: nil, countries: []) }
         guard let f = reader.fields(node, what, allowed: ["description", "countries"]) else { return nil }
-        var ok = true
-        let description = f["description"].flatMap { n -> String? in
-            let s = reader.string(n, "description"); if s == nil { ok = false }; return s
-        }
+        let description = f["description"].flatMap { reader.string($0, "description") }
         var countries: [Located<String>] = []
         if let n = f["countries"] {
             if let items = reader.list(n, "countries") {
                 for item in items {
-                    if let code = country(item, "countries entry") { countries.append(code) } else { ok = false }
+                    if let code = country(item, "countries entry") { countries.append(code) }
                 }
-            } else { ok = false }
+            }
         }
-        return ok ? Jurisdiction(meta: meta, description: description, countries: countries) : nil
+        return Jurisdiction(meta: meta, description: description, countries: countries)
     }
 
     private mutating func country(_ node: Int32, _ what: String) -> Located<String>? {
@@ -91,31 +96,31 @@ struct ManifestDecoder {
         guard let f = reader.fields(node, what,
                                     allowed: ["provider", "location", "jurisdiction", "state", "replicatesTo", "capacity", "adapter"],
                                     required: ["jurisdiction"]) else { return nil }
-        var ok = true
-        func track<T>(_ v: T?) -> T? { if v == nil { ok = false }; return v }
-        let provider = f["provider"].flatMap { track(reader.nonEmptyString($0, "provider")) }
-        let location = f["location"].flatMap { track(country($0, "location")) }
-        let jurisdiction = f["jurisdiction"].flatMap { track(reader.name($0, "jurisdiction", as: JurisdictionName.self)) }
-        let state = f["state"].map { track(reader.enumValue($0, "state", as: RegionState.self)) } ?? .active
-        let replicatesTo = f["replicatesTo"].map { track(reader.names($0, "replicatesTo", as: RegionName.self)) } ?? []
+        let provider = f["provider"].flatMap { reader.nonEmptyString($0, "provider") }
+        let location = f["location"].flatMap { country($0, "location") }
+        let jurisdiction = f["jurisdiction"].flatMap { reader.name($0, "jurisdiction", as: JurisdictionName.self) }
+        let state = f["state"].map { reader.enumValue($0, "state", as: RegionState.self) } ?? .active
+        let replicatesTo = f["replicatesTo"].map { reader.names($0, "replicatesTo", as: RegionName.self) } ?? []
         var accelerators: [AcceleratorCount] = []
         if let c = f["capacity"], let cf = reader.fields(c, "capacity", allowed: ["accelerators"]), let a = cf["accelerators"] {
             if let items = reader.list(a, "capacity.accelerators") {
                 for item in items {
-                    if let acc = accelerator(item, "capacity.accelerators entry", minCount: 0) { accelerators.append(acc) } else { ok = false }
+                    if let acc = accelerator(item, "capacity.accelerators entry", minCount: 0) { accelerators.append(acc) }
                 }
-            } else { ok = false }
+            }
         }
-        let adapter = f["adapter"].map { track(decodeAdapter($0)) } ?? .local(path: nil)
-        guard ok, let jurisdiction, let state, let replicatesTo, let adapter else { return nil }
-        return Region(meta: meta, provider: provider, countryCode: location, jurisdiction: jurisdiction, state: state,
-                      replicatesTo: replicatesTo, accelerators: accelerators, adapter: adapter)
+        let adapter = f["adapter"].map { decodeAdapter($0) } ?? .local(path: nil)
+        // Optional fields that failed to decode were reported; defaults stand in for them so the
+        // cross-object checks still run. Required ones must be there.
+        guard let jurisdiction else { return nil }
+        return Region(meta: meta, provider: provider, countryCode: location, jurisdiction: jurisdiction, state: state ?? .active,
+                      replicatesTo: replicatesTo ?? [], accelerators: accelerators, adapter: adapter ?? .local(path: nil))
     }
 
     private mutating func accelerator(_ node: Int32, _ what: String, minCount: Int) -> AcceleratorCount? {
         guard let f = reader.fields(node, what, allowed: ["type", "count"], required: ["type", "count"]) else { return nil }
         let type = f["type"].flatMap { reader.nonEmptyString($0, "accelerator type") }
-        let count = f["count"].flatMap { reader.int($0, "accelerator count", min: minCount) }
+        let count = f["count"].flatMap { reader.int($0, "accelerator count", min: minCount, max: 1_000_000) }
         guard let type, let count else { return nil }
         return AcceleratorCount(type: type, count: count, location: reader.location(node))
     }
@@ -136,7 +141,7 @@ struct ManifestDecoder {
         var ok = true
         for field in ["path", "url", "tokenEnv", "command"] where !applies.contains(field) {
             if let n = f[field] {
-                reader.error(.regionAdapter, "adapter field '\(field)' does not apply to a \(type) adapter (it takes: \(applies.joined(separator: ", ")))", at: n)
+                reader.error(.regionAdapter, "adapter field '\(field)' does not apply to an \(type) adapter (it takes: \(applies.joined(separator: ", ")))", at: n)
                 ok = false
             }
         }
@@ -151,7 +156,8 @@ struct ManifestDecoder {
                 return nil
             }
             guard let url = reader.string(urlNode, "adapter.url") else { return nil }
-            if !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.utf8.count < 9 {
+            let rest = url.hasPrefix("https://") ? url.dropFirst(8) : url.hasPrefix("http://") ? url.dropFirst(7) : ""
+            if rest.isEmpty || rest.unicodeScalars.contains(where: { $0.properties.isWhitespace }) {
                 reader.error(.schemaFormat, "adapter.url '\(url)' must be an http:// or https:// URL", at: urlNode)
                 ok = false
             }
@@ -184,17 +190,15 @@ struct ManifestDecoder {
     private mutating func decodeArtifact(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Artifact? {
         guard let f = reader.fields(node, what, allowed: ["type", "digest", "sizeBytes", "origin", "derivedFrom", "fences"],
                                     required: ["type", "digest", "origin"]) else { return nil }
-        var ok = true
-        func track<T>(_ v: T?) -> T? { if v == nil { ok = false }; return v }
-        let type = f["type"].flatMap { track(reader.enumValue($0, "type", as: ArtifactType.self)) }
-        let digest = f["digest"].flatMap { track(reader.located($0, "digest")) }
-        let size = f["sizeBytes"].flatMap { track(reader.int($0, "sizeBytes", min: 0)) }
-        let origin = f["origin"].flatMap { track(reader.name($0, "origin", as: RegionName.self)) }
-        let derivedFrom = f["derivedFrom"].map { track(reader.names($0, "derivedFrom", as: ArtifactName.self)) } ?? []
-        let fences = f["fences"].map { track(reader.names($0, "fences", as: FenceName.self)) } ?? []
-        guard ok, let type, let digest, let origin, let derivedFrom, let fences else { return nil }
+        let type = f["type"].flatMap { reader.enumValue($0, "type", as: ArtifactType.self) }
+        let digest = f["digest"].flatMap { reader.located($0, "digest") }
+        let size = f["sizeBytes"].flatMap { reader.int($0, "sizeBytes", min: 0) }
+        let origin = f["origin"].flatMap { reader.name($0, "origin", as: RegionName.self) }
+        let derivedFrom = f["derivedFrom"].map { reader.names($0, "derivedFrom", as: ArtifactName.self) } ?? []
+        let fences = f["fences"].map { reader.names($0, "fences", as: FenceName.self) } ?? []
+        guard let type, let digest, let origin else { return nil }
         return Artifact(meta: meta, type: type, digest: digest, sizeBytes: size.map(Int64.init), origin: origin,
-                        derivedFrom: derivedFrom, fences: fences)
+                        derivedFrom: derivedFrom ?? [], fences: fences ?? [])
     }
 
     private mutating func decodeFence(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> ResidencyFence? {
@@ -220,21 +224,19 @@ struct ManifestDecoder {
                 if matchLabels == nil { ok = false }
             } else { ok = false }
         }
-        guard ok, let deny else { return nil }
-        return ResidencyFence(meta: meta, allow: allow, deny: deny, matchLabels: matchLabels)
+        guard ok else { return nil }
+        return ResidencyFence(meta: meta, allow: allow, deny: deny ?? [], matchLabels: matchLabels)
     }
 
     private mutating func decodeModel(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Model? {
         guard let f = reader.fields(node, what, allowed: ["version", "artifacts", "accelerator"], required: ["version", "artifacts"]) else { return nil }
-        var ok = true
         let version = f["version"].flatMap { reader.located($0, "version") }
         let artifacts = f["artifacts"].flatMap { reader.names($0, "artifacts", as: ArtifactName.self, nonEmpty: true) }
         var acc: AcceleratorCount?
         if let a = f["accelerator"] {
             acc = accelerator(a, "accelerator", minCount: 1)
-            if acc == nil { ok = false }
         }
-        guard ok, let version, let artifacts else { return nil }
+        guard let version, let artifacts else { return nil }
         return Model(meta: meta, version: version, artifacts: artifacts, accelerator: acc)
     }
 
@@ -272,15 +274,13 @@ struct ManifestDecoder {
     private mutating func decodePlacement(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Placement? {
         guard let f = reader.fields(node, what, allowed: ["model", "topology", "replicas", "minReplicas", "priority"],
                                     required: ["model", "topology", "replicas"]) else { return nil }
-        var ok = true
-        func track<T>(_ v: T?) -> T? { if v == nil { ok = false }; return v }
-        let model = f["model"].flatMap { track(reader.name($0, "model", as: ModelName.self)) }
-        let topology = f["topology"].flatMap { track(reader.name($0, "topology", as: TopologyName.self)) }
-        let replicas = f["replicas"].flatMap { track(reader.int($0, "replicas", min: 1, max: 1_000_000)) }
-        let minReplicas = f["minReplicas"].map { track(reader.int($0, "minReplicas", min: 0, max: 1_000_000)) } ?? 1
-        let priority = f["priority"].map { track(reader.int($0, "priority", min: -1_000_000, max: 1_000_000)) } ?? 0
-        guard ok, let model, let topology, let replicas, let minReplicas, let priority else { return nil }
-        return Placement(meta: meta, model: model, topology: topology, replicas: replicas, minReplicas: minReplicas, priority: priority)
+        let model = f["model"].flatMap { reader.name($0, "model", as: ModelName.self) }
+        let topology = f["topology"].flatMap { reader.name($0, "topology", as: TopologyName.self) }
+        let replicas = f["replicas"].flatMap { reader.int($0, "replicas", min: 1, max: 1_000_000) }
+        let minReplicas = f["minReplicas"].map { reader.int($0, "minReplicas", min: 0, max: 1_000_000) } ?? 1
+        let priority = f["priority"].map { reader.int($0, "priority", min: -1_000_000, max: 1_000_000) } ?? 0
+        guard let model, let topology, let replicas else { return nil }
+        return Placement(meta: meta, model: model, topology: topology, replicas: replicas, minReplicas: minReplicas ?? 1, priority: priority ?? 0)
     }
 
     private mutating func decodeGuardrail(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Guardrail? {

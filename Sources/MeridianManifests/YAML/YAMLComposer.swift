@@ -149,7 +149,8 @@ final class YAMLComposer {
         case YAML_DOCUMENT_END_EVENT:
             if let root = documentRoot {
                 let node = stream[root]
-                let empty = node.kind == .scalar && node.plain && node.text.isEmpty
+                // An empty document (or a bare `~`/`null`) is skipped, as SPEC §1 says.
+                let empty = node.kind == .scalar && node.plain && node.scalarType == .null
                 if !empty { stream.documents.append(root) }
             }
         case YAML_SCALAR_EVENT:
