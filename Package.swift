@@ -48,5 +48,7 @@ let package = Package(
             dependencies: ["MeridianManifests", "MeridianCore"],
             swiftSettings: strict
         ),
+        // Runs the real `meridian` binary as a child process.
+        .testTarget(name: "MeridianCLITests", dependencies: ["meridian"], swiftSettings: strict),
     ]
 )

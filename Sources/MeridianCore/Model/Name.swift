@@ -22,13 +22,18 @@ public struct Name<Space: NameSpace>: Hashable, Comparable, Sendable, CustomStri
 
     public var description: String { rawValue }
 
-    public static func == (a: Name, b: Name) -> Bool { a.rawValue.utf8.elementsEqual(b.rawValue.utf8) }
+    public static func == (a: Name, b: Name) -> Bool {
+        var x = a.rawValue, y = b.rawValue
+        return x.withUTF8 { p in y.withUTF8 { q in p.count == q.count && p.elementsEqual(q) } }
+    }
     public func hash(into hasher: inout Hasher) {
-        for byte in rawValue.utf8 { hasher.combine(byte) }
+        var s = rawValue
+        s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
         hasher.combine(0xFF as UInt8)
     }
     public static func < (a: Name, b: Name) -> Bool {
-        a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
+        var x = a.rawValue, y = b.rawValue
+        return x.withUTF8 { p in y.withUTF8 { q in p.lexicographicallyPrecedes(q) } }
     }
 }
 

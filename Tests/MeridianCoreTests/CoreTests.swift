@@ -1,0 +1,100 @@
+import MeridianCore
+import Testing
+
+@Suite("Names and formats")
+struct NameTests {
+    @Test("DNS labels", arguments: [
+        ("eu-west", true), ("a", true), ("0", true), ("a-0-b", true), (String(repeating: "a", count: 63), true),
+        ("", false), ("-a", false), ("a-", false), ("EU", false), ("eu_west", false), ("eu.west", false),
+        (String(repeating: "a", count: 64), false), ("\u{435}u", false), ("eu\u{200B}", false),
+    ])
+    func dnsLabels(name: String, valid: Bool) {
+        #expect(DNSLabel.isValid(name) == valid)
+    }
+
+    @Test("names compare byte for byte, never by Unicode equivalence")
+    func byteEquality() {
+        #expect(RegionName("caf\u{E9}") != RegionName("cafe\u{301}"))
+        #expect(Set([RegionName("caf\u{E9}"), RegionName("cafe\u{301}")]).count == 2)
+        #expect(RegionName("eu-west") == RegionName("eu-west"))
+    }
+
+    @Test("digests and versions")
+    func formats() {
+        #expect(Digest.isValid("sha256:" + String(repeating: "a", count: 64)))
+        #expect(!Digest.isValid("sha256:" + String(repeating: "A", count: 64)))
+        #expect(!Digest.isValid("sha256:" + String(repeating: "a", count: 63)))
+        #expect(!Digest.isValid("sha512:" + String(repeating: "a", count: 64)))
+        #expect(Version.isValid("3.1.0"))
+        #expect(Version.isValid("2024.05-rc1+build.7"))
+        #expect(!Version.isValid("-1"))
+        #expect(!Version.isValid("v 2"))
+        #expect(!Version.isValid(""))
+    }
+
+    @Test("the ISO 3166-1 list has every assigned code and none of the reserved ones")
+    func countries() {
+        #expect(CountryCode.assigned.count == 249)
+        #expect(CountryCode.isAssigned("GB") && CountryCode.isAssigned("NO") && CountryCode.isAssigned("SA"))
+        #expect(!CountryCode.isAssigned("UK") && !CountryCode.isAssigned("EU") && !CountryCode.isAssigned("de"))
+    }
+}
+
+@Suite("Desired state checks")
+struct DesiredStateTests {
+    let here = SourceLocation(file: "t.yaml", line: 1, column: 1)
+
+    func meta(_ kind: Kind, _ name: String, line: Int = 1) -> ObjectMeta {
+        let at = SourceLocation(file: "t.yaml", line: line, column: 1)
+        return ObjectMeta(kind: kind, name: name, nameLocation: at, location: at, labels: [:])
+    }
+
+    func artifact(_ name: String, parents: [String], origin: String = "r") -> ManifestObject {
+        .artifact(Artifact(meta: meta(.artifact, name), type: .weights,
+                           digest: Located("sha256:" + String(repeating: "0", count: 64), at: here), sizeBytes: nil,
+                           origin: Located(RegionName(origin), at: here),
+                           derivedFrom: parents.map { Located(ArtifactName($0), at: here) }, fences: []))
+    }
+
+    var regionAndJurisdiction: [ManifestObject] {
+        [.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, "j"), description: nil, countries: [])),
+         .region(Region(meta: meta(.region, "r"), provider: nil, countryCode: nil, jurisdiction: Located(JurisdictionName("j"), at: here),
+                        state: .active, replicatesTo: [], accelerators: [], adapter: .local(path: nil)))]
+    }
+
+    @Test("a 100,000-long lineage chain is checked without recursion, and a cycle at its end is found")
+    func deepLineage() {
+        var objects = regionAndJurisdiction
+        let n = 100_000
+        for i in 0 ..< n {
+            objects.append(artifact("a\(i)", parents: i + 1 < n ? ["a\(i + 1)"] : []))
+        }
+        #expect(DesiredState.build(objects).1.isEmpty)
+        objects[objects.count - 1] = artifact("a\(n - 1)", parents: ["a\(n - 5)"])
+        let diagnostics = DesiredState.build(objects).1
+        #expect(diagnostics.map(\.rule) == [.artifactLineageCycle])
+    }
+
+    @Test("a name declared twice is reported at both places and the first is kept")
+    func duplicates() {
+        let objects = regionAndJurisdiction + [.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, "j", line: 9), description: "second", countries: []))]
+        let (state, diagnostics) = DesiredState.build(objects)
+        #expect(diagnostics.map(\.rule) == [.nameDuplicate, .nameDuplicate])
+        #expect(Set(diagnostics.compactMap { $0.location?.line }) == [1, 9])
+        #expect(state.jurisdictions[JurisdictionName("j")]?.description == nil)
+    }
+
+    @Test("the same name in two kinds is no conflict")
+    func kindsAreNamespaces() {
+        let objects = regionAndJurisdiction + [.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, "r"), description: nil, countries: []))]
+        #expect(DesiredState.build(objects).1.isEmpty)
+    }
+
+    @Test("dangling references are reported with the kind and name they miss")
+    func dangling() {
+        let objects = regionAndJurisdiction + [artifact("a", parents: ["ghost"], origin: "nowhere")]
+        let messages = DesiredState.build(objects).1.map(\.message)
+        #expect(messages.contains { $0.contains("Region 'nowhere'") })
+        #expect(messages.contains { $0.contains("Artifact 'ghost'") })
+    }
+}
