@@ -17,6 +17,8 @@ public struct ManifestFile: Sendable {
 /// "delete this".
 public struct LoadResult: Sendable {
     public let state: DesiredState
+    /// Effective fences of `state`, computed once and shared by every later step.
+    public let fences: FenceAnalysis
     public let diagnostics: [Diagnostic]
     public let fileCount: Int
 
@@ -60,7 +62,10 @@ public enum ManifestLoader {
         }
         let (state, stateDiagnostics) = DesiredState.build(objects)
         diagnostics += stateDiagnostics
-        return LoadResult(state: state, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount)
+        // Fence checks run even when other rules failed, so one run shows every problem.
+        let fences = FenceAnalysis(state)
+        diagnostics += FenceCheck.check(fences)
+        return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount)
     }
 }
 

@@ -53,4 +53,11 @@ public struct Rule: Sendable, Hashable, CustomStringConvertible {
     public static let fenceWildcard = Rule("fence.wildcard")
     public static let guardrailVersion = Rule("guardrail.version")
     public static let modelVersion = Rule("model.version")
+
+    // Residency fences (SPEC §2).
+    public static let fenceEmpty = Rule("fence.empty")
+    public static let fenceOrigin = Rule("fence.origin")
+    public static let fenceModel = Rule("fence.model")
+    public static let fencePlacement = Rule("fence.placement")
+    public static let fenceRuntime = Rule("fence.runtime")
 }

@@ -1,0 +1,280 @@
+/// Effective residency fences (SPEC §2), computed once per desired state.
+///
+/// `E(A) = ∩ (allow(F) − deny(F)) for every fence F applying to A ∩ E(P) for every parent P`.
+/// Each artifact's set is computed once, parents first, by an iterative walk of the lineage
+/// DAG, so the cost is linear in artifacts plus lineage edges plus label lookups, and deep
+/// lineage never recurses on the stack. Sets are bitsets over the declared jurisdictions.
+///
+/// A region is inside a set when its declared jurisdiction is in it — and so is every region
+/// its storage replicates to, transitively. A region whose jurisdiction (or a replica's) is
+/// undeclared is outside every set: fail closed.
+public struct FenceAnalysis: Sendable {
+    public let state: DesiredState
+    /// Declared jurisdictions in name order; a set's bit i is `jurisdictionNames[i]`.
+    public let jurisdictionNames: [JurisdictionName]
+    let jurisdictionIndex: [JurisdictionName: Int]
+    public let universe: JurisdictionSet
+    /// `allow − deny` of every fence.
+    let fenceSets: [FenceName: JurisdictionSet]
+    let artifactIndex: [ArtifactName: Int]
+    let artifactNames: [ArtifactName]
+    let effective: [JurisdictionSet]
+    /// Fences that apply to each artifact: by name first (declared order), then by selector
+    /// (name order), each once.
+    let applied: [[AppliedFence]]
+    let regionClosure: [RegionName: RegionClosure]
+
+    public enum FenceSource: Sendable, Hashable {
+        case byName
+        case bySelector([String: String])
+    }
+
+    public struct AppliedFence: Sendable, Hashable {
+        public let fence: FenceName
+        public let source: FenceSource
+    }
+
+    /// The jurisdictions a region's storage reaches through `replicatesTo`, itself included.
+    struct RegionClosure: Sendable {
+        let jurisdictions: JurisdictionSet
+        /// True when some region in the closure has an undeclared jurisdiction or does not exist.
+        let unknown: Bool
+    }
+
+    public init(_ state: DesiredState) {
+        self.state = state
+        let jNames = state.jurisdictions.keys.sorted()
+        jurisdictionNames = jNames
+        var jIndex: [JurisdictionName: Int] = [:]
+        for (i, n) in jNames.enumerated() { jIndex[n] = i }
+        jurisdictionIndex = jIndex
+        let all = JurisdictionSet.all(jNames.count)
+        universe = all
+
+        var sets: [FenceName: JurisdictionSet] = [:]
+        var selectorAll: [FenceName] = []
+        var selectorIndex: [LabelPair: [FenceName]] = [:]
+        for fence in state.fences.sortedValues {
+            var allow = JurisdictionSet()
+            for entry in fence.allow {
+                switch entry.value {
+                case .any: allow = all
+                case .named(let j): if let i = jIndex[j] { allow.insert(i) }
+                }
+            }
+            let deny = JurisdictionSet(fence.deny.compactMap { jIndex[$0.value] })
+            sets[fence.name] = allow.subtracting(deny)
+            if let labels = fence.matchLabels {
+                // Index each selector by one of its pairs: an artifact then only meets the
+                // selectors that share at least that pair with it.
+                if let key = labels.keys.sorted().first {
+                    selectorIndex[LabelPair(key: key, value: labels[key]!), default: []].append(fence.name)
+                } else {
+                    selectorAll.append(fence.name)
+                }
+            }
+        }
+        fenceSets = sets
+
+        let aNames = state.artifacts.keys.sorted()
+        artifactNames = aNames
+        var aIndex: [ArtifactName: Int] = [:]
+        aIndex.reserveCapacity(aNames.count)
+        for (i, n) in aNames.enumerated() { aIndex[n] = i }
+        artifactIndex = aIndex
+
+        var appliedFences: [[AppliedFence]] = []
+        appliedFences.reserveCapacity(aNames.count)
+        for name in aNames {
+            let artifact = state.artifacts[name]!
+            var list: [AppliedFence] = []
+            var seen = Set<FenceName>()
+            for f in artifact.fences where sets[f.value] != nil && seen.insert(f.value).inserted {
+                list.append(AppliedFence(fence: f.value, source: .byName))
+            }
+            var matched: [FenceName] = selectorAll
+            for (key, value) in artifact.meta.labels {
+                if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
+                    matched += candidates.filter { state.fences[$0]!.selects(artifact.meta.labels) }
+                }
+            }
+            for f in matched.sorted() where seen.insert(f).inserted {
+                list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
+            }
+            appliedFences.append(list)
+        }
+        applied = appliedFences
+
+        // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
+        // reported by the structural checks) is skipped, so this always terminates.
+        var eff = [JurisdictionSet?](repeating: nil, count: aNames.count)
+        var onStack = [Bool](repeating: false, count: aNames.count)
+        for root in 0 ..< aNames.count where eff[root] == nil {
+            var stack: [(Int, Int)] = [(root, 0)]
+            onStack[root] = true
+            while let (node, next) = stack.last {
+                let parents = state.artifacts[aNames[node]]!.derivedFrom
+                if next < parents.count {
+                    stack[stack.count - 1].1 += 1
+                    guard let p = aIndex[parents[next].value], eff[p] == nil, !onStack[p] else { continue }
+                    onStack[p] = true
+                    stack.append((p, 0))
+                    continue
+                }
+                var set = all
+                for a in appliedFences[node] { set.formIntersection(sets[a.fence]!) }
+                for parent in parents {
+                    if let p = aIndex[parent.value], let pe = eff[p] { set.formIntersection(pe) }
+                }
+                eff[node] = set
+                onStack[node] = false
+                stack.removeLast()
+            }
+        }
+        effective = eff.map { $0 ?? JurisdictionSet() }
+
+        var closures: [RegionName: RegionClosure] = [:]
+        for name in state.regions.keys {
+            var set = JurisdictionSet()
+            var unknown = false
+            var seen: Set<RegionName> = [name]
+            var queue = [name]
+            while let r = queue.popLast() {
+                guard let region = state.regions[r], let j = jIndex[region.jurisdiction.value] else {
+                    unknown = true
+                    continue
+                }
+                set.insert(j)
+                for next in region.replicatesTo where seen.insert(next.value).inserted { queue.append(next.value) }
+            }
+            closures[name] = RegionClosure(jurisdictions: set, unknown: unknown)
+        }
+        regionClosure = closures
+    }
+
+    struct LabelPair: Hashable {
+        let key: String
+        let value: String
+    }
+
+    // MARK: - Queries
+
+    /// The effective fence of an artifact; nil for an artifact that is not declared.
+    public func effectiveFence(of artifact: ArtifactName) -> JurisdictionSet? {
+        artifactIndex[artifact].map { effective[$0] }
+    }
+
+    /// The fences that apply to an artifact directly, by name and by selector.
+    public func appliedFences(of artifact: ArtifactName) -> [AppliedFence] {
+        artifactIndex[artifact].map { applied[$0] } ?? []
+    }
+
+    /// `allow − deny` of a fence.
+    public func fenceSet(_ fence: FenceName) -> JurisdictionSet? { fenceSets[fence] }
+
+    /// A model's fence: the intersection of its artifacts' effective fences.
+    public func modelFence(of model: ModelName) -> JurisdictionSet? {
+        guard let m = state.models[model] else { return nil }
+        var set = universe
+        for a in m.artifacts {
+            if let e = effectiveFence(of: a.value) { set.formIntersection(e) } else { return JurisdictionSet() }
+        }
+        return set
+    }
+
+    public func index(of jurisdiction: JurisdictionName) -> Int? { jurisdictionIndex[jurisdiction] }
+
+    /// Whether a region, and every region its storage replicates to, is inside `set`.
+    public func isInside(_ region: RegionName, _ set: JurisdictionSet) -> Bool {
+        guard let c = regionClosure[region], !c.unknown else { return false }
+        return c.jurisdictions.isSubset(of: set)
+    }
+
+    /// Whether an artifact may be stored in a region (and its replicas).
+    public func allows(_ artifact: ArtifactName, in region: RegionName) -> Bool {
+        guard let e = effectiveFence(of: artifact) else { return false }
+        return isInside(region, e)
+    }
+
+    /// Jurisdiction names of a set, in name order.
+    public func names(_ set: JurisdictionSet) -> [JurisdictionName] {
+        set.indices.compactMap { $0 < jurisdictionNames.count ? jurisdictionNames[$0] : nil }
+    }
+
+    /// `{eu, gb}`, `every jurisdiction`, or `nowhere`.
+    public func describe(_ set: JurisdictionSet) -> String {
+        if set.isEmpty { return "{} (nowhere)" }
+        let list = "{" + names(set).map(\.rawValue).joined(separator: ", ") + "}"
+        return set == universe && jurisdictionNames.count > 1 ? "\(list) (every jurisdiction)" : list
+    }
+
+    /// The region, within `region`'s replication closure, that lies outside `set`, with the
+    /// replication path that reaches it (`[region]` when the region itself is outside).
+    public func offendingReplica(of region: RegionName, outside set: JurisdictionSet) -> [RegionName]? {
+        var parent: [RegionName: RegionName] = [:]
+        var seen: Set<RegionName> = [region]
+        var queue = [region]
+        var head = 0
+        while head < queue.count {
+            let r = queue[head]
+            head += 1
+            let inside = state.regions[r].flatMap { jurisdictionIndex[$0.jurisdiction.value] }.map { set.contains($0) } ?? false
+            if !inside {
+                var path = [r]
+                while let p = parent[path[0]] { path.insert(p, at: 0) }
+                return path
+            }
+            for next in state.regions[r]?.replicatesTo ?? [] where seen.insert(next.value).inserted {
+                parent[next.value] = r
+                queue.append(next.value)
+            }
+        }
+        return nil
+    }
+
+    /// `us (declared)`, or `unknown` for a region or jurisdiction that is not declared.
+    public func jurisdictionLabel(of region: RegionName) -> String {
+        guard let r = state.regions[region] else { return "unknown: region not declared" }
+        return jurisdictionIndex[r.jurisdiction.value] == nil ? "\(r.jurisdiction.value), undeclared" : r.jurisdiction.value.rawValue
+    }
+
+    /// Why `jurisdiction` is not in an artifact's effective fence: the fence or the chain of
+    /// parents that excluded it, narrowest link last. Empty when it is allowed.
+    public func exclusionChain(of artifact: ArtifactName, for jurisdiction: JurisdictionName) -> [String] {
+        guard let j = jurisdictionIndex[jurisdiction] else {
+            return ["jurisdiction '\(jurisdiction)' is not declared, so it is outside every fence"]
+        }
+        var steps: [String] = []
+        var current = artifact
+        var guardSteps = 0
+        while let i = artifactIndex[current], !effective[i].contains(j), guardSteps <= artifactNames.count {
+            guardSteps += 1
+            if let f = applied[i].first(where: { !(fenceSets[$0.fence]?.contains(j) ?? false) }) {
+                steps.append("\(current) is bound by \(describe(fence: f)), which \(excludes(f.fence, jurisdiction))")
+                return steps
+            }
+            guard let parent = state.artifacts[current]?.derivedFrom.first(where: { p in
+                artifactIndex[p.value].map { !effective[$0].contains(j) } ?? false
+            }) else { break }
+            steps.append("\(current) is derived from \(parent.value)")
+            current = parent.value
+        }
+        return steps
+    }
+
+    /// `fence eu-only (by name)` or `fence in-resident (by selector data-origin=in)`.
+    public func describe(fence applied: AppliedFence) -> String {
+        switch applied.source {
+        case .byName: return "fence \(applied.fence) (by name)"
+        case .bySelector(let labels):
+            let sel = labels.keys.sorted().map { "\($0)=\(labels[$0]!)" }.joined(separator: ",")
+            return "fence \(applied.fence) (by selector \(sel.isEmpty ? "{} (every artifact)" : sel))"
+        }
+    }
+
+    private func excludes(_ fence: FenceName, _ jurisdiction: JurisdictionName) -> String {
+        guard let f = state.fences[fence] else { return "does not exist" }
+        if f.deny.contains(where: { $0.value == jurisdiction }) { return "denies \(jurisdiction)" }
+        return "allows only \(describe(fenceSets[fence] ?? JurisdictionSet()))"
+    }
+}

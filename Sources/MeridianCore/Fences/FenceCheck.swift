@@ -1,0 +1,107 @@
+/// The desired-state fence invariants of SPEC §2, checked over a whole fleet. Every violation
+/// is reported (never just the first), and each names the artifact, the region, the region's
+/// jurisdiction, the effective fence and the chain of fences and lineage that produced it.
+public enum FenceCheck {
+    public static func check(_ analysis: FenceAnalysis) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let state = analysis.state
+
+        // An artifact that can live nowhere; then its origin (and the origin's replicas).
+        var empty = Set<ArtifactName>()
+        for artifact in state.artifacts.sortedValues {
+            let e = analysis.effectiveFence(of: artifact.name) ?? JurisdictionSet()
+            if e.isEmpty {
+                empty.insert(artifact.name)
+                out.append(Diagnostic(.fenceEmpty,
+                    "Artifact '\(artifact.name)' can live nowhere: its effective fence is empty (\(contributions(analysis, artifact.name)))",
+                    at: artifact.meta.nameLocation))
+                continue
+            }
+            guard state.regions[artifact.origin.value] != nil else { continue }  // ref.missing says it
+            if let path = analysis.offendingReplica(of: artifact.origin.value, outside: e) {
+                out.append(Diagnostic(.fenceOrigin,
+                    "Artifact '\(artifact.name)' originates in region '\(artifact.origin.value)' (jurisdiction \(analysis.jurisdictionLabel(of: artifact.origin.value)))\(replicas(path, analysis)), outside its effective fence \(analysis.describe(e))\(because(analysis, artifact.name, path.last!))",
+                    at: artifact.origin.location))
+            }
+        }
+
+        // A model whose artifacts' fences do not meet.
+        var unservable = Set<ModelName>()
+        for model in state.models.sortedValues {
+            let fence = analysis.modelFence(of: model.name) ?? JurisdictionSet()
+            let artifactsEmpty = model.artifacts.contains { empty.contains($0.value) || state.artifacts[$0.value] == nil }
+            if fence.isEmpty {
+                unservable.insert(model.name)
+                if artifactsEmpty { continue }
+                let parts = model.artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
+                out.append(Diagnostic(.fenceModel,
+                    "Model '\(model.name)' can be served nowhere: its artifacts' fences do not meet (\(parts.joined(separator: ", ")))",
+                    at: model.meta.nameLocation))
+            }
+        }
+
+        // Every region that serves a placement, and every region those replicate to.
+        for placement in state.placements.sortedValues {
+            guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value],
+                  !unservable.contains(model.name) else { continue }
+            for (role, region) in roles(of: topology) where state.regions[region.value] != nil {
+                for artifactRef in model.artifacts {
+                    guard let e = analysis.effectiveFence(of: artifactRef.value) else { continue }
+                    if let path = analysis.offendingReplica(of: region.value, outside: e) {
+                        out.append(Diagnostic(.fencePlacement,
+                            "Placement '\(placement.name)' would put artifact '\(artifactRef.value)' in region '\(region.value)' (jurisdiction \(analysis.jurisdictionLabel(of: region.value))) as \(role) of topology '\(topology.name)'\(replicas(path, analysis)), outside the artifact's effective fence \(analysis.describe(e))\(because(analysis, artifactRef.value, path.last!))",
+                            at: region.location))
+                    }
+                    // Runtime artifacts (cache, logs) never leave the region that holds them.
+                    if let artifact = state.artifacts[artifactRef.value], artifact.type.isRuntime, region.value != artifact.origin.value {
+                        out.append(Diagnostic(.fenceRuntime,
+                            "Placement '\(placement.name)' would need runtime artifact '\(artifact.name)' (\(artifact.type.rawValue)) in region '\(region.value)' as \(role) of topology '\(topology.name)', but \(artifact.type.rawValue) never leaves its region '\(artifact.origin.value)'",
+                            at: region.location))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Each region a topology uses, with the role it plays, in order.
+    public static func roles(of topology: Topology) -> [(String, Located<RegionName>)] {
+        var out: [(String, Located<RegionName>)] = []
+        for (i, r) in topology.regions.enumerated() {
+            switch topology.mode {
+            case .activeActive: out.append(("active region", r.name))
+            case .singleRegion: out.append(("the region", r.name))
+            case .activePassive: out.append((i == 0 ? "primary" : "\(topology.standby.rawValue) standby", r.name))
+            }
+        }
+        for f in topology.failover { out.append(("failover candidate", f)) }
+        return out
+    }
+
+    /// Empty when the region itself is outside; otherwise `, and its storage replicates to 'x'
+    /// (jurisdiction us) via a → b → x`.
+    static func replicas(_ path: [RegionName], _ analysis: FenceAnalysis) -> String {
+        guard path.count > 1, let last = path.last else { return "" }
+        return ", and its storage replicates to '\(last)' (jurisdiction \(analysis.jurisdictionLabel(of: last))) via \(path.map(\.rawValue).joined(separator: " → "))"
+    }
+
+    /// `: eu-ft is derived from eu-data; eu-data is bound by fence eu-only (by name), which allows only {eu}`.
+    static func because(_ analysis: FenceAnalysis, _ artifact: ArtifactName, _ region: RegionName) -> String {
+        guard let r = analysis.state.regions[region], analysis.index(of: r.jurisdiction.value) != nil else {
+            return ": a region with an undeclared jurisdiction is outside every fence"
+        }
+        let chain = analysis.exclusionChain(of: artifact, for: r.jurisdiction.value)
+        return chain.isEmpty ? "" : ": " + chain.joined(separator: "; ")
+    }
+
+    /// What narrowed an artifact's fence: its own fences and its parents, each with its set.
+    static func contributions(_ analysis: FenceAnalysis, _ artifact: ArtifactName) -> String {
+        var parts = analysis.appliedFences(of: artifact).map {
+            "\(analysis.describe(fence: $0)) allows \(analysis.describe(analysis.fenceSet($0.fence) ?? JurisdictionSet()))"
+        }
+        for p in analysis.state.artifacts[artifact]?.derivedFrom ?? [] {
+            if let e = analysis.effectiveFence(of: p.value) { parts.append("parent \(p.value) may live in \(analysis.describe(e))") }
+        }
+        return parts.joined(separator: "; ")
+    }
+}

@@ -1,0 +1,50 @@
+internal import ArgumentParser
+internal import MeridianCore
+internal import MeridianManifests
+
+struct Fence: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Residency fences.",
+        subcommands: [Explain.self])
+
+    struct Explain: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show how an artifact's effective fence is made, and whether a region is inside it.",
+            discussion: """
+            Prints the lineage tree with every fence that applies (by name or by label selector) and the
+            set each step leaves. With --region, says whether the artifact may be stored in that region
+            (and every region its storage replicates to) and, if not, the chain that excludes it.
+            Exits 1 when the region is not allowed or the manifests are invalid.
+            """)
+
+        @Argument(help: "The artifact to explain.")
+        var artifact: String
+
+        @Option(help: "A region to test against the artifact's effective fence.")
+        var region: String?
+
+        @Argument(help: "The manifest directory.")
+        var path: String = "manifests"
+
+        func run() throws {
+            let result: LoadResult
+            do {
+                result = try DirectorySource(root: path).load()
+            } catch {
+                Output.err("meridian: \(error)")
+                throw Exit.environment
+            }
+            guard let explanation = FenceExplanation(result.fences, artifact: ArtifactName(artifact), region: region.map(RegionName.init)) else {
+                Output.err("meridian: no artifact '\(artifact)' in \(path)")
+                Output.report(result.diagnostics)
+                throw Exit.invalid
+            }
+            Output.out(explanation.text)
+            let errors = result.diagnostics.filter { $0.severity == .error }.count
+            if errors > 0 {
+                Output.err("\(path): the manifests have \(errors) error\(errors == 1 ? "" : "s"); `meridian validate \(path)` lists them")
+            }
+            if explanation.regionAllowed == false || errors > 0 { throw Exit.invalid }
+        }
+    }
+}
