@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,6 +47,15 @@ let package = Package(
         .testTarget(
             name: "MeridianManifestsTests",
             dependencies: ["MeridianManifests", "MeridianCore"],
+            swiftSettings: strict
+        ),
+        // Property-based and adversarial proofs of the fence invariant, through the real loader.
+        .testTarget(
+            name: "FenceTests",
+            dependencies: [
+                "MeridianManifests", "MeridianCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         // Runs the real `meridian` binary as a child process.
