@@ -43,6 +43,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "meridian-bench",
+            dependencies: ["MeridianCore", "MeridianManifests"],
+            path: "Benchmarks/MeridianBench",
+            swiftSettings: strict
+        ),
         .testTarget(name: "MeridianCoreTests", dependencies: ["MeridianCore"], swiftSettings: strict),
         .testTarget(
             name: "MeridianManifestsTests",

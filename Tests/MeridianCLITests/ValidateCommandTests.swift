@@ -76,3 +76,44 @@ struct ValidateCommandTests {
         #expect(r.stderr.contains("no such directory"))
     }
 }
+
+@Suite("meridian fence explain")
+struct FenceExplainCommandTests {
+    @Test("explains the lineage and fences of an artifact: exit 0")
+    func explain() throws {
+        let r = try CLI.run(["fence", "explain", "eu-assistant-lora"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("effective fence: {eu}"))
+        #expect(r.stdout.contains("└─ derived from eu-support-tickets → {eu}"))
+        #expect(r.stdout.contains("fence eu-only (by name): allow [eu] → {eu}"))
+    }
+
+    @Test("a region outside the fence: exit 1 and the chain that excludes it")
+    func outside() throws {
+        let r = try CLI.run(["fence", "explain", "eu-assistant-lora", "--region", "us-east"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("region us-east (jurisdiction us): NOT ALLOWED"))
+        #expect(r.stdout.contains("eu-support-tickets is bound by fence eu-only (by name), which allows only {eu}"))
+    }
+
+    @Test("a region inside, with its replica: exit 0")
+    func inside() throws {
+        let r = try CLI.run(["fence", "explain", "eu-assistant-lora", "--region", "eu-de-west"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("allowed; so is every region its storage replicates to (eu-de-north)"))
+    }
+
+    @Test("a selector fence is named as such")
+    func selector() throws {
+        let r = try CLI.run(["fence", "explain", "in-catalog-index", "--region", "in-delhi"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("fence in-resident (by selector data-origin=in)"))
+    }
+
+    @Test("an unknown artifact: exit 1 with a message on stderr")
+    func unknown() throws {
+        let r = try CLI.run(["fence", "explain", "nope"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no artifact 'nope'"))
+    }
+}

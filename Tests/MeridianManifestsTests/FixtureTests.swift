@@ -67,7 +67,7 @@ struct FixtureTests {
             .schemaEnum, .schemaRange, .schemaFormat, .schemaEmpty, .schemaUnique, .nameInvalid, .nameDuplicate,
             .refMissing, .artifactDigest, .artifactLineageCycle, .regionLocation, .regionAdapter, .regionReplication,
             .topologyWeights, .topologyRegions, .topologyStandby, .placementReplicas, .fenceWildcard,
-            .guardrailVersion, .modelVersion,
+            .guardrailVersion, .modelVersion, .fenceEmpty, .fenceOrigin, .fenceModel, .fencePlacement, .fenceRuntime,
         ]
         let missing = all.map(\.id).filter { !covered.contains($0) }
         #expect(missing.isEmpty, "rules without a fixture: \(missing)")

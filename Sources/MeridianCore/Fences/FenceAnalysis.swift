@@ -43,7 +43,7 @@ public struct FenceAnalysis: Sendable {
 
     public init(_ state: DesiredState) {
         self.state = state
-        let jNames = state.jurisdictions.keys.sorted()
+        let jNames = state.jurisdictionList.map(\.name)
         jurisdictionNames = jNames
         var jIndex: [JurisdictionName: Int] = [:]
         for (i, n) in jNames.enumerated() { jIndex[n] = i }
@@ -54,7 +54,7 @@ public struct FenceAnalysis: Sendable {
         var sets: [FenceName: JurisdictionSet] = [:]
         var selectorAll: [FenceName] = []
         var selectorIndex: [LabelPair: [FenceName]] = [:]
-        for fence in state.fences.sortedValues {
+        for fence in state.fenceList {
             var allow = JurisdictionSet()
             for entry in fence.allow {
                 switch entry.value {
@@ -76,7 +76,8 @@ public struct FenceAnalysis: Sendable {
         }
         fenceSets = sets
 
-        let aNames = state.artifacts.keys.sorted()
+        let artifacts = state.artifactList
+        let aNames = artifacts.map(\.name)
         artifactNames = aNames
         var aIndex: [ArtifactName: Int] = [:]
         aIndex.reserveCapacity(aNames.count)
@@ -85,8 +86,7 @@ public struct FenceAnalysis: Sendable {
 
         var appliedFences: [[AppliedFence]] = []
         appliedFences.reserveCapacity(aNames.count)
-        for name in aNames {
-            let artifact = state.artifacts[name]!
+        for artifact in artifacts {
             var list: [AppliedFence] = []
             var seen = Set<FenceName>()
             for f in artifact.fences where sets[f.value] != nil && seen.insert(f.value).inserted {
@@ -105,6 +105,9 @@ public struct FenceAnalysis: Sendable {
         }
         applied = appliedFences
 
+        // Lineage as indices, resolved once; undeclared parents (reported as ref.missing) drop out.
+        let parentIndices: [[Int]] = artifacts.map { a in a.derivedFrom.compactMap { aIndex[$0.value] } }
+
         // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
         // reported by the structural checks) is skipped, so this always terminates.
         var eff = [JurisdictionSet?](repeating: nil, count: aNames.count)
@@ -113,18 +116,19 @@ public struct FenceAnalysis: Sendable {
             var stack: [(Int, Int)] = [(root, 0)]
             onStack[root] = true
             while let (node, next) = stack.last {
-                let parents = state.artifacts[aNames[node]]!.derivedFrom
+                let parents = parentIndices[node]
                 if next < parents.count {
                     stack[stack.count - 1].1 += 1
-                    guard let p = aIndex[parents[next].value], eff[p] == nil, !onStack[p] else { continue }
+                    let p = parents[next]
+                    guard eff[p] == nil, !onStack[p] else { continue }
                     onStack[p] = true
                     stack.append((p, 0))
                     continue
                 }
                 var set = all
                 for a in appliedFences[node] { set.formIntersection(sets[a.fence]!) }
-                for parent in parents {
-                    if let p = aIndex[parent.value], let pe = eff[p] { set.formIntersection(pe) }
+                for p in parents {
+                    if let pe = eff[p] { set.formIntersection(pe) }
                 }
                 eff[node] = set
                 onStack[node] = false
@@ -211,6 +215,8 @@ public struct FenceAnalysis: Sendable {
     /// The region, within `region`'s replication closure, that lies outside `set`, with the
     /// replication path that reaches it (`[region]` when the region itself is outside).
     public func offendingReplica(of region: RegionName, outside set: JurisdictionSet) -> [RegionName]? {
+        // The precomputed closure answers the common case (inside) without a walk.
+        if isInside(region, set) { return nil }
         var parent: [RegionName: RegionName] = [:]
         var seen: Set<RegionName> = [region]
         var queue = [region]

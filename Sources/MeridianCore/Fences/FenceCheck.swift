@@ -8,7 +8,7 @@ public enum FenceCheck {
 
         // An artifact that can live nowhere; then its origin (and the origin's replicas).
         var empty = Set<ArtifactName>()
-        for artifact in state.artifacts.sortedValues {
+        for artifact in state.artifactList {
             let e = analysis.effectiveFence(of: artifact.name) ?? JurisdictionSet()
             if e.isEmpty {
                 empty.insert(artifact.name)
@@ -26,12 +26,12 @@ public enum FenceCheck {
         }
 
         // A model whose artifacts' fences do not meet.
-        var unservable = Set<ModelName>()
-        for model in state.models.sortedValues {
+        var modelFences: [ModelName: JurisdictionSet] = [:]
+        for model in state.modelList {
             let fence = analysis.modelFence(of: model.name) ?? JurisdictionSet()
+            modelFences[model.name] = fence
             let artifactsEmpty = model.artifacts.contains { empty.contains($0.value) || state.artifacts[$0.value] == nil }
             if fence.isEmpty {
-                unservable.insert(model.name)
                 if artifactsEmpty { continue }
                 let parts = model.artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
                 out.append(Diagnostic(.fenceModel,
@@ -41,23 +41,31 @@ public enum FenceCheck {
         }
 
         // Every region that serves a placement, and every region those replicate to.
-        for placement in state.placements.sortedValues {
+        var runtimeOrigin: [ArtifactName: (ArtifactType, RegionName)] = [:]
+        for a in state.artifactList where a.type.isRuntime { runtimeOrigin[a.name] = (a.type, a.origin.value) }
+        for placement in state.placementList {
+            // A model that can be served nowhere was reported above; its placements add nothing.
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value],
-                  !unservable.contains(model.name) else { continue }
+                  let modelFence = modelFences[model.name], !modelFence.isEmpty else { continue }
+            let runtime = model.artifacts.filter { runtimeOrigin[$0.value] != nil }
             for (role, region) in roles(of: topology) where state.regions[region.value] != nil {
-                for artifactRef in model.artifacts {
-                    guard let e = analysis.effectiveFence(of: artifactRef.value) else { continue }
-                    if let path = analysis.offendingReplica(of: region.value, outside: e) {
+                // The model's fence is inside every artifact's: one bitset test clears the common
+                // case; only a region outside it is walked artifact by artifact for the message.
+                if !analysis.isInside(region.value, modelFence) {
+                    for artifactRef in model.artifacts {
+                        guard let e = analysis.effectiveFence(of: artifactRef.value),
+                              let path = analysis.offendingReplica(of: region.value, outside: e) else { continue }
                         out.append(Diagnostic(.fencePlacement,
                             "Placement '\(placement.name)' would put artifact '\(artifactRef.value)' in region '\(region.value)' (jurisdiction \(analysis.jurisdictionLabel(of: region.value))) as \(role) of topology '\(topology.name)'\(replicas(path, analysis)), outside the artifact's effective fence \(analysis.describe(e))\(because(analysis, artifactRef.value, path.last!))",
                             at: region.location))
                     }
-                    // Runtime artifacts (cache, logs) never leave the region that holds them.
-                    if let artifact = state.artifacts[artifactRef.value], artifact.type.isRuntime, region.value != artifact.origin.value {
-                        out.append(Diagnostic(.fenceRuntime,
-                            "Placement '\(placement.name)' would need runtime artifact '\(artifact.name)' (\(artifact.type.rawValue)) in region '\(region.value)' as \(role) of topology '\(topology.name)', but \(artifact.type.rawValue) never leaves its region '\(artifact.origin.value)'",
-                            at: region.location))
-                    }
+                }
+                // Runtime artifacts (cache, logs) never leave the region that holds them.
+                for artifactRef in runtime {
+                    guard let (type, origin) = runtimeOrigin[artifactRef.value], region.value != origin else { continue }
+                    out.append(Diagnostic(.fenceRuntime,
+                        "Placement '\(placement.name)' would need runtime artifact '\(artifactRef.value)' (\(type.rawValue)) in region '\(region.value)' as \(role) of topology '\(topology.name)', but \(type.rawValue) never leaves its region '\(origin)'",
+                        at: region.location))
                 }
             }
         }

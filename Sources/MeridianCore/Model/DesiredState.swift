@@ -11,6 +11,17 @@ public struct DesiredState: Sendable {
     public let placements: [PlacementName: Placement]
     public let guardrails: [GuardrailName: Guardrail]
 
+    /// Every kind's objects in name order, sorted once here: iteration that feeds output, checks
+    /// or plans never depends on hashing, and nothing downstream sorts again.
+    public let jurisdictionList: [Jurisdiction]
+    public let regionList: [Region]
+    public let artifactList: [Artifact]
+    public let fenceList: [ResidencyFence]
+    public let modelList: [Model]
+    public let topologyList: [Topology]
+    public let placementList: [Placement]
+    public let guardrailList: [Guardrail]
+
     public init(
         jurisdictions: [JurisdictionName: Jurisdiction] = [:], regions: [RegionName: Region] = [:],
         artifacts: [ArtifactName: Artifact] = [:], fences: [FenceName: ResidencyFence] = [:],
@@ -25,6 +36,14 @@ public struct DesiredState: Sendable {
         self.topologies = topologies
         self.placements = placements
         self.guardrails = guardrails
+        jurisdictionList = jurisdictions.sortedValues
+        regionList = regions.sortedValues
+        artifactList = artifacts.sortedValues
+        fenceList = fences.sortedValues
+        modelList = models.sortedValues
+        topologyList = topologies.sortedValues
+        placementList = placements.sortedValues
+        guardrailList = guardrails.sortedValues
     }
 
     public var objectCount: Int {
@@ -95,5 +114,5 @@ public struct DesiredState: Sendable {
 
 extension Dictionary where Key: Comparable {
     /// Values in key order: iteration that feeds output or plans never depends on hashing.
-    public var sortedValues: [Value] { keys.sorted().map { self[$0]! } }
+    public var sortedValues: [Value] { sorted { $0.key < $1.key }.map(\.value) }
 }

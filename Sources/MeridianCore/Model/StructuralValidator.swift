@@ -8,15 +8,15 @@ struct StructuralValidator {
 
     func validate() -> [Diagnostic] {
         var v = self
-        for j in state.jurisdictions.sortedValues { v.check(j) }
-        for r in state.regions.sortedValues { v.check(r) }
-        for a in state.artifacts.sortedValues { v.check(a) }
+        for j in state.jurisdictionList { v.check(j) }
+        for r in state.regionList { v.check(r) }
+        for a in state.artifactList { v.check(a) }
         v.checkLineageCycles()
-        for f in state.fences.sortedValues { v.check(f) }
-        for m in state.models.sortedValues { v.check(m) }
-        for t in state.topologies.sortedValues { v.check(t) }
-        for g in state.guardrails.sortedValues { v.check(g) }
-        for p in state.placements.sortedValues { v.check(p) }
+        for f in state.fenceList { v.check(f) }
+        for m in state.modelList { v.check(m) }
+        for t in state.topologyList { v.check(t) }
+        for g in state.guardrailList { v.check(g) }
+        for p in state.placementList { v.check(p) }
         return v.diagnostics
     }
 
@@ -91,7 +91,7 @@ struct StructuralValidator {
     private mutating func checkLineageCycles() {
         enum Colour { case white, grey, black }
         var colour: [ArtifactName: Colour] = [:]
-        for root in state.artifacts.keys.sorted() where colour[root] == nil {
+        for root in state.artifactList.map(\.name) where colour[root] == nil {
             var stack: [(ArtifactName, Int)] = [(root, 0)]
             var path: [ArtifactName] = [root]
             colour[root] = .grey
@@ -203,7 +203,7 @@ struct StructuralValidator {
             error(.placementReplicas, "Placement '\(p.meta.name)' minReplicas (\(p.minReplicas)) exceeds replicas (\(p.replicas))", at: p.meta.location)
         }
         guard let model = state.models[p.model.value] else { return }
-        for g in state.guardrails.sortedValues {
+        for g in state.guardrailList {
             for rule in g.models where rule.model.value == model.name {
                 if !rule.allowedVersions.contains(where: { $0.value == model.version.value }) {
                     let allowed = rule.allowedVersions.map(\.value).joined(separator: ", ")

@@ -1,0 +1,134 @@
+import MeridianManifests
+
+/// A deterministic synthetic fleet that validates clean: every jurisdiction has its regions,
+/// a named fence and a selector fence; artifacts derive from an unfenced base and from earlier
+/// artifacts of their own jurisdiction; topologies and placements stay inside it.
+struct FleetGenerator {
+    struct Parameters {
+        var jurisdictions = 20
+        var regions = 1_000
+        var baseArtifacts = 1_000
+        var artifacts = 70_000
+        var maxParents = 2
+        var models = 10_000
+        var topologies = 3_000
+        var placements = 14_000
+        var objectsPerFile = 20
+
+        static let large = Parameters()
+        static let small = Parameters(jurisdictions: 5, regions: 20, baseArtifacts: 10, artifacts: 300, maxParents: 2,
+                                      models: 60, topologies: 20, placements: 80, objectsPerFile: 10)
+
+        var objectCount: Int { jurisdictions * 3 + regions + baseArtifacts + artifacts + models + topologies + placements }
+    }
+
+    let p: Parameters
+    private var rng: UInt64 = 0x5EED
+
+    init(_ p: Parameters) { self.p = p }
+
+    private mutating func next(_ n: Int) -> Int {
+        rng &+= 0x9E37_79B9_7F4A_7C15
+        var z = rng
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(max(n, 1)))
+    }
+
+    private func digest(_ i: Int) -> String {
+        let hex = String(i, radix: 16)
+        return "sha256:" + String(repeating: "0", count: 64 - hex.count) + hex
+    }
+
+    /// The documents, grouped into files of `objectsPerFile`.
+    mutating func files() -> [ManifestFile] {
+        var docs: [String] = []
+        let J = p.jurisdictions
+        let regionsPer = max(p.regions / J, 3)
+        func region(_ j: Int, _ k: Int) -> String { "r-\(j)-\(k)" }
+        for j in 0 ..< J {
+            docs.append("apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: j\(j)}\nspec: {description: Jurisdiction \(j)}\n")
+            docs.append("apiVersion: meridian/v1\nkind: ResidencyFence\nmetadata: {name: only-j\(j)}\nspec: {allow: [j\(j)]}\n")
+            docs.append("apiVersion: meridian/v1\nkind: ResidencyFence\nmetadata: {name: origin-j\(j)}\nspec:\n  allow: [j\(j)]\n  selector: {matchLabels: {data-origin: j\(j)}}\n")
+            for k in 0 ..< regionsPer {
+                // Every fifth region replicates to its neighbour in the same jurisdiction.
+                let replica = k % 5 == 0 && k + 1 < regionsPer ? region(j, k + 1) : ""
+                docs.append("""
+                apiVersion: meridian/v1
+                kind: Region
+                metadata:
+                  name: \(region(j, k))
+                  labels: {tier: gpu}
+                spec:
+                  provider: \(["aws", "gcp", "azure", "oci"][k % 4])
+                  jurisdiction: j\(j)
+                  state: active
+                  replicatesTo: [\(replica)]
+                  capacity:
+                    accelerators:
+                      - {type: h100, count: 64}
+
+                """)
+            }
+        }
+        for b in 0 ..< p.baseArtifacts {
+            docs.append("apiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: base-\(b)}\nspec: {type: weights, digest: \"\(digest(b))\", origin: \(region(b % J, 0))}\n")
+        }
+        let perJ = p.artifacts / J
+        for j in 0 ..< J {
+            for i in 0 ..< perJ {
+                var parents = ["base-\(next(p.baseArtifacts))"]
+                for _ in 0 ..< next(p.maxParents + 1) where i > 0 { parents.append("a-\(j)-\(next(i))") }
+                let byLabel = next(2) == 0
+                docs.append("""
+                apiVersion: meridian/v1
+                kind: Artifact
+                metadata:
+                  name: a-\(j)-\(i)
+                  labels: {\(byLabel ? "data-origin: j\(j)" : "team: t\(i % 7)")}
+                spec:
+                  type: \(["weights", "adapter", "embeddings", "vector-index", "dataset"][i % 5])
+                  digest: "\(digest(1_000_000 + j * perJ + i))"
+                  sizeBytes: \(1_000_000 + i)
+                  origin: \(region(j, next(regionsPer)))
+                  derivedFrom: [\(Array(Set(parents)).sorted().joined(separator: ", "))]
+                  fences: [\(byLabel ? "" : "only-j\(j)")]
+
+                """)
+            }
+        }
+        let modelsPer = p.models / J, topologiesPer = p.topologies / J, placementsPer = p.placements / J
+        for j in 0 ..< J {
+            for m in 0 ..< modelsPer {
+                let arts = Set((0 ..< 3).map { _ in "a-\(j)-\(next(perJ))" }).sorted()
+                docs.append("apiVersion: meridian/v1\nkind: Model\nmetadata: {name: m-\(j)-\(m)}\nspec: {version: \"1.\(m % 10).0\", artifacts: [\(arts.joined(separator: ", "))], accelerator: {type: h100, count: 1}}\n")
+            }
+            for t in 0 ..< topologiesPer {
+                let a = next(regionsPer), b = (a + 1 + next(regionsPer - 1)) % regionsPer
+                var failover = (b + 1) % regionsPer
+                if failover == a { failover = (failover + 1) % regionsPer }
+                let body: String
+                switch t % 3 {
+                case 0: body = "mode: active-active, regions: [{name: \(region(j, a)), weight: 50}, {name: \(region(j, b)), weight: 50}]"
+                case 1: body = "mode: active-passive, standby: warm, regions: [{name: \(region(j, a))}, {name: \(region(j, b))}]"
+                default: body = "mode: single-region, regions: [{name: \(region(j, a))}]"
+                }
+                let fo = failover == a || failover == b ? "" : region(j, failover)
+                docs.append("apiVersion: meridian/v1\nkind: Topology\nmetadata: {name: t-\(j)-\(t)}\nspec: {\(body), failover: [\(fo)]}\n")
+            }
+            for i in 0 ..< placementsPer {
+                docs.append("apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: p-\(j)-\(i)}\nspec: {model: m-\(j)-\(next(modelsPer)), topology: t-\(j)-\(next(topologiesPer)), replicas: \(1 + i % 3), priority: \(i % 5)}\n")
+            }
+        }
+        var files: [ManifestFile] = []
+        var i = 0
+        while i < docs.count {
+            let group = docs[i ..< min(i + p.objectsPerFile, docs.count)]
+            let name = String(files.count)
+            let path = "fleet/" + String(repeating: "0", count: max(0, 5 - name.count)) + name + ".yaml"
+            files.append(ManifestFile(path: path, bytes: Array(group.joined(separator: "---\n").utf8)))
+            i += p.objectsPerFile
+        }
+        return files
+    }
+}

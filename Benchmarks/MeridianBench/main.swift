@@ -1,0 +1,35 @@
+import Foundation
+import MeridianCore
+import MeridianManifests
+
+/// `swift run -c release meridian-bench [large|small]`: generates a synthetic fleet in memory and
+/// times loading it (libyaml + decoding + structural checks) and the fence invariant alone.
+let preset = CommandLine.arguments.dropFirst().first ?? "large"
+var generator = FleetGenerator(preset == "small" ? .small : .large)
+let files = generator.files()
+let bytes = files.reduce(0) { $0 + $1.bytes.count }
+
+func time<T>(_ body: () -> T) -> (T, Double) {
+    let clock = ContinuousClock()
+    var result: T?
+    let d = clock.measure { result = body() }
+    return (result!, Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+}
+
+let (result, load) = time { ManifestLoader.load(files) }
+guard result.isValid else {
+    print(result.diagnostics.prefix(10).map(\.description).joined(separator: "\n"))
+    exit(1)
+}
+var best = (analysis: Double.infinity, check: Double.infinity)
+for _ in 0 ..< 5 {
+    let (analysis, a) = time { FenceAnalysis(result.state) }
+    let (diagnostics, c) = time { FenceCheck.check(analysis) }
+    precondition(diagnostics.isEmpty)
+    best = (min(best.analysis, a), min(best.check, c))
+}
+print("fleet: \(preset), \(files.count) files, \(bytes / 1_000_000) MB YAML, \(result.state.objectCount) objects")
+print(String(format: "load (parse + decode + all checks): %.3f s", load))
+print(String(format: "fence analysis (effective fences):  %.1f ms (best of 5)", best.analysis * 1000))
+print(String(format: "fence check (all invariants):       %.1f ms (best of 5)", best.check * 1000))
+print(String(format: "fences total:                       %.1f ms", (best.analysis + best.check) * 1000))
