@@ -64,6 +64,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Real repositories made with git in temp dirs, a real git daemon, real signatures.
+        .testTarget(name: "GitSourceTests", dependencies: ["MeridianManifests", "MeridianCore"], swiftSettings: strict),
         // Runs the real `meridian` binary as a child process.
         .testTarget(name: "MeridianCLITests", dependencies: ["meridian"], swiftSettings: strict),
     ]

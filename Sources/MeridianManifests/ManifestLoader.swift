@@ -2,13 +2,17 @@ public import MeridianCore
 
 /// One manifest file's bytes, as a source hands them over.
 public struct ManifestFile: Sendable {
-    /// The path shown in diagnostics (`manifests/regions/eu.yaml`, or `<sha>:path` for git).
+    /// The path shown in diagnostics: as given for a directory, relative to the repository
+    /// root for git (the loader prefixes the commit).
     public let path: String
     public let bytes: [UInt8]
+    /// The git blob id, when the file came from git: the parse cache's key.
+    public let blobID: String?
 
-    public init(path: String, bytes: [UInt8]) {
+    public init(path: String, bytes: [UInt8], blobID: String? = nil) {
         self.path = path
         self.bytes = bytes
+        self.blobID = blobID
     }
 }
 
@@ -47,13 +51,18 @@ public enum ManifestLoader {
         return ParsedFile(objects: objects, diagnostics: yamlDiagnostics + decoder.diagnostics)
     }
 
-    /// Loads a revision from its files (already in path order) and runs every check.
-    public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = []) -> LoadResult {
-        let parsed = files.map { parse($0) }
-        return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics)
+    /// Loads a revision from its files (already in path order) and runs every check. With a
+    /// cache, files that carry a blob id are parsed at most once per process. `pathPrefix`
+    /// is put before every file name in diagnostics (`<commit>:`).
+    public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = [], cache: ParseCache? = nil,
+                            pathPrefix: String = "") -> LoadResult {
+        cache?.beginLoad()
+        let parsed = files.map { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
+        return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix)
     }
 
-    public static func assemble(_ parsed: [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = []) -> LoadResult {
+    public static func assemble(_ parsed: [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
+                                pathPrefix: String = "") -> LoadResult {
         var diagnostics = sourceDiagnostics
         var objects: [ManifestObject] = []
         for file in parsed {
@@ -65,6 +74,7 @@ public enum ManifestLoader {
         // Fence checks run even when other rules failed, so one run shows every problem.
         let fences = FenceAnalysis(state)
         diagnostics += FenceCheck.check(fences)
+        if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount)
     }
 }

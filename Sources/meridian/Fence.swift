@@ -23,17 +23,12 @@ struct Fence: ParsableCommand {
         @Option(help: "A region to test against the artifact's effective fence.")
         var region: String?
 
-        @Argument(help: "The manifest directory.")
-        var path: String = "manifests"
+        @OptionGroup var source: SourceOptions
 
         func run() throws {
-            let result: LoadResult
-            do {
-                result = try DirectorySource(root: path).load()
-            } catch {
-                Output.err("meridian: \(error)")
-                throw Exit.environment
-            }
+            let loaded = try source.load()
+            let result = loaded.result
+            let path = loaded.label
             guard let explanation = FenceExplanation(result.fences, artifact: ArtifactName(artifact), region: region.map(RegionName.init)) else {
                 Output.err("meridian: no artifact '\(artifact)' in \(path)")
                 Output.report(result.diagnostics)

@@ -6,17 +6,12 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load and check manifests; every problem is printed as path:line:col: error: [rule] message.")
 
-    @Argument(help: "The manifest directory.")
-    var path: String = "manifests"
+    @OptionGroup var source: SourceOptions
 
     func run() throws {
-        let result: LoadResult
-        do {
-            result = try DirectorySource(root: path).load()
-        } catch {
-            Output.err("meridian: \(error)")
-            throw Exit.environment
-        }
+        let loaded = try source.load()
+        let result = loaded.result
+        let path = loaded.label
         Output.report(result.diagnostics)
         let errors = result.diagnostics.filter { $0.severity == .error }.count
         guard errors == 0 else {

@@ -31,6 +31,16 @@ public struct Diagnostic: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.path = path
     }
 
+    /// The same diagnostic with its file renamed (a git source prefixes the commit).
+    public func relocated(_ rename: (String) -> String) -> Diagnostic {
+        if let location {
+            return Diagnostic(rule, message, at: SourceLocation(file: rename(location.file), line: location.line, column: location.column),
+                              severity: severity)
+        }
+        if let path { return Diagnostic(rule, message, path: rename(path), severity: severity) }
+        return self
+    }
+
     /// `path:line:col: error: [rule] message`, the format users' scripts and editors parse.
     public var description: String {
         let place: String

@@ -1,0 +1,78 @@
+internal import Foundation
+
+/// Manifests read from a git repository at a commit, through libgit2: a branch, tag or sha is
+/// resolved, the tree at that commit is walked and blobs are read straight from the object
+/// database. No working tree, no `git` command. A remote URL is fetched into a bare cache
+/// directory first. One `GitSource` keeps its parse cache across reads, so reading a second
+/// commit of the same repository (a pull request's base, the controller's next commit) parses
+/// only the files that changed.
+public final class GitSource: @unchecked Sendable {
+    public let repository: String
+    public let isRemote: Bool
+    /// Where the repository's objects are read from: the repository itself, or its cache.
+    public let localPath: String
+    public let fetchTimeout: Double
+    public let parseCache: ParseCache
+    /// A blob larger than this is refused unread.
+    public var maxBlobBytes = 64 << 20
+    private var fetched = false
+
+    /// `repository` is a path to a repository (bare or not), or a URL (`file://`, `git://`,
+    /// `https://`, `ssh://`, `user@host:path`).
+    public init(repository: String, cacheDirectory: String? = nil, fetchTimeout: Double = 60, parseCache: ParseCache = ParseCache()) {
+        self.repository = repository
+        let remote = repository.contains("://") || repository.range(of: #"^[^/\s]+@[^/\s]+:"#, options: .regularExpression) != nil
+        isRemote = remote
+        localPath = remote ? (cacheDirectory ?? GitFetch.defaultCacheDirectory) + "/" + GitFetch.cacheName(for: repository) : repository
+        self.fetchTimeout = fetchTimeout
+        self.parseCache = parseCache
+    }
+
+    /// Brings the cache up to date with the remote; nothing for a local repository.
+    public func fetch() throws(GitError) {
+        guard isRemote else { return }
+        try GitFetch.fetch(url: repository, into: localPath, timeout: fetchTimeout)
+        fetched = true
+    }
+
+    private func open() throws(GitError) -> GitRepository {
+        if isRemote && !fetched { try fetch() }
+        return try GitRepository(path: localPath)
+    }
+
+    /// The commit a branch, tag or sha names.
+    public func resolve(_ ref: String) throws(GitError) -> String {
+        let repo = try open()
+        if isRemote {
+            return try repo.resolveCommit(["refs/remotes/origin/\(ref)", "refs/tags/\(ref)", ref], shown: ref)
+        }
+        return try repo.resolveCommit([ref], shown: ref)
+    }
+
+    /// The manifest files below `path` at `commit` (paths relative to the repository root).
+    public func files(commit: String, path: String) throws(GitError) -> [ManifestFile] {
+        var limits = GitRepository.Limits()
+        limits.maxBlobBytes = maxBlobBytes
+        return try open().manifestFiles(commit: commit, subdir: path, limits: limits)
+    }
+
+    /// Loads the manifests below `path` at `commit`. Diagnostics name files as
+    /// `<commit>:<path>`, which `git show` opens as it is.
+    public func load(commit: String, path: String) throws(GitError) -> LoadResult {
+        let files = try files(commit: commit, path: path)
+        return ManifestLoader.load(files, cache: parseCache, pathPrefix: String(commit.prefix(12)) + ":")
+    }
+
+    /// The commit's signature and the bytes it signs; nil when unsigned.
+    public func signature(of commit: String) throws(GitError) -> (signature: String, signedData: [UInt8])? {
+        try open().signature(of: commit)
+    }
+
+    /// Refuses a commit that is not signed by one of `trustedKeys` (SPEC §5).
+    public func verify(commit: String, trustedKeys: TrustedKeys) throws(GitError) -> SignatureVerifier.Verified {
+        guard let (signature, data) = try signature(of: commit) else {
+            throw GitError(.untrusted, "commit \(commit.prefix(12)) is not signed; --verify-signatures accepts only signed commits")
+        }
+        return try SignatureVerifier.verify(signature: signature, data: data, commit: commit, trustedKeys: trustedKeys)
+    }
+}

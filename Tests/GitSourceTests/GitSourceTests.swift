@@ -1,0 +1,235 @@
+import Foundation
+import MeridianCore
+import MeridianManifests
+import Testing
+
+@Suite("Git sources")
+struct GitSourceTests {
+    @Test("reads the manifests of any commit, branch or tag straight from the object database")
+    func readsCommits() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 2)
+        let first = try g.commit("two jurisdictions")
+        try g.git("tag", "v1")
+        try g.write("manifests/sub/j9.yml", GitFixture.jurisdiction("j9"))
+        try g.write("manifests/README.md", "not a manifest")
+        try g.write("other/ignored.yaml", "not: [valid")
+        let second = try g.commit("three")
+        // An uncommitted file in the working tree is not part of any commit.
+        try g.write("manifests/wip.yaml", "broken: [")
+
+        let source = GitSource(repository: g.root.path)
+        #expect(try source.resolve("main") == second)
+        #expect(try source.resolve("v1") == first)
+        #expect(try source.resolve(String(first.prefix(10))) == first)
+        #expect(try source.resolve("HEAD~1") == first)
+
+        let head = try source.load(commit: second, path: "manifests")
+        #expect(head.isValid, "\(head.diagnostics)")
+        #expect(head.state.jurisdictions.count == 3)
+        #expect(try source.files(commit: second, path: "manifests").map(\.path) == ["manifests/j0.yaml", "manifests/j1.yaml", "manifests/sub/j9.yml"])
+        #expect(try source.load(commit: first, path: "manifests").state.jurisdictions.count == 2)
+    }
+
+    @Test("diagnostics name the commit and the path, as `git show` takes them")
+    func diagnosticsNameTheCommit() throws {
+        let g = try GitFixture()
+        try g.write("manifests/bad.yaml", "apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: EU}\n")
+        let sha = try g.commit("bad")
+        let result = try GitSource(repository: g.root.path).load(commit: sha, path: "manifests")
+        #expect(result.diagnostics.map(\.description) == [
+            "\(sha.prefix(12)):manifests/bad.yaml:3:18: error: [name.invalid] metadata.name 'EU' is not a DNS label (lowercase a-z, 0-9 and '-', 1 to 63 characters, starting and ending with a letter or digit)",
+        ])
+    }
+
+    @Test("the parse cache: across two commits that differ in one file, only that file is parsed again")
+    func parseCache() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 20)
+        let a = try g.commit("a")
+        try g.write("manifests/j7.yaml", "# changed\n" + GitFixture.jurisdiction("j7"))
+        let b = try g.commit("b")
+        let source = GitSource(repository: g.root.path)
+        _ = try source.load(commit: a, path: "manifests")
+        #expect(source.parseCache.parses == 20)
+        let loaded = try source.load(commit: b, path: "manifests")
+        #expect(loaded.isValid)
+        #expect(source.parseCache.parses == 21)
+        _ = try source.load(commit: a, path: "manifests")
+        _ = try source.load(commit: b, path: "manifests")
+        #expect(source.parseCache.parses == 21)
+        // Two revisions' worth of entries at most.
+        #expect(source.parseCache.count == 21)
+    }
+
+    @Test("a symlink in the manifest tree is refused by name, never followed")
+    func symlink() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 1)
+        try FileManager.default.createSymbolicLink(atPath: g.root.appendingPathComponent("manifests/link.yaml").path,
+                                                   withDestinationPath: "/etc/passwd")
+        let sha = try g.commit("link")
+        #expect(throws: GitError.self) { try GitSource(repository: g.root.path).load(commit: sha, path: "manifests") }
+        do { _ = try GitSource(repository: g.root.path).load(commit: sha, path: "manifests") } catch {
+            #expect(error.kind == .invalidTree)
+            #expect(error.message == "manifests/link.yaml: symbolic links are refused in a manifest tree (never followed)")
+        }
+    }
+
+    @Test("a submodule (gitlink) in the manifest tree is refused")
+    func submodule() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 1)
+        let inner = try g.commit("inner")
+        try g.git("update-index", "--add", "--cacheinfo", "160000,\(inner),manifests/vendor")
+        try g.run("git", ["commit", "-q", "-m", "gitlink"])
+        let sha = try g.git("rev-parse", "HEAD")
+        do {
+            _ = try GitSource(repository: g.root.path).load(commit: sha, path: "manifests")
+            Issue.record("a gitlink was accepted")
+        } catch {
+            #expect(error.message.hasPrefix("manifests/vendor: submodules"))
+        }
+    }
+
+    @Test("a blob over the size limit is refused without being read")
+    func bigBlob() throws {
+        let g = try GitFixture()
+        try g.write("manifests/big.yaml", "# " + String(repeating: "x", count: 5000) + "\n")
+        let sha = try g.commit("big")
+        let source = GitSource(repository: g.root.path)
+        source.maxBlobBytes = 4096
+        do {
+            _ = try source.load(commit: sha, path: "manifests")
+            Issue.record("a large blob was accepted")
+        } catch {
+            #expect(error.kind == .invalidTree)
+            #expect(error.message.contains("manifests/big.yaml: blob is 5003 bytes"))
+        }
+    }
+
+    @Test("a tree entry named '..' and a path that is not UTF-8 are refused")
+    func hostileNames() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 1)
+        try g.commit("base")
+        // A tree that git itself would never write: an entry named "..".
+        let blob = try g.git("hash-object", "-w", "manifests/j0.yaml")
+        var tree = Data("100644 ..\u{0}".utf8)
+        tree.append(contentsOf: stride(from: 0, to: 40, by: 2).map { UInt8(blob.dropFirst($0).prefix(2), radix: 16)! })
+        let bad = try g.run("git", ["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], stdin: tree)
+        let top = try g.run("git", ["mktree"], stdin: Data("040000 tree \(bad)\tmanifests\n".utf8))
+        let dotdot = try g.git("commit-tree", top, "-m", "dotdot")
+        do {
+            _ = try GitSource(repository: g.root.path).load(commit: dotdot, path: "manifests")
+            Issue.record("'..' was accepted")
+        } catch {
+            #expect(error.message.contains("'..' is refused"))
+        }
+
+        let name = String(decoding: [0x6D, 0xFF, 0x2E, 0x79, 0x61, 0x6D, 0x6C], as: UTF8.self)  // shown only
+        _ = name
+        let raw = Data([0x6D, 0xFF, 0x2E, 0x79, 0x61, 0x6D, 0x6C])  // "m\xFF.yaml"
+        var latin = Data("100644 ".utf8)
+        latin.append(raw)
+        latin.append(0)
+        latin.append(contentsOf: stride(from: 0, to: 40, by: 2).map { UInt8(blob.dropFirst($0).prefix(2), radix: 16)! })
+        let badName = try g.run("git", ["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], stdin: latin)
+        let top2 = try g.run("git", ["mktree"], stdin: Data("040000 tree \(badName)\tmanifests\n".utf8))
+        let nonUTF8 = try g.git("commit-tree", top2, "-m", "latin1")
+        do {
+            _ = try GitSource(repository: g.root.path).load(commit: nonUTF8, path: "manifests")
+            Issue.record("a non-UTF-8 path was accepted")
+        } catch {
+            #expect(error.message.contains("path is not valid UTF-8"))
+        }
+    }
+
+    @Test("a missing ref, a missing path, a missing repository and a corrupt one give one-line errors")
+    func environmentErrors() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 1)
+        let sha = try g.commit("one")
+        let source = GitSource(repository: g.root.path)
+        func message(_ body: () throws -> Void) -> String {
+            do { try body(); return "" } catch { return "\(error)" }
+        }
+        #expect(message { _ = try source.resolve("no-such-branch") } == "ref 'no-such-branch' not found in \(g.root.path)")
+        #expect(message { _ = try source.load(commit: sha, path: "elsewhere") } == "path 'elsewhere' does not exist at commit \(sha.prefix(12))")
+        #expect(message { _ = try GitSource(repository: "/nonexistent/repo").resolve("main") }.hasPrefix("/nonexistent/repo: not a git repository"))
+        // Corrupt: remove every loose object.
+        try FileManager.default.removeItem(at: g.root.appendingPathComponent(".git/objects"))
+        try FileManager.default.createDirectory(at: g.root.appendingPathComponent(".git/objects"), withIntermediateDirectories: true)
+        let corrupt = message { _ = try GitSource(repository: g.root.path).load(commit: sha, path: "manifests") }
+        #expect(!corrupt.isEmpty && !corrupt.contains("\n"), "\(corrupt)")
+    }
+}
+
+@Suite("Remote git sources")
+struct RemoteGitSourceTests {
+    @Test("file:// is fetched into a bare cache; a second fetch brings only the new commit")
+    func fileURL() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 3)
+        let first = try g.commit("first")
+        let cache = g.home.appendingPathComponent("cache").path
+        let url = "file://" + g.root.path
+        let source = GitSource(repository: url, cacheDirectory: cache)
+        #expect(try source.resolve("main") == first)
+        #expect(try source.load(commit: first, path: "manifests").state.jurisdictions.count == 3)
+        #expect(FileManager.default.fileExists(atPath: source.localPath + "/objects"))
+        #expect(!FileManager.default.fileExists(atPath: source.localPath + "/manifests"), "the cache is bare: no checkout")
+
+        try g.write("manifests/j3.yaml", GitFixture.jurisdiction("j3"))
+        let second = try g.commit("second")
+        let again = GitSource(repository: url, cacheDirectory: cache)
+        #expect(try again.resolve("main") == second)
+        #expect(try again.resolve("HEAD") == second)
+        #expect(try again.load(commit: second, path: "manifests").state.jurisdictions.count == 4)
+    }
+
+    @Test("git:// from a real git daemon on 127.0.0.1")
+    func gitDaemon() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 1)
+        try g.commit("first")
+        try g.git("tag", "release-1")
+        try g.writeFleet(count: 2)
+        let sha = try g.commit("second")
+        let daemon = try GitDaemon(base: g.root.deletingLastPathComponent())
+        let source = GitSource(repository: "git://127.0.0.1:\(daemon.port)/repo", cacheDirectory: g.home.appendingPathComponent("c").path)
+        #expect(try source.resolve("main") == sha)
+        #expect(try source.resolve("release-1") != sha)
+        let result = try source.load(commit: sha, path: "manifests")
+        #expect(result.isValid && result.state.jurisdictions.count == 2)
+    }
+
+    @Test("an unreachable remote fails at once, with one line")
+    func unreachable() throws {
+        let g = try GitFixture()
+        let source = GitSource(repository: "git://127.0.0.1:1/nothing", cacheDirectory: g.home.path + "/c", fetchTimeout: 10)
+        do {
+            _ = try source.resolve("main")
+            Issue.record("fetched from nowhere")
+        } catch {
+            #expect(error.kind == .environment)
+            #expect(error.message.hasPrefix("fetch of git://127.0.0.1:1/nothing failed"))
+        }
+    }
+
+    @Test("a remote that accepts the connection and never answers times out instead of hanging")
+    func hangingRemote() throws {
+        let g = try GitFixture()
+        let server = try SilentServer()
+        let source = GitSource(repository: "git://127.0.0.1:\(server.port)/x", cacheDirectory: g.home.path + "/c", fetchTimeout: 1.5)
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            _ = try source.resolve("main")
+            Issue.record("fetched from a silent server")
+        } catch {
+            #expect(error.message == "fetch of git://127.0.0.1:\(server.port)/x timed out after 1.5 s")
+        }
+        #expect(clock.now - start < .seconds(10))
+    }
+}
