@@ -13,7 +13,8 @@ final class GitFixture {
         root = base.appendingPathComponent("repo")
         home = base.appendingPathComponent("home")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(at: home.appendingPathComponent("gnupg"), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
         env = ProcessInfo.processInfo.environment.merging([
             "HOME": home.path, "GIT_CONFIG_NOSYSTEM": "1", "GNUPGHOME": home.appendingPathComponent("gnupg").path,
             "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",

@@ -117,3 +117,50 @@ struct FenceExplainCommandTests {
         #expect(r.stderr.contains("no artifact 'nope'"))
     }
 }
+
+@Suite("meridian validate --repo")
+struct ValidateRepoCommandTests {
+    /// A repository holding the example fleet, made with git in a temp dir.
+    static func repository() throws -> URL {
+        let dir = URL(fileURLWithPath: "/tmp/mc-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: CLI.root.appendingPathComponent("manifests"), to: dir.appendingPathComponent("fleet"))
+        for args in [["init", "-q", "-b", "main"], ["add", "-A"],
+                     ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fleet"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git"] + args
+            p.currentDirectoryURL = dir
+            p.environment = ["HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"]
+            try p.run()
+            p.waitUntilExit()
+        }
+        return dir
+    }
+
+    @Test("reads the fleet at a ref, names the commit, exit 0")
+    func repo() throws {
+        let dir = try Self.repository()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["validate", "--repo", dir.path, "--ref", "main", "--path", "fleet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("@main ("))
+        #expect(r.stdout.contains("valid (16 files"))
+    }
+
+    @Test("a missing ref is an environment error (exit 3); an unsigned head with --verify-signatures exits 1")
+    func refusals() throws {
+        let dir = try Self.repository()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = try CLI.run(["validate", "--repo", dir.path, "--ref", "nope", "--path", "fleet"])
+        #expect(missing.status == 3)
+        #expect(missing.stderr == "meridian: ref 'nope' not found in \(dir.path)\n")
+
+        let keys = dir.appendingPathComponent("trusted.keys")
+        try Data("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test\n".utf8).write(to: keys)
+        let unsigned = try CLI.run(["validate", "--repo", dir.path, "--ref", "main", "--path", "fleet", "--verify-signatures", "--trusted-keys", keys.path])
+        #expect(unsigned.status == 1)
+        #expect(unsigned.stderr.contains("is not signed; --verify-signatures accepts only signed commits"))
+        #expect(unsigned.stdout.isEmpty)
+    }
+}
