@@ -25,6 +25,9 @@ public struct LoadResult: Sendable {
     public let fences: FenceAnalysis
     public let diagnostics: [Diagnostic]
     public let fileCount: Int
+    /// SHA-256 over every file's path and bytes, in order: what a saved plan records for a
+    /// directory source.
+    public let digest: String
 
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
@@ -58,11 +61,24 @@ public enum ManifestLoader {
                             pathPrefix: String = "") -> LoadResult {
         cache?.beginLoad()
         let parsed = files.map { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
-        return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix)
+        return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix,
+                        digest: digest(of: files))
+    }
+
+    /// SHA-256 of the paths and bytes of a revision's files.
+    public static func digest(of files: [ManifestFile]) -> String {
+        var h = SHA256()
+        for f in files {
+            h.update(f.path)
+            h.update([0, UInt8(truncatingIfNeeded: f.bytes.count >> 24), UInt8(truncatingIfNeeded: f.bytes.count >> 16),
+                      UInt8(truncatingIfNeeded: f.bytes.count >> 8), UInt8(truncatingIfNeeded: f.bytes.count)])
+            h.update(bytes: f.bytes)
+        }
+        return h.finalize()
     }
 
     public static func assemble(_ parsed: [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
-                                pathPrefix: String = "") -> LoadResult {
+                                pathPrefix: String = "", digest: String = "") -> LoadResult {
         var diagnostics = sourceDiagnostics
         var objects: [ManifestObject] = []
         for file in parsed {
@@ -75,7 +91,8 @@ public enum ManifestLoader {
         let fences = FenceAnalysis(state)
         diagnostics += FenceCheck.check(fences)
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
-        return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount)
+        return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
+                          digest: digest)
     }
 }
 

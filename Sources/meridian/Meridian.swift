@@ -6,7 +6,7 @@ struct Meridian: ParsableCommand {
         commandName: "meridian",
         abstract: "GitOps reconciler for multi-region AI platforms that keeps every artifact inside its residency fence.",
         version: "0.1.0",
-        subcommands: [Validate.self, Fence.self]
+        subcommands: [Validate.self, PlanCommand.self, Drill.self, Fence.self]
     )
 }
 

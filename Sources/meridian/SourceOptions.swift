@@ -50,6 +50,12 @@ struct SourceOptions: ParsableArguments {
         let result: LoadResult
         let label: String
         let commit: String?
+        /// The manifest path as plans record it.
+        let path: String
+        /// The git source, for reading another commit of it (pull-request mode).
+        let git: GitSource?
+
+        var planSource: PlanSource { PlanSource(commit: commit, digest: "sha256:" + result.digest, path: path) }
     }
 
     /// Loads the manifests. Environment problems (no such directory, repository, ref or
@@ -58,7 +64,7 @@ struct SourceOptions: ParsableArguments {
         guard let repo else {
             let path = directory ?? "manifests"
             do {
-                return Loaded(result: try DirectorySource(root: path).load(), label: path, commit: nil)
+                return Loaded(result: try DirectorySource(root: path).load(), label: path, commit: nil, path: path, git: nil)
             } catch {
                 Output.err("meridian: \(error)")
                 throw Exit.environment
@@ -72,7 +78,8 @@ struct SourceOptions: ParsableArguments {
                 Output.err("meridian: commit \(commit.prefix(12)) is signed by trusted \(verified.format) key \(verified.key)")
             }
             let result = try source.load(commit: commit, path: subdirectory)
-            return Loaded(result: result, label: "\(repo)@\(ref) (\(commit.prefix(12))):\(subdirectory)", commit: commit)
+            return Loaded(result: result, label: "\(repo)@\(ref) (\(commit.prefix(12))):\(subdirectory)", commit: commit,
+                          path: subdirectory, git: source)
         } catch {
             Output.err("meridian: \(error)")
             if error.kind == .environment { throw Exit.environment }

@@ -1,0 +1,57 @@
+/// `Fences.verify(plan, observed)`: every action of a plan checked again against SPEC §2, as the
+/// planner emits it and as the executor is about to run it. A violation is a bug or a race; the
+/// action must not run.
+public enum PlanVerifier {
+    public struct Violation: Sendable, Hashable, CustomStringConvertible {
+        public let actionID: String
+        public let message: String
+        public var description: String { "\(actionID): \(message)" }
+    }
+
+    public static func verify(_ plan: Plan, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> [Violation] {
+        plan.actions.compactMap { verify($0, state: state, fences: fences, observed: observed).map { Violation(actionID: $0.0, message: $0.1) } }
+    }
+
+    /// The reason one action would break a fence, or nil when it is safe.
+    public static func verify(_ action: Action, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> (String, String)? {
+        func attestedInside(_ r: RegionName, _ set: JurisdictionSet) -> String? {
+            guard let region = state.regions[r] else { return "\(r) is not a declared region" }
+            if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != region.jurisdiction.value.rawValue {
+                return "\(r) attests jurisdiction \(attested), not \(region.jurisdiction.value)"
+            }
+            if !fences.isInside(r, set) {
+                return "\(r) (jurisdiction \(fences.jurisdictionLabel(of: r)), with its replicas) is outside \(fences.describe(set))"
+            }
+            return nil
+        }
+        switch action.kind {
+        case .purge, .undeploy, .deleteArtifact:
+            return nil  // removing never crosses a fence
+        case .stageArtifact:
+            guard let name = action.artifact, let r = action.region, let a = state.artifacts[name], let e = fences.effectiveFence(of: name) else {
+                return (action.id, "stages an artifact that is not declared")
+            }
+            if let why = attestedInside(r, e) { return (action.id, "stage \(name) into \(r): \(why)") }
+            if a.type.isRuntime && r != a.origin.value { return (action.id, "runtime artifact \(name) may not leave \(a.origin.value)") }
+            if let from = action.from, let why = attestedInside(from, e) { return (action.id, "stage \(name) from \(from): \(why)") }
+            if action.from == nil && r != a.origin.value { return (action.id, "\(name) can be registered only at its origin \(a.origin.value)") }
+            return nil
+        case .deploy:
+            guard let r = action.region, let m = action.model, let fence = fences.modelFence(of: m) else {
+                return (action.id, "deploys a model that is not declared")
+            }
+            if let why = attestedInside(r, fence) { return (action.id, "deploy \(m) in \(r): \(why)") }
+            return nil
+        case .setTraffic:
+            guard let p = action.placement else { return (action.id, "set-traffic without a placement") }
+            let model = state.placements[p].map(\.model.value)
+            for (r, w) in (action.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
+                guard let model, let fence = fences.modelFence(of: model) else {
+                    return (action.id, "sends traffic of undeclared placement \(p) to \(r)")
+                }
+                if let why = attestedInside(r, fence) { return (action.id, "route \(p) to \(r): \(why)") }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,95 @@
+/// One step of a plan (SPEC §4).
+public struct Action: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        case purge
+        case stageArtifact = "stage-artifact"
+        case deploy
+        case setTraffic = "set-traffic"
+        case undeploy
+        case deleteArtifact = "delete-artifact"
+
+        /// The order SPEC §4 lists them in, which is also the order of the plan's phases.
+        public var rank: Int { Self.allCases.firstIndex(of: self)! }
+    }
+
+    public var id: String
+    public let kind: Kind
+    /// Nil only for `set-traffic`, which names its regions in `weights`.
+    public let region: RegionName?
+    public let artifact: ArtifactName?
+    public let placement: PlacementName?
+    /// `stage-artifact`: the in-fence region copied from; nil when the region is the artifact's
+    /// origin and the copy is only registered.
+    public let from: RegionName?
+    public let model: ModelName?
+    public let version: String?
+    public let replicas: Int?
+    public let weights: [RegionName: Int]?
+    public var dependsOn: [String]
+    public let reason: String
+
+    public init(id: String = "", kind: Kind, region: RegionName? = nil, artifact: ArtifactName? = nil, placement: PlacementName? = nil,
+                from: RegionName? = nil, model: ModelName? = nil, version: String? = nil, replicas: Int? = nil,
+                weights: [RegionName: Int]? = nil, dependsOn: [String] = [], reason: String) {
+        self.id = id
+        self.kind = kind
+        self.region = region
+        self.artifact = artifact
+        self.placement = placement
+        self.from = from
+        self.model = model
+        self.version = version
+        self.replicas = replicas
+        self.weights = weights
+        self.dependsOn = dependsOn
+        self.reason = reason
+    }
+
+    /// Every region the action acts on.
+    public var regions: [RegionName] {
+        if let region { return [region] }
+        return (weights ?? [:]).keys.sorted()
+    }
+}
+
+public struct Unserved: Sendable, Hashable {
+    public let placement: PlacementName
+    public let reason: String
+
+    public init(placement: PlacementName, reason: String) {
+        self.placement = placement
+        self.reason = reason
+    }
+}
+
+/// Where the desired state came from: a commit, or a content digest of a directory.
+public struct PlanSource: Sendable, Hashable {
+    public let commit: String?
+    public let digest: String
+    public let path: String
+
+    public init(commit: String?, digest: String, path: String) {
+        self.commit = commit
+        self.digest = digest
+        self.path = path
+    }
+}
+
+/// A DAG of actions, in an order that respects every dependency.
+public struct Plan: Sendable, Hashable {
+    public var source: PlanSource
+    public var observedGenerations: [RegionName: Int]
+    public var actions: [Action]
+    public var unserved: [Unserved]
+
+    public init(source: PlanSource, observedGenerations: [RegionName: Int], actions: [Action], unserved: [Unserved]) {
+        self.source = source
+        self.observedGenerations = observedGenerations
+        self.actions = actions
+        self.unserved = unserved
+    }
+
+    public var isEmpty: Bool { actions.isEmpty }
+
+    public func count(_ kind: Action.Kind) -> Int { actions.reduce(0) { $0 + ($1.kind == kind ? 1 : 0) } }
+}

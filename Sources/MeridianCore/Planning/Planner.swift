@@ -1,0 +1,524 @@
+/// Computes the ordered plan that takes the observed state to the desired one (SPEC §4). Pure:
+/// no IO, no clock, no randomness, and every iteration is in sorted order, so the same inputs
+/// give the same plan, byte for byte.
+///
+/// Capacity is decided from a pool per region that does not depend on where placements run now
+/// (`free` plus what every deployment Meridian can account for holds), claimed by placements in
+/// order of priority, then name. The assignment is therefore a function of the desired state,
+/// the capacity and the regions' health: once the plan is applied, planning again gives the
+/// same assignment and no actions. A deploy that needs capacity another placement releases in
+/// the same region waits for that release.
+public struct Planner {
+    public struct Options: Sendable {
+        /// Regions to treat as down (a drill).
+        public var failedRegions: Set<RegionName>
+        public init(failedRegions: Set<RegionName> = []) { self.failedRegions = failedRegions }
+    }
+
+    let state: DesiredState
+    let fences: FenceAnalysis
+    let observed: ObservedState
+    let options: Options
+
+    public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
+                            options: Options = Options()) -> Plan {
+        var planner = Planner(state: state, fences: fences, observed: observed, options: options)
+        return planner.run(source: source)
+    }
+
+    init(state: DesiredState, fences: FenceAnalysis, observed: ObservedState, options: Options) {
+        self.state = state
+        self.fences = fences
+        self.observed = observed
+        self.options = options
+        var obs: [RegionName: RegionObservation] = [:]
+        for r in state.regionList { obs[r.name] = observed.region(r.name, declared: r) }
+        self.obs = obs
+    }
+
+    private var obs: [RegionName: RegionObservation]
+    private var drafts: [Draft] = []
+    private var keys: [String: Int] = [:]
+    /// Draft indices per region, so that per-region lookups stay linear overall.
+    private var byRegion: [RegionName: [Int]] = [:]
+    private var unserved: [Unserved] = []
+    private var purgedDeployments = Set<String>()
+    private var purgedArtifacts = Set<String>()
+
+    /// An action before ids are given: dependencies are keys of other drafts.
+    struct Draft {
+        var action: Action
+        let key: String
+        var deps: [String]
+        /// Capacity waits: dropped if they would close a cycle.
+        var softDeps: [String] = []
+    }
+
+    // MARK: - Regions
+
+    private func observation(_ r: RegionName) -> RegionObservation { obs[r] ?? RegionObservation(reachable: false) }
+
+    private func reachable(_ r: RegionName) -> Bool {
+        state.regions[r] != nil && observation(r).reachable && !options.failedRegions.contains(r)
+    }
+
+    /// The region attests the jurisdiction it is declared in (or says nothing).
+    private func attested(_ r: RegionName) -> Bool {
+        guard let declared = state.regions[r] else { return false }
+        return observation(r).jurisdiction.map { $0 == declared.jurisdiction.value.rawValue } ?? true
+    }
+
+    private func isolated(_ r: RegionName) -> Bool { state.regions[r]?.state == .isolated }
+
+    /// Whether a region may take new work for a workload whose fence is `set`.
+    private func eligible(_ r: RegionName, _ set: JurisdictionSet) -> Bool {
+        reachable(r) && attested(r) && state.regions[r]?.state == .active && fences.isInside(r, set)
+    }
+
+    /// A region that may serve as a copy source.
+    private func usableSource(_ r: RegionName) -> Bool { reachable(r) && attested(r) && !isolated(r) }
+
+    private func why(_ r: RegionName, _ set: JurisdictionSet) -> String {
+        guard let region = state.regions[r] else { return "\(r) is not declared" }
+        if options.failedRegions.contains(r) { return "\(r) is down (drill)" }
+        if !observation(r).reachable { return "\(r) is unreachable" }
+        if !attested(r) { return "\(r) attests jurisdiction \(observation(r).jurisdiction ?? "?"), not \(region.jurisdiction.value)" }
+        if region.state != .active { return "\(r) is \(region.state.rawValue)" }
+        if !fences.isInside(r, set) { return "\(r) is outside the fence \(fences.describe(set))" }
+        return "\(r) has no room"
+    }
+
+    private func hasCopy(_ r: RegionName, _ a: Artifact) -> Bool {
+        !purgedArtifacts.contains("\(r)/\(a.name)") && observation(r).artifacts[a.name.rawValue]?.digest == a.digest.value
+    }
+
+    /// Whether `a` can be made present in `r` in this plan, and from where.
+    private func stageSource(_ a: Artifact, into r: RegionName) -> (possible: Bool, from: RegionName?, viaOrigin: Bool) {
+        if r == a.origin.value { return (true, nil, false) }
+        guard let e = fences.effectiveFence(of: a.name) else { return (false, nil, false) }
+        let origin = a.origin.value
+        if usableSource(origin) && hasCopy(origin, a) { return (true, origin, false) }
+        for candidate in state.regionList.map(\.name) where candidate != r && usableSource(candidate) && fences.isInside(candidate, e) && hasCopy(candidate, a) {
+            return (true, candidate, false)
+        }
+        if usableSource(origin) && fences.isInside(origin, e) { return (true, origin, true) }
+        return (false, nil, false)
+    }
+
+    // MARK: - Drafts
+
+    @discardableResult
+    private mutating func add(_ key: String, _ action: Action, deps: [String] = [], soft: [String] = []) -> String {
+        if let i = keys[key] {
+            drafts[i].deps += deps
+            return key
+        }
+        keys[key] = drafts.count
+        if let r = action.region { byRegion[r, default: []].append(drafts.count) }
+        drafts.append(Draft(action: action, key: key, deps: deps, softDeps: soft))
+        return key
+    }
+
+    private func drafts(in r: RegionName, _ kinds: Set<Action.Kind>) -> [Draft] {
+        (byRegion[r] ?? []).map { drafts[$0] }.filter { kinds.contains($0.action.kind) }
+    }
+
+    private func purgeKeys(in r: RegionName) -> [String] { drafts(in: r, [.purge]).map(\.key) }
+
+    // MARK: - Plan
+
+    mutating func run(source: PlanSource) -> Plan {
+        purge()
+        let desired = allocate()
+        stageAndDeploy(desired)
+        traffic(desired)
+        undeployAndPrune(desired)
+        let actions = order()
+        var generations: [RegionName: Int] = [:]
+        for a in actions {
+            for r in a.regions + (a.from.map { [$0] } ?? []) where state.regions[r] != nil {
+                generations[r] = observation(r).generation
+            }
+        }
+        return Plan(source: source, observedGenerations: generations, actions: actions,
+                    unserved: unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) })
+    }
+
+    /// SPEC §2.5: whatever is observed outside its fence is purged first: its placements (traffic
+    /// away, undeploy), then the artifacts.
+    private mutating func purge() {
+        for region in state.regionList where reachable(region.name) {
+            let r = region.name
+            let o = observation(r)
+            let trusted = attested(r)
+            let distrust = "\(r) attests jurisdiction \(o.jurisdiction ?? "?") but is declared in \(region.jurisdiction.value): fail closed, it is outside every fence"
+            for (p, d) in o.deployments.sorted(by: { $0.key < $1.key }) {
+                var reason: String?
+                if !trusted {
+                    reason = distrust
+                } else if let m = state.models[ModelName(d.model)], let fence = fences.modelFence(of: m.name), !fences.isInside(r, fence) {
+                    reason = "model \(m.name)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
+                }
+                guard let reason else { continue }
+                purgedDeployments.insert("\(r)/\(p)")
+                add("purge:\(r):placement:\(p)", Action(kind: .purge, region: r, placement: PlacementName(p),
+                    reason: "purge placement \(p) from \(r) (traffic away, undeploy): \(reason)"))
+            }
+            for (a, copy) in o.artifacts.sorted(by: { $0.key < $1.key }) {
+                var reason: String?
+                if !trusted {
+                    reason = distrust
+                } else if state.artifacts[ArtifactName(a)] != nil, !fences.allows(ArtifactName(a), in: r) {
+                    let e = fences.effectiveFence(of: ArtifactName(a)) ?? JurisdictionSet()
+                    reason = "its effective fence \(fences.describe(e)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
+                }
+                guard let reason else { continue }
+                purgedArtifacts.insert("\(r)/\(a)")
+                add("purge:\(r):artifact:\(a)", Action(kind: .purge, region: r, artifact: ArtifactName(a),
+                    reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
+                    deps: purgeKeys(in: r).filter { $0.contains(":placement:") })
+            }
+        }
+    }
+
+    struct Desired {
+        /// Replicas per region of each placement (0 for a cold standby, which is staged only).
+        var replicas: [PlacementName: [RegionName: Int]] = [:]
+        var roles: [PlacementName: [RegionName: String]] = [:]
+        var weights: [PlacementName: [RegionName: Int]] = [:]
+        /// Artifacts each region must hold.
+        var artifacts: [RegionName: Set<ArtifactName>] = [:]
+    }
+
+    /// Assigns replicas to regions by priority, with capacity failover inside the fence.
+    private mutating func allocate() -> Desired {
+        var pool: [RegionName: [String: Int]] = [:]
+        for region in state.regionList {
+            let o = observation(region.name)
+            var p: [String: Int] = [:]
+            for (type, c) in o.capacity ?? [:] { p[type] = c.free }
+            for (_, d) in o.deployments {
+                if let acc = state.models[ModelName(d.model)]?.accelerator { p[acc.type, default: 0] += d.replicas * acc.count }
+            }
+            pool[region.name] = p
+        }
+        var desired = Desired()
+        let ordered = state.placementList.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
+        for placement in ordered {
+            guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
+            let fence = fences.modelFence(of: model.name) ?? JurisdictionSet()
+            let artifacts = model.artifacts.compactMap { state.artifacts[$0.value] }
+            func ok(_ r: RegionName) -> Bool {
+                eligible(r, fence) && artifacts.allSatisfy { stageSource($0, into: r).possible }
+            }
+            func fit(_ r: RegionName, _ wanted: Int) -> Int {
+                guard let acc = model.accelerator else { return wanted }
+                return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
+            }
+            func take(_ r: RegionName, _ n: Int) {
+                if let acc = model.accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
+            }
+            var replicas: [RegionName: Int] = [:]
+            var share: [RegionName: Double] = [:]
+            var roles: [RegionName: String] = [:]
+            let names = topology.regions.map(\.name.value)
+
+            // The active slots and their traffic shares.
+            var slots: [(RegionName, Double)] = []
+            switch topology.mode {
+            case .activeActive:
+                slots = topology.regions.map { ($0.name.value, Double($0.weight?.value ?? 0)) }
+            case .singleRegion:
+                slots = [(names[0], 100)]
+            case .activePassive:
+                // The primary, or the first healthy in-fence standby promoted in its place.
+                let active = names.first { ok($0) } ?? names[0]
+                slots = [(active, 100)]
+                if active != names[0] {
+                    unserved.append(Unserved(placement: placement.name,
+                        reason: "primary \(why(names[0], fence)); standby \(active) is promoted"))
+                }
+            }
+            let slotRegions = Set(slots.map(\.0))
+            for (r, s) in slots {
+                let here = ok(r) ? fit(r, placement.replicas) : 0
+                take(r, here)
+                if here > 0 {
+                    replicas[r, default: 0] += here
+                    share[r, default: 0] += s * Double(here) / Double(placement.replicas)
+                    roles[r] = topology.mode == .activePassive ? "active region" : (topology.mode == .activeActive ? "active region" : "the region")
+                }
+                var short = placement.replicas - here
+                var moved: [String] = []
+                for f in topology.failover.map(\.value) where short > 0 && !slotRegions.contains(f) && ok(f) {
+                    let k = fit(f, short)
+                    guard k > 0 else { continue }
+                    take(f, k)
+                    replicas[f, default: 0] += k
+                    share[f, default: 0] += s * Double(k) / Double(placement.replicas)
+                    roles[f] = "failover for \(r)"
+                    moved.append("\(k) to \(f)")
+                    short -= k
+                }
+                if !moved.isEmpty {
+                    unserved.append(Unserved(placement: placement.name,
+                        reason: "\(placement.replicas - here) of \(placement.replicas) replicas for \(r) fail over (\(moved.joined(separator: ", "))): \(why(r, fence))"))
+                }
+                if short > 0 {
+                    let candidates = topology.failover.map(\.value.rawValue)
+                    unserved.append(Unserved(placement: placement.name,
+                        reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
+                }
+            }
+            if topology.mode == .activePassive {
+                for s in names where !slotRegions.contains(s) && ok(s) {
+                    var k = 0
+                    if topology.standby == .warm {
+                        k = fit(s, placement.minReplicas)
+                        take(s, k)
+                        if k < placement.minReplicas {
+                            unserved.append(Unserved(placement: placement.name,
+                                reason: "warm standby \(s) has room for \(k) of \(placement.minReplicas) minReplicas"))
+                        }
+                    }
+                    replicas[s, default: 0] += k
+                    roles[s] = "\(topology.standby.rawValue) standby"
+                }
+            }
+            desired.replicas[placement.name] = replicas
+            desired.roles[placement.name] = roles
+            desired.weights[placement.name] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
+            for r in replicas.keys {
+                desired.artifacts[r, default: []].formUnion(artifacts.map(\.name))
+            }
+        }
+        return desired
+    }
+
+    /// Integer weights summing to 100, by largest remainder (ties by region name).
+    static func weights(_ shares: [RegionName: Double]) -> [RegionName: Int] {
+        let total = shares.values.reduce(0, +)
+        guard total > 0 else { return [:] }
+        let exact = shares.map { ($0.key, $0.value / total * 100) }.sorted { $0.0 < $1.0 }
+        var out: [RegionName: Int] = [:]
+        for (r, x) in exact { out[r] = Int(x.rounded(.down)) }
+        var rest = 100 - out.values.reduce(0, +)
+        for (r, _) in exact.sorted(by: { ($0.1 - $0.1.rounded(.down), $1.0) > ($1.1 - $1.1.rounded(.down), $0.0) }) where rest > 0 {
+            out[r]! += 1
+            rest -= 1
+        }
+        return out
+    }
+
+    private mutating func stageAndDeploy(_ desired: Desired) {
+        // Staging: every artifact a serving or standby region needs, from an in-fence source.
+        for r in desired.artifacts.keys.sorted() {
+            for name in desired.artifacts[r]!.sorted() {
+                guard let a = state.artifacts[name], !hasCopy(r, a) else { continue }
+                let needers = desired.replicas.keys.sorted().filter { desired.replicas[$0]?[r] != nil
+                    && state.models[state.placements[$0]!.model.value]!.artifacts.contains { $0.value == name } }
+                let who = needers.map { p in "\(desired.roles[p]?[r] ?? "region") of \(p)" }.joined(separator: ", ")
+                let stale = observation(r).artifacts[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
+                let src = stageSource(a, into: r)
+                var deps = purgeKeys(in: r)
+                if src.viaOrigin {
+                    let origin = a.origin.value
+                    deps.append(add("stage:\(origin):\(name)", Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
+                        reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purgeKeys(in: origin)))
+                }
+                let reason = src.from == nil
+                    ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
+                    : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
+                add("stage:\(r):\(name)", Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
+            }
+        }
+        // Deploys: create, scale or update; a version change rolls out region by region.
+        for placement in state.placementList {
+            guard let model = state.models[placement.model.value], let replicas = desired.replicas[placement.name] else { continue }
+            var previousRollout: String?
+            for r in replicas.keys.sorted() where replicas[r]! > 0 {
+                let n = replicas[r]!
+                let current = purgedDeployments.contains("\(r)/\(placement.name)") ? nil : observation(r).deployments[placement.name.rawValue]
+                let role = desired.roles[placement.name]?[r] ?? "region"
+                var reason: String
+                var rollout = false
+                if let c = current {
+                    if c.model == model.name.rawValue && c.version == model.version.value && c.replicas == n { continue }
+                    if c.model != model.name.rawValue || c.version != model.version.value {
+                        reason = "roll \(placement.name) in \(r) from \(c.model) \(c.version) to \(model.name) \(model.version.value) (\(n) replicas, \(role))"
+                        rollout = true
+                    } else {
+                        reason = "scale \(placement.name) in \(r) from \(c.replicas) to \(n) replicas (\(role))"
+                    }
+                } else {
+                    reason = "deploy \(model.name) \(model.version.value) for \(placement.name) in \(r): \(n) replica\(n == 1 ? "" : "s") as \(role)"
+                }
+                var deps = purgeKeys(in: r) + model.artifacts.map { "stage:\(r):\($0.value)" }
+                if rollout, let prev = previousRollout { deps.append(prev) }
+                let key = add("deploy:\(r):\(placement.name)", Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
+                    version: model.version.value, replicas: n, reason: reason), deps: deps)
+                if rollout { previousRollout = key }
+            }
+        }
+    }
+
+    private func observedTraffic(_ p: String) -> [RegionName: Int] {
+        var out: [RegionName: Int] = [:]
+        for region in state.regionList where reachable(region.name) && !purgedDeployments.contains("\(region.name)/\(p)") {
+            if let w = observation(region.name).traffic[p], w > 0 { out[region.name] = w }
+        }
+        return out
+    }
+
+    private mutating func traffic(_ desired: Desired) {
+        for placement in state.placementList {
+            let p = placement.name
+            let want = desired.weights[p] ?? [:]
+            let have = observedTraffic(p.rawValue)
+            let wantPositive = want.filter { $0.value > 0 }
+            guard wantPositive != have else { continue }
+            var weights = want
+            for r in have.keys where weights[r] == nil { weights[r] = 0 }
+            // A kill switch acts now: traffic leaves an isolated region before anything waits on deploys.
+            let isolatedNow = have.keys.filter { isolated($0) }
+            if !isolatedNow.isEmpty {
+                var keep = have.filter { !isolated($0.key) }.mapValues(Double.init)
+                let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
+                keep.removeAll()
+                add("traffic-isolate:\(p)", Action(kind: .setTraffic, placement: p, weights: early,
+                    reason: "take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once"),
+                    deps: isolatedNow.flatMap { purgeKeys(in: $0) })
+            }
+            let deps = wantPositive.keys.sorted().map { "deploy:\($0):\(p)" } + (isolatedNow.isEmpty ? [] : ["traffic-isolate:\(p)"])
+            let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
+            add("traffic:\(p)", Action(kind: .setTraffic, placement: p, weights: weights,
+                reason: wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)"),
+                deps: deps)
+        }
+    }
+
+    private mutating func undeployAndPrune(_ desired: Desired) {
+        for region in state.regionList where reachable(region.name) && !isolated(region.name) && attested(region.name) {
+            let r = region.name
+            let o = observation(r)
+            for (p, _) in o.deployments.sorted(by: { $0.key < $1.key }) where !purgedDeployments.contains("\(r)/\(p)") {
+                let name = PlacementName(p)
+                if (desired.replicas[name]?[r] ?? 0) > 0 { continue }
+                if state.placements[name] == nil, (o.traffic[p] ?? 0) > 0 {
+                    // An orphan still taking traffic: steer it away first.
+                    let zero = observedTraffic(p).mapValues { _ in 0 }
+                    add("traffic:\(p)", Action(kind: .setTraffic, placement: name, weights: zero,
+                        reason: "take \(p)'s traffic away: no manifest declares it"))
+                }
+                let why = state.placements[name] == nil ? "no manifest declares placement \(p)" : "\(p) no longer runs in \(r)"
+                add("undeploy:\(r):\(p)", Action(kind: .undeploy, region: r, placement: name, reason: "undeploy \(p) from \(r): \(why)"),
+                    deps: purgeKeys(in: r) + ["traffic:\(p)", "traffic-isolate:\(p)"])
+            }
+            let needed = desired.artifacts[r] ?? []
+            for (a, _) in o.artifacts.sorted(by: { $0.key < $1.key }) where !purgedArtifacts.contains("\(r)/\(a)") {
+                let name = ArtifactName(a)
+                if needed.contains(name) { continue }
+                if let declared = state.artifacts[name], declared.origin.value == r { continue }  // the origin copy stays
+                let users = drafts(in: r, [.undeploy, .deploy]).map(\.key)
+                add("delete:\(r):\(a)", Action(kind: .deleteArtifact, region: r, artifact: name,
+                    reason: state.artifacts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
+                    deps: purgeKeys(in: r) + users)
+            }
+        }
+        // Capacity: a deploy that grows in a region waits for what other placements release there.
+        for i in drafts.indices where drafts[i].action.kind == .deploy {
+            let d = drafts[i].action
+            guard let r = d.region, let p = d.placement, let model = d.model.flatMap({ state.models[$0] }), let acc = model.accelerator else { continue }
+            let held = observation(r).deployments[p.rawValue].flatMap { c in
+                state.models[ModelName(c.model)]?.accelerator.map { $0.type == acc.type ? c.replicas * $0.count : 0 }
+            } ?? 0
+            guard (d.replicas ?? 0) * acc.count > held else { continue }
+            let releases = drafts(in: r, [.undeploy, .purge, .deploy]).filter { other in
+                other.action.placement != p
+                    && (other.action.kind == .undeploy || (other.action.kind == .purge && other.action.placement != nil)
+                        || (other.action.kind == .deploy && (other.action.replicas ?? 0) < (observation(r).deployments[other.action.placement!.rawValue]?.replicas ?? 0)))
+            }.map(\.key)
+            drafts[i].softDeps += releases
+        }
+    }
+
+    /// Topological order with a deterministic tie-break (phase, region, subject); ids a1, a2…
+    /// Capacity waits that would close a cycle are dropped: the deploy then simply retries.
+    private func order() -> [Action] {
+        if let sorted = topological(withSoft: true) { return sorted }
+        return topological(withSoft: false) ?? []
+    }
+
+    private func topological(withSoft: Bool) -> [Action]? {
+        let n = drafts.count
+        var deps = [[Int]](repeating: [], count: n)
+        var dependents = [[Int]](repeating: [], count: n)
+        for (i, d) in drafts.enumerated() {
+            let all = Set((d.deps + (withSoft ? d.softDeps : [])).compactMap { keys[$0] }.filter { $0 != i })
+            deps[i] = all.sorted()
+            for j in all { dependents[j].append(i) }
+        }
+        func sortKey(_ i: Int) -> (Int, String, String, String) {
+            let a = drafts[i].action
+            return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", drafts[i].key)
+        }
+        var remaining = deps.map(\.count)
+        let keysOf = (0 ..< n).map(sortKey)
+        var ready = MinHeap<Int> { keysOf[$0] < keysOf[$1] }
+        for i in 0 ..< n where remaining[i] == 0 { ready.push(i) }
+        var out: [Int] = []
+        out.reserveCapacity(n)
+        while let i = ready.pop() {
+            out.append(i)
+            for j in dependents[i] {
+                remaining[j] -= 1
+                if remaining[j] == 0 { ready.push(j) }
+            }
+        }
+        guard out.count == n else { return nil }
+        var id: [Int: String] = [:]
+        for (k, i) in out.enumerated() { id[i] = "a\(k + 1)" }
+        return out.map { i in
+            var a = drafts[i].action
+            a.id = id[i]!
+            a.dependsOn = deps[i].map { id[$0]! }.sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
+            return a
+        }
+    }
+}
+
+/// A binary min-heap under a strict ordering.
+struct MinHeap<Element> {
+    private var items: [Element] = []
+    private let less: (Element, Element) -> Bool
+
+    init(_ less: @escaping (Element, Element) -> Bool) { self.less = less }
+
+    mutating func push(_ e: Element) {
+        items.append(e)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard less(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Element? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count && less(items[l], items[m]) { m = l }
+            if r < items.count && less(items[r], items[m]) { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+        return top
+    }
+}

@@ -1,0 +1,206 @@
+internal import ArgumentParser
+internal import Foundation
+internal import MeridianCore
+internal import MeridianManifests
+
+enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, markdown, json
+}
+
+/// What `plan` and `drill` share: the source, the observed state, the output.
+struct PlanningOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("An observed-state snapshot (SPEC §3) to plan against, instead of observing the regions.", valueName: "file"))
+    var observed: String?
+
+    @Option(help: "Output format.")
+    var format: PlanFormat = .text
+
+    @Option(help: ArgumentHelp("Write the plan to a file instead of stdout.", valueName: "file"))
+    var out: String?
+
+    @Flag(help: "Plan even when the source holds no manifests (a broken checkout must not read as 'delete everything').")
+    var allowEmpty = false
+
+    /// The valid desired state, or exit 1 with every diagnostic.
+    func desired(_ loaded: SourceOptions.Loaded) throws -> LoadResult {
+        let result = loaded.result
+        Output.report(result.diagnostics)
+        guard result.isValid else {
+            Output.err("\(loaded.label): invalid manifests; nothing was planned")
+            throw Exit.invalid
+        }
+        if result.state.isEmpty && !allowEmpty {
+            Output.err("\(loaded.label): the source holds no manifests; refusing to plan the removal of everything (use --allow-empty if that is what you mean)")
+            throw Exit.invalid
+        }
+        return result
+    }
+
+    func observe(_ state: DesiredState) throws -> ObservedState {
+        if let observed {
+            do { return try ObservedSnapshot.load(path: observed) } catch {
+                Output.err("meridian: \(error)")
+                throw Exit.environment
+            }
+        }
+        let (state, warnings) = ObservedSnapshot.observeLocal(state)
+        for w in warnings { Output.err("meridian: warning: \(w)") }
+        return state
+    }
+
+    func emit(_ text: String) throws {
+        guard let out else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
+            Output.err("meridian: \(out): \(error)")
+            throw Exit.environment
+        }
+    }
+
+    /// Plans and re-checks every action against the fences; a violation is never emitted.
+    func plan(_ result: LoadResult, observed: ObservedState, source: PlanSource, failed: Set<RegionName> = []) throws -> (Plan, [PlanVerifier.Violation]) {
+        let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: source,
+                                options: Planner.Options(failedRegions: failed))
+        let violations = PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed)
+        for v in violations { Output.err("meridian: error: [fence.plan] \(v)") }
+        return (plan, violations)
+    }
+
+    func render(_ plan: Plan, _ result: LoadResult, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
+                title: String = "Meridian plan", preface: [String] = []) -> String {
+        switch format {
+        case .json: return PlanJSON.render(plan)
+        case .markdown: return PlanMarkdown.render(plan, state: result.state, fences: result.fences, violations: violations,
+                                                   drills: drills, title: title, preface: preface)
+        case .text:
+            let tty = out == nil && isatty(STDOUT_FILENO) == 1
+            let colour = tty && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
+            var text = PlanText.render(plan, colour: colour)
+            for d in drills where !d.unserved.isEmpty {
+                text += "\nIf \(d.failed.map(\.rawValue).joined(separator: ", ")) fails:\n"
+                for u in d.unserved { text += "  \(u.placement): \(u.reason)\n" }
+            }
+            return text
+        }
+    }
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Compute the ordered actions that take the regions to the manifests, and prove them against the fences.",
+        discussion: """
+        Exit codes: 0 success (with --detailed-exitcode: no changes); 1 invalid manifests, a fence violation;
+        2 with --detailed-exitcode, a valid plan with changes; 3 an environment problem.
+        With --base REF (and --repo), plans what the change from REF to --ref does, checks the fences on both
+        sides, and drills every single-region failure, naming a change that leaves a placement with no
+        in-fence failover: the pull-request comment.
+        """)
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var planning: PlanningOptions
+
+    @Flag(help: "Exit 2 when the plan has changes, 0 when it has none (as Terraform does).")
+    var detailedExitcode = false
+
+    @Option(help: ArgumentHelp("Pull-request mode: the base ref of the change (needs --repo).", valueName: "ref"))
+    var base: String?
+
+    func validate() throws {
+        if base != nil && source.repo == nil { throw ValidationError("--base needs --repo: a pull request compares two commits") }
+    }
+
+    func run() throws {
+        let loaded = try source.load()
+        let head = try planning.desired(loaded)
+        if let base {
+            try pullRequest(loaded: loaded, head: head, baseRef: base)
+            return
+        }
+        let observed = try planning.observe(head.state)
+        let (plan, violations) = try planning.plan(head, observed: observed, source: loaded.planSource)
+        guard violations.isEmpty else { throw Exit.invalid }
+        try planning.emit(planning.render(plan, head, violations: violations))
+        if detailedExitcode && !plan.isEmpty { throw Exit.changes }
+    }
+
+    /// What the change from `baseRef` to the head does, starting from the state the base converges to.
+    private func pullRequest(loaded: SourceOptions.Loaded, head: LoadResult, baseRef: String) throws {
+        guard let git = loaded.git else { throw Exit.environment }
+        let baseResult: LoadResult
+        let baseCommit: String
+        do throws(GitError) {
+            baseCommit = try git.resolve(baseRef)
+            baseResult = try git.load(commit: baseCommit, path: source.subdirectory)
+        } catch {
+            Output.err("meridian: \(error)")
+            if error.kind == .environment { throw Exit.environment }
+            throw Exit.invalid
+        }
+        var preface: [String] = []
+        if !baseResult.isValid {
+            preface.append("ℹ️ The base `\(baseRef)` (`\(baseCommit.prefix(12))`) does not validate (\(baseResult.diagnostics.count) problem(s)); the plan starts from the observed state.")
+        }
+        let observed = try planning.observe(head.state)
+        let baseSource = PlanSource(commit: baseCommit, digest: "sha256:" + baseResult.digest, path: source.subdirectory)
+        // The fleet as the base would leave it, then what the head changes from there.
+        var start = observed
+        if let baseState = baseResult.validState {
+            let basePlan = Planner.plan(baseState, fences: baseResult.fences, observed: observed, source: baseSource)
+            start = PlanSimulator.apply(basePlan, to: observed, state: baseState)
+        }
+        let (plan, violations) = try planning.plan(head, observed: start, source: loaded.planSource)
+        preface.insert("Change `\(baseRef)` (`\(baseCommit.prefix(12))`) → `\(source.ref)` (`\(loaded.commit?.prefix(12) ?? "?")`); fences checked on both sides.", at: 0)
+
+        // Drill every single-region failure on both sides.
+        let headConverged = PlanSimulator.apply(plan, to: start, state: head.state)
+        var drills: [DrillResult] = []
+        for region in head.state.regionList {
+            let failed: Set<RegionName> = [region.name]
+            let drill = Planner.plan(head.state, fences: head.fences, observed: headConverged, source: loaded.planSource,
+                                     options: Planner.Options(failedRegions: failed))
+            let degraded = drill.unserved.filter { $0.reason.contains("cannot be placed") }
+            var regressions: [PlacementName] = []
+            if let baseState = baseResult.validState {
+                let baseDrill = Planner.plan(baseState, fences: baseResult.fences, observed: start, source: baseSource,
+                                             options: Planner.Options(failedRegions: failed))
+                let before = Set(baseDrill.unserved.filter { $0.reason.contains("cannot be placed") }.map(\.placement))
+                regressions = Set(degraded.map(\.placement)).subtracting(before).sorted()
+            }
+            drills.append(DrillResult(failed: [region.name], plan: drill, unserved: degraded, regressions: regressions))
+        }
+        try planning.emit(planning.render(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface))
+        guard violations.isEmpty else { throw Exit.invalid }
+        if detailedExitcode && !plan.isEmpty { throw Exit.changes }
+    }
+}
+
+struct Drill: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "What-if: the plan, and the placements left unserved, if these regions went down.")
+
+    @Option(name: .customLong("fail"), help: ArgumentHelp("Regions to fail, comma-separated.", valueName: "region[,region]"))
+    var fail: String
+
+    @OptionGroup var source: SourceOptions
+    @OptionGroup var planning: PlanningOptions
+
+    func run() throws {
+        let loaded = try source.load()
+        let result = try planning.desired(loaded)
+        let failed = Set(fail.split(separator: ",").map { RegionName(String($0).trimmingCharacters(in: .whitespaces)) })
+        let unknown = failed.filter { result.state.regions[$0] == nil }.sorted()
+        guard unknown.isEmpty else {
+            Output.err("meridian: no such region: \(unknown.map(\.rawValue).joined(separator: ", "))")
+            throw Exit.invalid
+        }
+        let observed = try planning.observe(result.state)
+        let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)
+        guard violations.isEmpty else { throw Exit.invalid }
+        let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)
+        let title = "Drill: \(failed.sorted().map(\.rawValue).joined(separator: ", ")) down"
+        try planning.emit(planning.render(plan, result, violations: violations, drills: planning.format == .text ? [] : [drill], title: title))
+    }
+}
