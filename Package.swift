@@ -55,9 +55,9 @@ let package = Package(
             dependencies: ["MeridianManifests", "MeridianCore"],
             swiftSettings: strict
         ),
-        // Property-based and adversarial proofs of the fence invariant, through the real loader.
+        // Property-based and adversarial proofs of the fence and planner invariants, through the real loader.
         .testTarget(
-            name: "FenceTests",
+            name: "InvariantTests",
             dependencies: [
                 "MeridianManifests", "MeridianCore",
                 .product(name: "PropertyBased", package: "swift-property-based"),
@@ -67,6 +67,6 @@ let package = Package(
         // Real repositories made with git in temp dirs, a real git daemon, real signatures.
         .testTarget(name: "GitSourceTests", dependencies: ["MeridianManifests", "MeridianCore"], swiftSettings: strict),
         // Runs the real `meridian` binary as a child process.
-        .testTarget(name: "MeridianCLITests", dependencies: ["meridian"], swiftSettings: strict),
+        .testTarget(name: "MeridianCLITests", dependencies: ["meridian", "MeridianManifests", "MeridianCore"], swiftSettings: strict),
     ]
 )

@@ -41,6 +41,8 @@ public struct Planner {
     private var keys: [String: Int] = [:]
     /// Draft indices per region, so that per-region lookups stay linear overall.
     private var byRegion: [RegionName: [Int]] = [:]
+    /// Keys of the stage actions that copy an artifact out of a region ("region/artifact").
+    private var copiesFrom: [String: [String]] = [:]
     private var unserved: [Unserved] = []
     private var purgedDeployments = Set<String>()
     private var purgedArtifacts = Set<String>()
@@ -94,7 +96,7 @@ public struct Planner {
 
     /// Whether `a` can be made present in `r` in this plan, and from where.
     private func stageSource(_ a: Artifact, into r: RegionName) -> (possible: Bool, from: RegionName?, viaOrigin: Bool) {
-        if r == a.origin.value { return (true, nil, false) }
+        if r == a.origin.value || hasCopy(r, a) { return (true, nil, false) }
         guard let e = fences.effectiveFence(of: a.name) else { return (false, nil, false) }
         let origin = a.origin.value
         if usableSource(origin) && hasCopy(origin, a) { return (true, origin, false) }
@@ -115,6 +117,7 @@ public struct Planner {
         }
         keys[key] = drafts.count
         if let r = action.region { byRegion[r, default: []].append(drafts.count) }
+        if action.kind == .stageArtifact, let from = action.from, let a = action.artifact { copiesFrom["\(from)/\(a)", default: []].append(key) }
         drafts.append(Draft(action: action, key: key, deps: deps, softDeps: soft))
         return key
     }
@@ -285,6 +288,13 @@ public struct Planner {
                     roles[s] = "\(topology.standby.rawValue) standby"
                 }
             }
+            // Failover candidates hold the artifacts ahead of time: when a region fails, the bytes
+            // may exist nowhere else, and a failover that must first copy from the failed region
+            // is no failover.
+            for f in topology.failover.map(\.value) where replicas[f] == nil && ok(f) {
+                replicas[f] = 0
+                roles[f] = "failover candidate"
+            }
             desired.replicas[placement.name] = replicas
             desired.roles[placement.name] = roles
             desired.weights[placement.name] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
@@ -312,8 +322,15 @@ public struct Planner {
 
     private mutating func stageAndDeploy(_ desired: Desired) {
         // Staging: every artifact a serving or standby region needs, from an in-fence source.
-        for r in desired.artifacts.keys.sorted() {
-            for name in desired.artifacts[r]!.sorted() {
+        // Origins first, so that a registration an origin needs for itself says so.
+        var pairs: [(RegionName, ArtifactName)] = []
+        for (r, names) in desired.artifacts { for n in names { pairs.append((r, n)) } }
+        pairs.sort { a, b in
+            let ao = state.artifacts[a.1]?.origin.value == a.0, bo = state.artifacts[b.1]?.origin.value == b.0
+            return (ao ? 0 : 1, a.0, a.1) < (bo ? 0 : 1, b.0, b.1)
+        }
+        for (r, name) in pairs {
+            do {
                 guard let a = state.artifacts[name], !hasCopy(r, a) else { continue }
                 let needers = desired.replicas.keys.sorted().filter { desired.replicas[$0]?[r] != nil
                     && state.models[state.placements[$0]!.model.value]!.artifacts.contains { $0.value == name } }
@@ -419,7 +436,9 @@ public struct Planner {
                 let name = ArtifactName(a)
                 if needed.contains(name) { continue }
                 if let declared = state.artifacts[name], declared.origin.value == r { continue }  // the origin copy stays
+                // After whatever used it here, and after every copy taken from it.
                 let users = drafts(in: r, [.undeploy, .deploy]).map(\.key)
+                    + (copiesFrom["\(r)/\(name)"] ?? [])
                 add("delete:\(r):\(a)", Action(kind: .deleteArtifact, region: r, artifact: name,
                     reason: state.artifacts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
                     deps: purgeKeys(in: r) + users)

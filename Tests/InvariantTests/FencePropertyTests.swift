@@ -7,16 +7,18 @@ import Testing
 /// them towards 0) shrinks the fleet, so a failure comes back small.
 struct RandomFleet: CustomStringConvertible {
     struct Fence { var allow: [Int]?; var deny: [Int]; var selector: String? }  // allow nil = "*"
-    struct Region { var jurisdiction: Int; var replicatesTo: [Int] }
+    struct Region { var jurisdiction: Int; var replicatesTo: [Int]; var state = "active"; var gpus = 8 }
     struct Artifact { var label: String?; var origin: Int; var parents: [Int]; var fences: [Int]; var runtime: Bool }
-    struct Topology { var mode: String; var regions: [Int]; var failover: [Int] }
-    struct Placement { var model: Int; var topology: Int }
+    struct Topology { var mode: String; var regions: [Int]; var failover: [Int]; var standby = "warm" }
+    struct Placement { var model: Int; var topology: Int; var replicas = 1; var minReplicas = 1; var priority = 0 }
 
     var jurisdictions = 0
     var regions: [Region] = []
     var fences: [Fence] = []
     var artifacts: [Artifact] = []
     var models: [[Int]] = []
+    /// Accelerators per replica of each model (0: none).
+    var modelGPUs: [Int] = []
     var topologies: [Topology] = []
     var placements: [Placement] = []
 
@@ -69,6 +71,18 @@ struct RandomFleet: CustomStringConvertible {
         if !models.isEmpty && !topologies.isEmpty {
             for _ in 0 ..< pick(3) { placements.append(Placement(model: pick(models.count), topology: pick(topologies.count))) }
         }
+        // Operational details, drawn last so the fence properties above see the same fleets.
+        for r in regions.indices {
+            regions[r].state = ["active", "active", "active", "draining", "isolated"][pick(5)]
+            regions[r].gpus = [0, 4, 8, 16][pick(4)]
+        }
+        modelGPUs = models.map { _ in [0, 1, 2, 4][pick(4)] }
+        for t in topologies.indices { topologies[t].standby = pick(2) == 1 ? "cold" : "warm" }
+        for p in placements.indices {
+            placements[p].replicas = 1 + pick(4)
+            placements[p].minReplicas = pick(placements[p].replicas + 1)
+            placements[p].priority = pick(3)
+        }
     }
 
     var description: String { yaml(Names.plain).joined(separator: "---\n") }
@@ -89,7 +103,10 @@ struct RandomFleet: CustomStringConvertible {
         let F = { n("f", $0, of: fences.count) }, A = { n("a", $0, of: artifacts.count) }
         let M = { n("m", $0, of: models.count) }, T = { n("t", $0, of: topologies.count) }
         var docs = (0 ..< jurisdictions).map { Y.jurisdiction(J($0)) }
-        for (i, r) in regions.enumerated() { docs.append(Y.region(R(i), J(r.jurisdiction), replicatesTo: r.replicatesTo.map(R))) }
+        for (i, r) in regions.enumerated() {
+            docs.append(Y.region(R(i), J(r.jurisdiction), replicatesTo: r.replicatesTo.map(R),
+                                 extra: "  state: \(r.state)\n  capacity: {accelerators: [{type: gpu, count: \(r.gpus)}]}\n"))
+        }
         for (i, f) in fences.enumerated() {
             docs.append(Y.fence(F(i), allow: f.allow.map { $0.map(J) } ?? ["*"], deny: f.deny.map(J), selector: f.selector.map { ["tier": $0] }))
         }
@@ -97,13 +114,15 @@ struct RandomFleet: CustomStringConvertible {
             docs.append(Y.artifact(A(i), origin: R(a.origin), parents: a.parents.map(A), fences: a.fences.map(F),
                                    labels: a.label.map { ["tier": $0] } ?? [:], type: a.runtime ? "logs" : "weights"))
         }
-        for (i, m) in models.enumerated() { docs.append(Y.model(M(i), m.map(A))) }
+        for (i, m) in models.enumerated() { docs.append(Y.model(M(i), m.map(A), gpus: modelGPUs.isEmpty ? 0 : modelGPUs[i])) }
         for (i, t) in topologies.enumerated() {
             let weights: [Int?] = t.mode == "active-active" ? [60, 40] : [nil, nil]
-            docs.append(Y.topology(T(i), mode: t.mode, t.regions.enumerated().map { (R($0.element), weights[$0.offset]) }, failover: t.failover.map(R)))
+            docs.append(Y.topology(T(i), mode: t.mode, t.regions.enumerated().map { (R($0.element), weights[$0.offset]) }, failover: t.failover.map(R),
+                                   standby: t.mode == "active-passive" ? t.standby : nil))
         }
         for (i, p) in placements.enumerated() {
-            docs.append(Y.placement(n("p", i, of: placements.count), model: M(p.model), topology: T(p.topology)))
+            docs.append(Y.placement(n("p", i, of: placements.count), model: M(p.model), topology: T(p.topology),
+                                    replicas: p.replicas, minReplicas: p.minReplicas, priority: p.priority))
         }
         return docs
     }

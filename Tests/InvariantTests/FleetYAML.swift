@@ -53,18 +53,20 @@ enum Y {
         """
     }
 
-    static func model(_ name: String, _ artifacts: [String]) -> String {
-        "apiVersion: meridian/v1\nkind: Model\nmetadata: {name: \(name)}\nspec: {version: \"1.0.0\", artifacts: [\(artifacts.joined(separator: ", "))]}\n"
+    static func model(_ name: String, _ artifacts: [String], version: String = "1.0.0", gpus: Int = 0) -> String {
+        let acc = gpus > 0 ? ", accelerator: {type: gpu, count: \(gpus)}" : ""
+        return "apiVersion: meridian/v1\nkind: Model\nmetadata: {name: \(name)}\nspec: {version: \"\(version)\", artifacts: [\(artifacts.joined(separator: ", "))]\(acc)}\n"
     }
 
     /// `regions` as (name, weight?) pairs.
-    static func topology(_ name: String, mode: String, _ regions: [(String, Int?)], failover: [String] = []) -> String {
+    static func topology(_ name: String, mode: String, _ regions: [(String, Int?)], failover: [String] = [], standby: String? = nil) -> String {
         let list = regions.map { r in r.1.map { "{name: \(r.0), weight: \($0)}" } ?? "{name: \(r.0)}" }.joined(separator: ", ")
-        return "apiVersion: meridian/v1\nkind: Topology\nmetadata: {name: \(name)}\nspec: {mode: \(mode), regions: [\(list)], failover: [\(failover.joined(separator: ", "))]}\n"
+        let sb = standby.map { ", standby: \($0)" } ?? ""
+        return "apiVersion: meridian/v1\nkind: Topology\nmetadata: {name: \(name)}\nspec: {mode: \(mode), regions: [\(list)], failover: [\(failover.joined(separator: ", "))]\(sb)}\n"
     }
 
-    static func placement(_ name: String, model: String, topology: String) -> String {
-        "apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: \(name)}\nspec: {model: \(model), topology: \(topology), replicas: 1}\n"
+    static func placement(_ name: String, model: String, topology: String, replicas: Int = 1, minReplicas: Int = 1, priority: Int = 0) -> String {
+        "apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: \(name)}\nspec: {model: \(model), topology: \(topology), replicas: \(replicas), minReplicas: \(minReplicas), priority: \(priority)}\n"
     }
 
     static func load(_ documents: [String]) -> LoadResult {

@@ -1,0 +1,214 @@
+import MeridianCore
+import MeridianManifests
+import PropertyBased
+import Testing
+
+/// A random observed state for a random fleet: reachability, attestation, capacity, artifacts
+/// (some stale, some out of their fence), deployments (some outdated, some orphans) and traffic.
+enum RandomObserved {
+    static func make(_ fleet: RandomFleet, _ state: DesiredState, tape: [Int]) -> ObservedState {
+        var i = 0
+        func pick(_ n: Int) -> Int {
+            defer { i += 1 }
+            return n <= 1 ? 0 : (i < tape.count ? tape[i] % n : 0)
+        }
+        var observed = ObservedState()
+        for (r, region) in fleet.regions.enumerated() {
+            var o = RegionObservation(reachable: pick(8) != 0, generation: pick(50))
+            if pick(12) == 0 { o.jurisdiction = "j\((region.jurisdiction + 1) % fleet.jurisdictions)" }
+            for a in fleet.artifacts.indices where pick(3) == 0 {
+                o.artifacts["a\(a)"] = ObservedArtifact(digest: pick(5) == 0 ? "sha256:" + String(repeating: "0", count: 64)
+                                                                            : "sha256:" + String(repeating: "ab", count: 32))
+            }
+            var used = 0
+            for (p, placement) in fleet.placements.enumerated() where pick(3) == 0 {
+                let m = pick(4) == 0 ? pick(max(fleet.models.count, 1)) : placement.model
+                let replicas = 1 + pick(3)
+                let gpus = fleet.modelGPUs.isEmpty || m >= fleet.modelGPUs.count ? 0 : fleet.modelGPUs[m]
+                guard used + replicas * gpus <= region.gpus else { continue }
+                used += replicas * gpus
+                o.deployments["p\(p)"] = ObservedDeployment(model: "m\(m)", version: pick(4) == 0 ? "0.9.0" : "1.0.0", replicas: replicas, ready: replicas)
+                if pick(2) == 0 { o.traffic["p\(p)"] = 1 + pick(100) }
+            }
+            if pick(6) == 0 {
+                o.deployments["orphan"] = ObservedDeployment(model: "gone", version: "1", replicas: 1, ready: 1)
+                o.traffic["orphan"] = 10
+            }
+            o.capacity = ["gpu": AcceleratorCapacity(total: region.gpus, free: region.gpus - used)]
+            observed.regions["r\(r)"] = o
+        }
+        _ = state
+        return observed
+    }
+}
+
+/// The simulator of these tests (deliberately separate from Meridian's own): a fleet where
+/// every action succeeds and every deployment becomes ready.
+enum TestSimulator {
+    static func apply(_ plan: Plan, _ observed: ObservedState, _ state: DesiredState) -> ObservedState {
+        var out = observed
+        func gpus(_ d: ObservedDeployment?) -> Int {
+            guard let d, let acc = state.models[ModelName(d.model)]?.accelerator else { return 0 }
+            return d.replicas * acc.count
+        }
+        func edit(_ r: RegionName, _ body: (inout RegionObservation) -> Void) {
+            var o = out.regions[r.rawValue] ?? RegionObservation()
+            if o.capacity == nil {
+                let declared = state.regions[r]!.accelerators.first?.count ?? 0
+                o.capacity = ["gpu": AcceleratorCapacity(total: declared, free: declared)]
+            }
+            body(&o)
+            o.generation += 1
+            out.regions[r.rawValue] = o
+        }
+        for a in plan.actions {
+            switch a.kind {
+            case .purge, .undeploy:
+                edit(a.region!) { o in
+                    if let p = a.placement?.rawValue {
+                        o.capacity!["gpu"]!.free += gpus(o.deployments[p])
+                        o.deployments[p] = nil
+                        o.traffic[p] = nil
+                    }
+                    if let x = a.artifact?.rawValue { o.artifacts[x] = nil }
+                }
+            case .deleteArtifact:
+                edit(a.region!) { $0.artifacts[a.artifact!.rawValue] = nil }
+            case .stageArtifact:
+                let digest = state.artifacts[a.artifact!]!.digest.value
+                edit(a.region!) { $0.artifacts[a.artifact!.rawValue] = ObservedArtifact(digest: digest) }
+            case .deploy:
+                edit(a.region!) { o in
+                    let p = a.placement!.rawValue
+                    o.capacity!["gpu"]!.free += gpus(o.deployments[p])
+                    let d = ObservedDeployment(model: a.model!.rawValue, version: a.version!, replicas: a.replicas!, ready: a.replicas!)
+                    o.capacity!["gpu"]!.free -= gpus(d)
+                    o.deployments[p] = d
+                }
+            case .setTraffic:
+                for (r, w) in a.weights! { edit(r) { $0.traffic[a.placement!.rawValue] = w > 0 ? w : nil } }
+            }
+        }
+        return out
+    }
+}
+
+@Suite("Planner properties over random fleets and observed states")
+struct PlannerPropertyTests {
+    static func world(_ tape: [Int], _ observedTape: [Int]) -> (RandomFleet, LoadResult, ObservedState)? {
+        let fleet = RandomFleet(tape: tape)
+        let loaded = Y.load(fleet.yaml(.plain))
+        guard loaded.isValid else { return nil }
+        return (fleet, loaded, RandomObserved.make(fleet, loaded.state, tape: observedTape))
+    }
+
+    static let source = PlanSource(commit: nil, digest: "sha256:test", path: "fleet")
+
+    static func plan(_ l: LoadResult, _ o: ObservedState) -> Plan {
+        Planner.plan(l.state, fences: l.fences, observed: o, source: source)
+    }
+
+    @Test("the random worlds are no tautology: many are valid, and their plans use every action type")
+    func coverage() {
+        var state: UInt64 = 7
+        func tape() -> [Int] {
+            (0 ..< 120).map { _ -> Int in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Int(state >> 33) % 1_001
+            }
+        }
+        var valid = 0
+        var kinds: [Action.Kind: Int] = [:]
+        var unserved = 0
+        for _ in 0 ..< 600 {
+            guard let (_, loaded, observed) = Self.world(tape(), tape()) else { continue }
+            valid += 1
+            let plan = Self.plan(loaded, observed)
+            for a in plan.actions { kinds[a.kind, default: 0] += 1 }
+            unserved += plan.unserved.count
+        }
+        #expect(valid >= 150, "only \(valid) valid worlds")
+        for kind in Action.Kind.allCases { #expect((kinds[kind] ?? 0) >= 10, "\(kind): \(kinds[kind] ?? 0)") }
+        #expect(unserved >= 10)
+    }
+
+    @Test("no action breaks a fence, and nothing new reaches an isolated, unreachable or mis-attested region")
+    func fenceSafety() async {
+        await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
+            guard let (_, loaded, observed) = Self.world(tape, observedTape) else { return }
+            let plan = Self.plan(loaded, observed)
+            let violations = PlanVerifier.verify(plan, state: loaded.state, fences: loaded.fences, observed: observed)
+            #expect(violations.isEmpty, "\(violations)")
+            for a in plan.actions {
+                for r in a.regions where a.kind != .setTraffic || (a.weights?[r] ?? 0) > 0 {
+                    let o = observed.regions[r.rawValue] ?? RegionObservation()
+                    #expect(o.reachable, "\(a.id) \(a.kind) acts on unreachable \(r)")
+                    if a.kind == .stageArtifact || a.kind == .deploy || a.kind == .setTraffic {
+                        #expect(loaded.state.regions[r]!.state == .active, "\(a.id) gives new work to \(loaded.state.regions[r]!.state) \(r)")
+                        #expect(o.jurisdiction == nil || o.jurisdiction == loaded.state.regions[r]!.jurisdiction.value.rawValue)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("dependencies point backwards, so the order respects them and the graph is acyclic; purges come first in their region")
+    func ordering() async {
+        await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
+            guard let (_, loaded, observed) = Self.world(tape, observedTape) else { return }
+            let plan = Self.plan(loaded, observed)
+            var position: [String: Int] = [:]
+            for (i, a) in plan.actions.enumerated() {
+                #expect(a.id == "a\(i + 1)")
+                for d in a.dependsOn { #expect(position[d] != nil, "\(a.id) depends on later \(d)") }
+                position[a.id] = i
+            }
+            for a in plan.actions where a.kind != .purge {
+                for p in plan.actions where p.kind == .purge && p.region != nil && a.regions.contains(p.region!) {
+                    #expect(position[p.id]! < position[a.id]!, "\(a.id) runs before purge \(p.id) in \(p.region!)")
+                }
+            }
+            // Stage before deploy, deploy before traffic, traffic before undeploy, undeploy before delete.
+            for a in plan.actions where a.kind == .deploy {
+                for s in plan.actions where s.kind == .stageArtifact && s.region == a.region
+                    && loaded.state.models[a.model!]!.artifacts.contains(where: { $0.value == s.artifact }) {
+                    #expect(position[s.id]! < position[a.id]!)
+                }
+            }
+            for t in plan.actions where t.kind == .setTraffic {
+                for (r, w) in t.weights! where w > 0 {
+                    if let d = plan.actions.first(where: { $0.kind == .deploy && $0.region == r && $0.placement == t.placement }) {
+                        #expect(t.dependsOn.contains(d.id) || position[d.id]! < position[t.id]!)
+                    }
+                }
+            }
+            for u in plan.actions where u.kind == .undeploy {
+                if let t = plan.actions.last(where: { $0.kind == .setTraffic && $0.placement == u.placement }) {
+                    #expect(position[t.id]! < position[u.id]!)
+                }
+            }
+        }
+    }
+
+    @Test("applying the plan in a simulator and planning again gives no actions")
+    func convergence() async {
+        await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
+            guard let (fleet, loaded, observed) = Self.world(tape, observedTape) else { return }
+            let plan = Self.plan(loaded, observed)
+            let after = TestSimulator.apply(plan, observed, loaded.state)
+            let again = Self.plan(loaded, after)
+            #expect(again.actions.isEmpty, "\(PlanText.render(again, colour: false))\nfirst:\n\(PlanText.render(plan, colour: false))\n\(fleet)")
+        }
+    }
+
+    @Test("planning is deterministic: the same inputs give byte-identical JSON")
+    func determinism() async {
+        await propertyCheck(count: 100, input: tapes, tapes) { tape, observedTape in
+            guard let (fleet, loaded, observed) = Self.world(tape, observedTape) else { return }
+            let first = PlanJSON.render(Self.plan(loaded, observed))
+            // A fresh load of the same bytes, planned again.
+            let reloaded = Y.load(fleet.yaml(.plain))
+            #expect(PlanJSON.render(Self.plan(reloaded, observed)) == first)
+        }
+    }
+}

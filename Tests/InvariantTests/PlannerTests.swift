@@ -1,0 +1,230 @@
+import MeridianCore
+import MeridianManifests
+import Testing
+
+/// Scenarios from SPEC §3–§5, each on a small fleet written out in full.
+@Suite("Planner scenarios")
+struct PlannerTests {
+    static let digest = "sha256:" + String(repeating: "ab", count: 32)
+    static let source = PlanSource(commit: nil, digest: "sha256:x", path: "fleet")
+
+    /// EU (three regions, one a failover), US, an EU-only dataset under an open base model.
+    static func fleet(mode: String = "active-passive", standby: String = "warm", euWestGPUs: Int = 16, replicas: Int = 2,
+                      euWestState: String = "active", failover: [String] = ["eu-north"]) -> LoadResult {
+        let topology = mode == "active-passive"
+            ? Y.topology("eu-serving", mode: mode, [("eu-west", nil), ("eu-central", nil)], failover: failover, standby: standby)
+            : Y.topology("eu-serving", mode: mode, [("eu-west", 50), ("eu-central", 50)], failover: failover)
+        let result = Y.load([
+            Y.jurisdiction("eu"), Y.jurisdiction("us"),
+            Y.region("eu-west", "eu", extra: "  state: \(euWestState)\n  capacity: {accelerators: [{type: gpu, count: \(euWestGPUs)}]}\n"),
+            Y.region("eu-central", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.region("eu-north", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.region("us-east", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 64}]}\n"),
+            Y.fence("eu-only", allow: ["eu"]),
+            Y.artifact("base", origin: "us-east"),
+            Y.artifact("eu-data", origin: "eu-west", fences: ["eu-only"]),
+            Y.artifact("eu-ft", origin: "eu-west", parents: ["base", "eu-data"]),
+            Y.model("assistant", ["base", "eu-ft"], version: "2.0.0", gpus: 4),
+            topology,
+            Y.placement("assistant-eu", model: "assistant", topology: "eu-serving", replicas: replicas, minReplicas: 1),
+        ])
+        #expect(result.isValid, "\(result.diagnostics)")
+        return result
+    }
+
+    static func plan(_ l: LoadResult, _ o: ObservedState = ObservedState(), failed: Set<RegionName> = []) -> Plan {
+        Planner.plan(l.state, fences: l.fences, observed: o, source: source, options: .init(failedRegions: failed))
+    }
+
+    static func converged(_ l: LoadResult, _ o: ObservedState = ObservedState()) -> ObservedState {
+        TestSimulator.apply(plan(l, o), o, l.state)
+    }
+
+    func actions(_ p: Plan, _ kind: Action.Kind, in region: String? = nil) -> [Action] {
+        p.actions.filter { $0.kind == kind && (region == nil || $0.region == RegionName(region!)) }
+    }
+
+    @Test("from nothing: register at the origin, copy from it, deploy, then steer traffic; re-planning gives nothing")
+    func fromScratch() {
+        let l = Self.fleet()
+        let p = Self.plan(l)
+        let stages = actions(p, .stageArtifact)
+        #expect(stages.contains { $0.region == RegionName("eu-west") && $0.artifact == ArtifactName("eu-ft") && $0.from == nil })
+        let copy = stages.first { $0.region == RegionName("eu-central") && $0.artifact == ArtifactName("eu-ft") }
+        #expect(copy?.from == RegionName("eu-west"))
+        #expect(copy?.reason == "stage eu-ft into eu-central from eu-west: warm standby of assistant-eu needs it")
+        // The base is copied from its origin in the US into the EU (it is unfenced), never the reverse.
+        #expect(stages.contains { $0.region == RegionName("eu-west") && $0.artifact == ArtifactName("base") && $0.from == RegionName("us-east") })
+        let deploys = actions(p, .deploy)
+        #expect(deploys.map { "\($0.region!):\($0.replicas!)" }.sorted() == ["eu-central:1", "eu-west:2"])
+        let traffic = actions(p, .setTraffic)
+        #expect(traffic.count == 1 && traffic[0].weights == [RegionName("eu-west"): 100])
+        let primary = deploys.first { $0.region == RegionName("eu-west") }!
+        #expect(traffic[0].dependsOn.contains(primary.id))
+        #expect(Self.plan(l, Self.converged(l)).actions.isEmpty)
+    }
+
+    @Test("an observed artifact outside its fence is purged first, with what was found where")
+    func purgeFirst() {
+        let l = Self.fleet()
+        var o = Self.converged(l)
+        o.regions["us-east", default: RegionObservation()].artifacts["eu-ft"] = ObservedArtifact(digest: Self.digest)
+        o.regions["us-east"]!.deployments["rogue"] = ObservedDeployment(model: "assistant", version: "2.0.0", replicas: 1, ready: 1)
+        let p = Self.plan(l, o)
+        let inUS = p.actions.filter { $0.regions.contains(RegionName("us-east")) }
+        #expect(inUS.first?.kind == .purge)
+        #expect(inUS.first?.placement == PlacementName("rogue"))
+        let purgeArtifact = try? #require(inUS.first { $0.kind == .purge && $0.artifact != nil })
+        #expect(purgeArtifact?.reason == "purge artifact eu-ft (\(Self.digest)) from us-east: its effective fence {eu} excludes us-east (jurisdiction us)")
+        #expect(purgeArtifact?.dependsOn.contains(inUS.first!.id) == true)
+        #expect(p.actions.first?.kind == .purge)
+        #expect(Self.plan(l, TestSimulator.apply(p, o, l.state)).actions.isEmpty)
+    }
+
+    @Test("a region attesting another jurisdiction is outside every fence: everything there is purged, the standby is promoted")
+    func attestation() {
+        let l = Self.fleet()
+        var o = Self.converged(l)
+        o.regions["eu-west"]!.jurisdiction = "us"
+        let p = Self.plan(l, o)
+        let west = p.actions.filter { $0.regions.contains(RegionName("eu-west")) && $0.kind != .setTraffic }
+        #expect(!west.isEmpty && west.allSatisfy { $0.kind == .purge })
+        #expect(west.contains { $0.artifact == ArtifactName("base") }, "even unfenced artifacts: fail closed")
+        #expect(actions(p, .deploy, in: "eu-central").first?.replicas == 2)
+        #expect(p.unserved.contains { $0.reason.hasPrefix("primary eu-west attests jurisdiction us, not eu; standby eu-central is promoted") })
+    }
+
+    @Test("an isolated region loses its traffic at once and gets no new work; nothing there is undeployed")
+    func isolated() {
+        let running = Self.converged(Self.fleet())
+        let l = Self.fleet(euWestState: "isolated")
+        let p = Self.plan(l, running)
+        let first = actions(p, .setTraffic).first!
+        #expect(first.weights?[RegionName("eu-west")] == 0)
+        #expect(first.dependsOn.isEmpty)
+        #expect(p.actions.filter { $0.region == RegionName("eu-west") }.isEmpty)
+        let final = actions(p, .setTraffic).last!
+        #expect(final.weights?[RegionName("eu-central")] == 100)
+    }
+
+    @Test("an unreachable region gets no action; its share fails over inside the fence")
+    func unreachable() {
+        // From nothing, with the only copy of eu-ft at its unreachable origin, nothing can serve.
+        var nothing = ObservedState()
+        nothing.regions["eu-west"] = RegionObservation(reachable: false)
+        let none = Self.plan(Self.fleet(mode: "active-active"), nothing)
+        #expect(actions(none, .deploy).isEmpty)
+        #expect(none.unserved.contains { $0.reason.contains("cannot be placed") })
+
+        // eu-ft exists only where it was staged: once its origin is down, eu-central's copy is the source.
+        let l = Self.fleet(mode: "active-active")
+        var o = Self.converged(l)
+        o.regions["eu-west"]!.reachable = false
+        let p = Self.plan(l, o)
+        #expect(p.actions.allSatisfy { !$0.regions.contains(RegionName("eu-west")) })
+        #expect(actions(p, .deploy).map { "\($0.region!):\($0.replicas!)" }.sorted() == ["eu-north:2"])
+        #expect(actions(p, .setTraffic).first?.weights == [RegionName("eu-central"): 50, RegionName("eu-north"): 50])
+        // The failover candidate already holds the artifacts: nothing is copied during the outage.
+        #expect(actions(p, .stageArtifact).isEmpty)
+        #expect(actions(Self.plan(l), .stageArtifact, in: "eu-north").contains { $0.reason.hasSuffix("failover candidate of assistant-eu needs it") })
+        #expect(p.unserved.contains { $0.reason.contains("fail over (2 to eu-north): eu-west is unreachable") })
+    }
+
+    @Test("a shortfall moves to the failover regions in order, carrying its traffic share; what still does not fit stays unserved, never in the US")
+    func capacity() {
+        // eu-west has room for 1 of 3 replicas (4 GPUs each), eu-north for 4, no other EU room.
+        let l = Self.fleet(mode: "active-active", euWestGPUs: 4, replicas: 3)
+        let p = Self.plan(l)
+        let deploys = Dictionary(uniqueKeysWithValues: actions(p, .deploy).map { ($0.region!.rawValue, $0.replicas!) })
+        #expect(deploys == ["eu-west": 1, "eu-central": 3, "eu-north": 2])
+        let w = actions(p, .setTraffic).first!.weights!
+        #expect(w == [RegionName("eu-west"): 17, RegionName("eu-central"): 50, RegionName("eu-north"): 33])
+
+        let tight = Self.fleet(mode: "active-active", euWestGPUs: 0, replicas: 4, failover: [])
+        let q = Self.plan(tight)
+        #expect(actions(q, .deploy).allSatisfy { $0.region != RegionName("us-east") })
+        #expect(q.unserved.contains { $0.reason.hasPrefix("4 of 4 replicas for eu-west cannot be placed") && $0.reason.contains("rather than cross the fence") })
+    }
+
+    @Test("what a placement may use is free plus what its own deployment already holds")
+    func ownHoldings() {
+        let l = Self.fleet(euWestGPUs: 8)
+        var o = Self.converged(l)
+        o.regions["eu-west"]!.capacity = ["gpu": AcceleratorCapacity(total: 8, free: 0)]
+        #expect(Self.plan(l, o).actions.isEmpty)
+    }
+
+    @Test("warm standbys run minReplicas; cold standbys are staged only")
+    func standbys() {
+        let warm = Self.plan(Self.fleet(standby: "warm"))
+        #expect(actions(warm, .deploy, in: "eu-central").first?.replicas == 1)
+        let cold = Self.plan(Self.fleet(standby: "cold"))
+        #expect(actions(cold, .deploy, in: "eu-central").isEmpty)
+        #expect(actions(cold, .stageArtifact, in: "eu-central").count == 2)
+    }
+
+    @Test("a version change rolls out region by region and leaves no skew")
+    func rollout() {
+        let l = Self.fleet(mode: "active-active")
+        var o = Self.converged(l)
+        for r in ["eu-west", "eu-central"] { o.regions[r]!.deployments["assistant-eu"]!.version = "1.9.0" }
+        let p = Self.plan(l, o)
+        let d = actions(p, .deploy)
+        #expect(d.count == 2 && d.allSatisfy { $0.version == "2.0.0" })
+        #expect(d[1].dependsOn.contains(d[0].id))
+        #expect(d[0].reason.hasPrefix("roll assistant-eu in"))
+        let after = TestSimulator.apply(p, o, l.state)
+        #expect(Set(after.regions.values.compactMap { $0.deployments["assistant-eu"]?.version }) == ["2.0.0"])
+    }
+
+    @Test("prune removes copies nobody needs after their users are gone, never the origin copy")
+    func prune() {
+        let l = Self.fleet(failover: [])
+        var o = Self.converged(l)
+        o.regions["eu-north", default: RegionObservation()].artifacts["eu-ft"] = ObservedArtifact(digest: Self.digest)
+        o.regions["eu-north"]!.deployments["old"] = ObservedDeployment(model: "assistant", version: "2.0.0", replicas: 1, ready: 1)
+        o.regions["us-east", default: RegionObservation()].artifacts["base"] = ObservedArtifact(digest: Self.digest)
+        let p = Self.plan(l, o)
+        let delete = actions(p, .deleteArtifact)
+        #expect(delete.map { "\($0.region!)/\($0.artifact!)" } == ["eu-north/eu-ft"])
+        let undeploy = actions(p, .undeploy, in: "eu-north").first!
+        #expect(delete[0].dependsOn.contains(undeploy.id))
+        #expect(undeploy.reason == "undeploy old from eu-north: no manifest declares placement old")
+    }
+
+    @Test("a drill of the primary's failure promotes the standby; failing every EU region leaves the placement unserved")
+    func drill() {
+        let l = Self.fleet()
+        let running = Self.converged(l)
+        let p = Self.plan(l, running, failed: [RegionName("eu-west")])
+        #expect(actions(p, .deploy, in: "eu-central").first?.replicas == 2)
+        let all = Self.plan(l, running, failed: [RegionName("eu-west"), RegionName("eu-central"), RegionName("eu-north")])
+        #expect(all.unserved.contains { $0.reason.contains("cannot be placed") })
+        #expect(all.actions.allSatisfy { $0.kind == .setTraffic || $0.region == RegionName("us-east") })
+    }
+
+    @Test("plan JSON has the spec's shape, and the same plan renders the same bytes")
+    func json() {
+        let l = Self.fleet()
+        let p = Self.plan(l)
+        let text = PlanJSON.render(p)
+        #expect(text == PlanJSON.render(Self.plan(Self.fleet())))
+        #expect(text.hasPrefix("{\n  \"formatVersion\": 1,\n  \"source\": {\n    \"commit\": null,\n    \"digest\": \"sha256:x\",\n    \"path\": \"fleet\"\n  },\n  \"observedGenerations\": {"))
+        #expect(text.contains("\"summary\": {\n    \"purge\": 0,\n    \"stage-artifact\": \(p.count(.stageArtifact)),\n    \"deploy\": 2,\n    \"set-traffic\": 1,\n    \"undeploy\": 0,\n    \"delete-artifact\": 0\n  }\n}\n"))
+        #expect(text.contains("\"type\": \"stage-artifact\",\n      \"region\": \"eu-west\",\n      \"artifact\": \"eu-ft\",\n      \"from\": null,\n      \"dependsOn\": [],\n      \"reason\": \"register eu-ft at its origin eu-west: active region of assistant-eu needs it\""))
+        #expect(Self.plan(l, Self.converged(l)).actions.isEmpty)
+    }
+
+    @Test("the pull-request comment has the summary, the fence proof, a Mermaid graph, and stays under the limit")
+    func markdown() {
+        let l = Self.fleet()
+        let p = Self.plan(l)
+        let md = PlanMarkdown.render(p, state: l.state, fences: l.fences, violations: [])
+        #expect(md.contains("### Summary") && md.contains("| eu-west |"))
+        #expect(md.contains("✅ Every action was checked against the residency fences"))
+        #expect(md.contains("```mermaid\nflowchart LR"))
+        let short = PlanMarkdown.render(p, state: l.state, fences: l.fences, violations: [], limit: 500)
+        #expect(short.count <= 500)
+        #expect(short.contains("This comment was cut at 500 characters"))
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import MeridianCore
+import MeridianManifests
+import Testing
+
+@Suite("meridian plan and drill")
+struct PlanCommandTests {
+    static func temp() throws -> URL {
+        let dir = URL(fileURLWithPath: "/tmp/mp-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// The example fleet's converged state, as a snapshot file.
+    static func convergedSnapshot(in dir: URL) throws -> String {
+        let loaded = try DirectorySource(root: CLI.root.appendingPathComponent("manifests").path).load()
+        let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: ObservedState(),
+                                source: PlanSource(commit: nil, digest: "", path: "manifests"))
+        let converged = PlanSimulator.apply(plan, to: ObservedState(), state: loaded.state)
+        let path = dir.appendingPathComponent("observed.json").path
+        try Data(ObservedSnapshot.encode(converged).utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test("plan --format json: the SPEC §4 document on stdout; --detailed-exitcode says 2 for changes, 0 for none")
+    func json() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = dir.appendingPathComponent("empty.json")
+        try Data(#"{"formatVersion": 1, "regions": {}}"#.utf8).write(to: empty)
+        let r = try CLI.run(["plan", "--observed", empty.path, "--format", "json", "--detailed-exitcode"])
+        #expect(r.status == 2, "\(r.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(doc["formatVersion"] as? Int == 1)
+        let source = try #require(doc["source"] as? [String: Any])
+        #expect(source["commit"] is NSNull)
+        #expect((source["digest"] as? String)?.hasPrefix("sha256:") == true)
+        #expect(source["path"] as? String == "manifests")
+        let actions = try #require(doc["actions"] as? [[String: Any]])
+        let summary = try #require(doc["summary"] as? [String: Int])
+        #expect(summary.values.reduce(0, +) == actions.count)
+        #expect(Set(summary.keys) == ["purge", "stage-artifact", "deploy", "set-traffic", "undeploy", "delete-artifact"])
+        #expect(actions.allSatisfy { $0["id"] is String && $0["dependsOn"] is [String] && $0["reason"] is String })
+
+        let again = try CLI.run(["plan", "--observed", empty.path, "--format", "json"])
+        #expect(again.stdout == r.stdout, "byte-identical")
+
+        let converged = try Self.convergedSnapshot(in: dir)
+        let none = try CLI.run(["plan", "--observed", converged, "--detailed-exitcode"])
+        #expect(none.status == 0)
+        #expect(none.stdout.hasPrefix("No changes"))
+    }
+
+    @Test("--out writes the plan to a file and nothing to stdout")
+    func outFile() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("plan.md")
+        let r = try CLI.run(["plan", "--observed", try Self.convergedSnapshot(in: dir), "--format", "markdown", "--out", out.path])
+        #expect(r.status == 0 && r.stdout.isEmpty)
+        #expect(try String(contentsOf: out, encoding: .utf8).hasPrefix("## Meridian plan"))
+    }
+
+    @Test("drill --fail: the primary's failure promotes its standby; an unknown region is an error")
+    func drill() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let snapshot = try Self.convergedSnapshot(in: dir)
+        let r = try CLI.run(["drill", "--fail", "eu-west", "--observed", snapshot])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("primary eu-west is down (drill); standby eu-central is promoted"))
+        #expect(r.stdout.contains("deploy"))
+        let sa = try CLI.run(["drill", "--fail", "sa-dammam,sa-jeddah", "--observed", snapshot])
+        #expect(sa.stdout.contains("sa-assistant: 1 of 1 replicas for sa-dammam cannot be placed"))
+        let bad = try CLI.run(["drill", "--fail", "mars-1"])
+        #expect(bad.status == 1 && bad.stderr.contains("no such region: mars-1"))
+    }
+
+    @Test("an empty source is refused unless --allow-empty; invalid manifests and a bad snapshot plan nothing")
+    func refusals() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let empty = try CLI.run(["plan", dir.path])
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("holds no manifests; refusing"))
+        #expect(try CLI.run(["plan", dir.path, "--allow-empty"]).status == 0)
+
+        try Data("apiVersion: meridian/v1\nkind: Region\nmetadata: {name: r}\nspec: {}\n".utf8).write(to: dir.appendingPathComponent("r.yaml"))
+        let invalid = try CLI.run(["plan", dir.path])
+        #expect(invalid.status == 1 && invalid.stdout.isEmpty && invalid.stderr.contains("nothing was planned"))
+
+        let snapshot = dir.appendingPathComponent("bad.json")
+        try Data(#"{"formatVersion": 2, "regions": {}}"#.utf8).write(to: snapshot)
+        let bad = try CLI.run(["plan", "--observed", snapshot.path])
+        #expect(bad.status == 3 && bad.stderr.contains("formatVersion 2 is not supported"))
+    }
+
+    @Test("plan --base: the pull-request comment names a change that leaves a placement with no in-fence failover")
+    func pullRequest() throws {
+        let dir = try ValidateRepoCommandTests.repository()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let topologies = dir.appendingPathComponent("fleet/topologies.yaml")
+        let text = try String(contentsOf: topologies, encoding: .utf8).replacingOccurrences(of: "  failover: [sa-jeddah]\n", with: "")
+        try Data(text.utf8).write(to: topologies)
+        for args in [["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "drop sa failover"]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git"] + args
+            p.currentDirectoryURL = dir
+            try p.run()
+            p.waitUntilExit()
+        }
+        let empty = dir.appendingPathComponent("empty.json")
+        try Data(#"{"formatVersion": 1, "regions": {}}"#.utf8).write(to: empty)
+        let r = try CLI.run(["plan", "--repo", dir.path, "--ref", "main", "--base", "main~1", "--path", "fleet",
+                             "--observed", empty.path, "--format", "markdown"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("## Meridian plan for this change"))
+        #expect(r.stdout.contains("### Failover drill"))
+        #expect(r.stdout.contains("⚠️ **This change leaves placements without an in-fence failover:**"))
+        #expect(r.stdout.contains("- if sa-dammam fails, **sa-assistant**"))
+        // Only the dropped failover is a regression: the base plan already deployed the rest.
+        #expect(!r.stdout.contains("if eu-west fails, **eu-assistant**"))
+    }
+}
