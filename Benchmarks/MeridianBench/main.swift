@@ -34,6 +34,27 @@ print(String(format: "fence analysis (effective fences):  %.1f ms (best of 5)", 
 print(String(format: "fence check (all invariants):       %.1f ms (best of 5)", best.check * 1000))
 print(String(format: "fences total:                       %.1f ms", (best.analysis + best.check) * 1000))
 
+// Planning: from nothing, and against the full snapshot of the converged fleet (no changes).
+let planSource = PlanSource(commit: nil, digest: "sha256:" + result.digest, path: "fleet")
+let (fromNothing, planCold) = time { Planner.plan(result.state, fences: result.fences, observed: ObservedState(), source: planSource) }
+let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: result.state)
+var planFull = Double.infinity
+var replan = fromNothing
+for _ in 0 ..< 3 {
+    let (p, t) = time { Planner.plan(result.state, fences: result.fences, observed: converged, source: planSource) }
+    planFull = min(planFull, t)
+    replan = p
+}
+if !replan.actions.isEmpty {
+    print("NOT CONVERGED: \(replan.actions.count) actions, e.g.\n" + PlanText.render(Plan(source: replan.source, observedGenerations: [:], actions: Array(replan.actions.prefix(6)), unserved: []), colour: false))
+    exit(1)
+}
+let (_, verify) = time { PlanVerifier.verify(fromNothing, state: result.state, fences: result.fences, observed: ObservedState()) }
+let (json, render) = time { PlanJSON.render(fromNothing) }
+print(String(format: "plan from nothing: %.1f ms (%d actions); fence re-check %.1f ms; JSON %.1f ms (%d KB)",
+             planCold * 1000, fromNothing.actions.count, verify * 1000, render * 1000, json.utf8.count / 1000))
+print(String(format: "plan against the full converged snapshot: %.1f ms (best of 3, 0 actions)", planFull * 1000))
+
 // Git: the same fleet committed to a real repository, read at the commit through libgit2
 // (tree walk + blob reads, no checkout) next to reading the same files from a directory.
 let repo = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")

@@ -32,20 +32,59 @@ public struct Planner {
         self.observed = observed
         self.options = options
         var obs: [RegionName: RegionObservation] = [:]
-        for r in state.regionList { obs[r.name] = observed.region(r.name, declared: r) }
+        var holders: [ArtifactName: [RegionName]] = [:]
+        var copies: [RegionName: [String: String]] = [:]
+        var deployments: [RegionName: [String: ObservedDeployment]] = [:]
+        var traffic: [String: [RegionName: Int]] = [:]
+        var reachable = Set<RegionName>(), attested = Set<RegionName>()
+        for r in state.regionList {
+            let o = observed.region(r.name, declared: r)
+            obs[r.name] = o
+            for a in o.artifacts.keys { holders[ArtifactName(a), default: []].append(r.name) }
+            copies[r.name] = o.artifacts.mapValues(\.digest)
+            deployments[r.name] = o.deployments
+            if o.reachable && !options.failedRegions.contains(r.name) {
+                reachable.insert(r.name)
+                for (p, w) in o.traffic where w > 0 { traffic[p, default: [:]][r.name] = w }
+            }
+            if o.jurisdiction.map({ $0 == r.jurisdiction.value.rawValue }) ?? true { attested.insert(r.name) }
+        }
         self.obs = obs
+        self.holders = holders
+        self.copies = copies
+        self.deployments = deployments
+        self.trafficOf = traffic
+        self.reachableSet = reachable
+        self.attestedSet = attested
     }
+
+    // Indexes over the observation, built once: the planner's loops look things up here
+    // instead of copying whole region observations.
+    private let copies: [RegionName: [String: String]]
+    private let deployments: [RegionName: [String: ObservedDeployment]]
+    /// Placement → reachable region → observed weight (> 0).
+    private let trafficOf: [String: [RegionName: Int]]
+    private let reachableSet: Set<RegionName>
+    private let attestedSet: Set<RegionName>
+
+    struct Pair: Hashable {
+        let region: RegionName
+        let name: String
+    }
+
+    /// The regions that report a copy of each artifact, in name order.
+    private let holders: [ArtifactName: [RegionName]]
 
     private var obs: [RegionName: RegionObservation]
     private var drafts: [Draft] = []
     private var keys: [String: Int] = [:]
-    /// Draft indices per region, so that per-region lookups stay linear overall.
-    private var byRegion: [RegionName: [Int]] = [:]
+    /// Draft indices per region and kind, so that per-region lookups stay linear overall.
+    private var byRegion: [RegionName: [Action.Kind: [Int]]] = [:]
     /// Keys of the stage actions that copy an artifact out of a region ("region/artifact").
     private var copiesFrom: [String: [String]] = [:]
     private var unserved: [Unserved] = []
-    private var purgedDeployments = Set<String>()
-    private var purgedArtifacts = Set<String>()
+    private var purgedDeployments = Set<Pair>()
+    private var purgedArtifacts = Set<Pair>()
 
     /// An action before ids are given: dependencies are keys of other drafts.
     struct Draft {
@@ -60,15 +99,10 @@ public struct Planner {
 
     private func observation(_ r: RegionName) -> RegionObservation { obs[r] ?? RegionObservation(reachable: false) }
 
-    private func reachable(_ r: RegionName) -> Bool {
-        state.regions[r] != nil && observation(r).reachable && !options.failedRegions.contains(r)
-    }
+    private func reachable(_ r: RegionName) -> Bool { reachableSet.contains(r) }
 
     /// The region attests the jurisdiction it is declared in (or says nothing).
-    private func attested(_ r: RegionName) -> Bool {
-        guard let declared = state.regions[r] else { return false }
-        return observation(r).jurisdiction.map { $0 == declared.jurisdiction.value.rawValue } ?? true
-    }
+    private func attested(_ r: RegionName) -> Bool { attestedSet.contains(r) }
 
     private func isolated(_ r: RegionName) -> Bool { state.regions[r]?.state == .isolated }
 
@@ -91,7 +125,7 @@ public struct Planner {
     }
 
     private func hasCopy(_ r: RegionName, _ a: Artifact) -> Bool {
-        !purgedArtifacts.contains("\(r)/\(a.name)") && observation(r).artifacts[a.name.rawValue]?.digest == a.digest.value
+        copies[r]?[a.name.rawValue] == a.digest.value && !purgedArtifacts.contains(Pair(region: r, name: a.name.rawValue))
     }
 
     /// Whether `a` can be made present in `r` in this plan, and from where.
@@ -100,7 +134,7 @@ public struct Planner {
         guard let e = fences.effectiveFence(of: a.name) else { return (false, nil, false) }
         let origin = a.origin.value
         if usableSource(origin) && hasCopy(origin, a) { return (true, origin, false) }
-        for candidate in state.regionList.map(\.name) where candidate != r && usableSource(candidate) && fences.isInside(candidate, e) && hasCopy(candidate, a) {
+        for candidate in holders[a.name] ?? [] where candidate != r && usableSource(candidate) && fences.isInside(candidate, e) && hasCopy(candidate, a) {
             return (true, candidate, false)
         }
         if usableSource(origin) && fences.isInside(origin, e) { return (true, origin, true) }
@@ -116,17 +150,20 @@ public struct Planner {
             return key
         }
         keys[key] = drafts.count
-        if let r = action.region { byRegion[r, default: []].append(drafts.count) }
+        if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(drafts.count) }
         if action.kind == .stageArtifact, let from = action.from, let a = action.artifact { copiesFrom["\(from)/\(a)", default: []].append(key) }
         drafts.append(Draft(action: action, key: key, deps: deps, softDeps: soft))
         return key
     }
 
-    private func drafts(in r: RegionName, _ kinds: Set<Action.Kind>) -> [Draft] {
-        (byRegion[r] ?? []).map { drafts[$0] }.filter { kinds.contains($0.action.kind) }
+    /// Indices of the drafts of these kinds in a region, in the order they were added.
+    private func indices(in r: RegionName, _ kinds: [Action.Kind]) -> [Int] {
+        guard let perKind = byRegion[r] else { return [] }
+        let found = kinds.flatMap { perKind[$0] ?? [] }
+        return kinds.count > 1 ? found.sorted() : found
     }
 
-    private func purgeKeys(in r: RegionName) -> [String] { drafts(in: r, [.purge]).map(\.key) }
+    private func purgeKeys(in r: RegionName) -> [String] { indices(in: r, [.purge]).map { drafts[$0].key } }
 
     // MARK: - Plan
 
@@ -163,7 +200,7 @@ public struct Planner {
                     reason = "model \(m.name)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
                 }
                 guard let reason else { continue }
-                purgedDeployments.insert("\(r)/\(p)")
+                purgedDeployments.insert(Pair(region: r, name: p))
                 add("purge:\(r):placement:\(p)", Action(kind: .purge, region: r, placement: PlacementName(p),
                     reason: "purge placement \(p) from \(r) (traffic away, undeploy): \(reason)"))
             }
@@ -176,10 +213,10 @@ public struct Planner {
                     reason = "its effective fence \(fences.describe(e)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
                 }
                 guard let reason else { continue }
-                purgedArtifacts.insert("\(r)/\(a)")
+                purgedArtifacts.insert(Pair(region: r, name: a))
                 add("purge:\(r):artifact:\(a)", Action(kind: .purge, region: r, artifact: ArtifactName(a),
                     reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
-                    deps: purgeKeys(in: r).filter { $0.contains(":placement:") })
+                    deps: indices(in: r, [.purge]).filter { drafts[$0].action.placement != nil }.map { drafts[$0].key })
             }
         }
     }
@@ -222,15 +259,18 @@ public struct Planner {
                 if let acc = model.accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
             }
             var replicas: [RegionName: Int] = [:]
-            var share: [RegionName: Double] = [:]
+            // Traffic shares in exact integer units: slot weight × replicas placed (the common
+            // denominator, the placement's replicas, drops out). Floating point would make the
+            // result depend on summation order.
+            var share: [RegionName: Int] = [:]
             var roles: [RegionName: String] = [:]
             let names = topology.regions.map(\.name.value)
 
             // The active slots and their traffic shares.
-            var slots: [(RegionName, Double)] = []
+            var slots: [(RegionName, Int)] = []
             switch topology.mode {
             case .activeActive:
-                slots = topology.regions.map { ($0.name.value, Double($0.weight?.value ?? 0)) }
+                slots = topology.regions.map { ($0.name.value, $0.weight?.value ?? 0) }
             case .singleRegion:
                 slots = [(names[0], 100)]
             case .activePassive:
@@ -248,7 +288,7 @@ public struct Planner {
                 take(r, here)
                 if here > 0 {
                     replicas[r, default: 0] += here
-                    share[r, default: 0] += s * Double(here) / Double(placement.replicas)
+                    share[r, default: 0] += s * here
                     roles[r] = topology.mode == .activePassive ? "active region" : (topology.mode == .activeActive ? "active region" : "the region")
                 }
                 var short = placement.replicas - here
@@ -258,7 +298,7 @@ public struct Planner {
                     guard k > 0 else { continue }
                     take(f, k)
                     replicas[f, default: 0] += k
-                    share[f, default: 0] += s * Double(k) / Double(placement.replicas)
+                    share[f, default: 0] += s * k
                     roles[f] = "failover for \(r)"
                     moved.append("\(k) to \(f)")
                     short -= k
@@ -305,16 +345,17 @@ public struct Planner {
         return desired
     }
 
-    /// Integer weights summing to 100, by largest remainder (ties by region name).
-    static func weights(_ shares: [RegionName: Double]) -> [RegionName: Int] {
+    /// Integer weights summing to 100 in proportion to integer shares, by largest remainder
+    /// (ties by region name). Exact: no floating point.
+    static func weights(_ shares: [RegionName: Int]) -> [RegionName: Int] {
         let total = shares.values.reduce(0, +)
         guard total > 0 else { return [:] }
-        let exact = shares.map { ($0.key, $0.value / total * 100) }.sorted { $0.0 < $1.0 }
+        let parts = shares.map { (region: $0.key, floor: $0.value * 100 / total, remainder: $0.value * 100 % total) }
         var out: [RegionName: Int] = [:]
-        for (r, x) in exact { out[r] = Int(x.rounded(.down)) }
+        for p in parts { out[p.region] = p.floor }
         var rest = 100 - out.values.reduce(0, +)
-        for (r, _) in exact.sorted(by: { ($0.1 - $0.1.rounded(.down), $1.0) > ($1.1 - $1.1.rounded(.down), $0.0) }) where rest > 0 {
-            out[r]! += 1
+        for p in parts.sorted(by: { ($0.remainder, $1.region) > ($1.remainder, $0.region) }) where rest > 0 {
+            out[p.region]! += 1
             rest -= 1
         }
         return out
@@ -324,18 +365,25 @@ public struct Planner {
         // Staging: every artifact a serving or standby region needs, from an in-fence source.
         // Origins first, so that a registration an origin needs for itself says so.
         var pairs: [(RegionName, ArtifactName)] = []
-        for (r, names) in desired.artifacts { for n in names { pairs.append((r, n)) } }
-        pairs.sort { a, b in
-            let ao = state.artifacts[a.1]?.origin.value == a.0, bo = state.artifacts[b.1]?.origin.value == b.0
-            return (ao ? 0 : 1, a.0, a.1) < (bo ? 0 : 1, b.0, b.1)
+        var copiesElsewhere: [(RegionName, ArtifactName)] = []
+        for r in desired.artifacts.keys.sorted() {
+            for n in desired.artifacts[r]!.sorted() {
+                if state.artifacts[n]?.origin.value == r { pairs.append((r, n)) } else { copiesElsewhere.append((r, n)) }
+            }
+        }
+        pairs += copiesElsewhere
+        // Who uses each region, for the reasons: (placement, role, the model's artifacts).
+        var users: [RegionName: [(PlacementName, String, Set<ArtifactName>)]] = [:]
+        for p in desired.replicas.keys.sorted() {
+            guard let model = state.placements[p].flatMap({ state.models[$0.model.value] }) else { continue }
+            let needs = Set(model.artifacts.map(\.value))
+            for r in desired.replicas[p]!.keys { users[r, default: []].append((p, desired.roles[p]?[r] ?? "region", needs)) }
         }
         for (r, name) in pairs {
             do {
                 guard let a = state.artifacts[name], !hasCopy(r, a) else { continue }
-                let needers = desired.replicas.keys.sorted().filter { desired.replicas[$0]?[r] != nil
-                    && state.models[state.placements[$0]!.model.value]!.artifacts.contains { $0.value == name } }
-                let who = needers.map { p in "\(desired.roles[p]?[r] ?? "region") of \(p)" }.joined(separator: ", ")
-                let stale = observation(r).artifacts[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
+                let who = (users[r] ?? []).filter { $0.2.contains(name) }.map { "\($0.1) of \($0.0)" }.joined(separator: ", ")
+                let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0))" } ?? ""
                 let src = stageSource(a, into: r)
                 var deps = purgeKeys(in: r)
                 if src.viaOrigin {
@@ -355,7 +403,7 @@ public struct Planner {
             var previousRollout: String?
             for r in replicas.keys.sorted() where replicas[r]! > 0 {
                 let n = replicas[r]!
-                let current = purgedDeployments.contains("\(r)/\(placement.name)") ? nil : observation(r).deployments[placement.name.rawValue]
+                let current = purgedDeployments.contains(Pair(region: r, name: placement.name.rawValue)) ? nil : deployments[r]?[placement.name.rawValue]
                 let role = desired.roles[placement.name]?[r] ?? "region"
                 var reason: String
                 var rollout = false
@@ -380,11 +428,7 @@ public struct Planner {
     }
 
     private func observedTraffic(_ p: String) -> [RegionName: Int] {
-        var out: [RegionName: Int] = [:]
-        for region in state.regionList where reachable(region.name) && !purgedDeployments.contains("\(region.name)/\(p)") {
-            if let w = observation(region.name).traffic[p], w > 0 { out[region.name] = w }
-        }
-        return out
+        (trafficOf[p] ?? [:]).filter { !purgedDeployments.contains(Pair(region: $0.key, name: p)) }
     }
 
     private mutating func traffic(_ desired: Desired) {
@@ -399,9 +443,8 @@ public struct Planner {
             // A kill switch acts now: traffic leaves an isolated region before anything waits on deploys.
             let isolatedNow = have.keys.filter { isolated($0) }
             if !isolatedNow.isEmpty {
-                var keep = have.filter { !isolated($0.key) }.mapValues(Double.init)
+                let keep = have.filter { !isolated($0.key) }
                 let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
-                keep.removeAll()
                 add("traffic-isolate:\(p)", Action(kind: .setTraffic, placement: p, weights: early,
                     reason: "take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once"),
                     deps: isolatedNow.flatMap { purgeKeys(in: $0) })
@@ -418,7 +461,7 @@ public struct Planner {
         for region in state.regionList where reachable(region.name) && !isolated(region.name) && attested(region.name) {
             let r = region.name
             let o = observation(r)
-            for (p, _) in o.deployments.sorted(by: { $0.key < $1.key }) where !purgedDeployments.contains("\(r)/\(p)") {
+            for (p, _) in o.deployments.sorted(by: { $0.key < $1.key }) where !purgedDeployments.contains(Pair(region: r, name: p)) {
                 let name = PlacementName(p)
                 if (desired.replicas[name]?[r] ?? 0) > 0 { continue }
                 if state.placements[name] == nil, (o.traffic[p] ?? 0) > 0 {
@@ -432,12 +475,12 @@ public struct Planner {
                     deps: purgeKeys(in: r) + ["traffic:\(p)", "traffic-isolate:\(p)"])
             }
             let needed = desired.artifacts[r] ?? []
-            for (a, _) in o.artifacts.sorted(by: { $0.key < $1.key }) where !purgedArtifacts.contains("\(r)/\(a)") {
+            for (a, _) in o.artifacts.sorted(by: { $0.key < $1.key }) where !purgedArtifacts.contains(Pair(region: r, name: a)) {
                 let name = ArtifactName(a)
                 if needed.contains(name) { continue }
                 if let declared = state.artifacts[name], declared.origin.value == r { continue }  // the origin copy stays
                 // After whatever used it here, and after every copy taken from it.
-                let users = drafts(in: r, [.undeploy, .deploy]).map(\.key)
+                let users = indices(in: r, [.undeploy, .deploy]).map { drafts[$0].key }
                     + (copiesFrom["\(r)/\(name)"] ?? [])
                 add("delete:\(r):\(a)", Action(kind: .deleteArtifact, region: r, artifact: name,
                     reason: state.artifacts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
@@ -448,15 +491,22 @@ public struct Planner {
         for i in drafts.indices where drafts[i].action.kind == .deploy {
             let d = drafts[i].action
             guard let r = d.region, let p = d.placement, let model = d.model.flatMap({ state.models[$0] }), let acc = model.accelerator else { continue }
-            let held = observation(r).deployments[p.rawValue].flatMap { c in
+            let held = deployments[r]?[p.rawValue].flatMap { c in
                 state.models[ModelName(c.model)]?.accelerator.map { $0.type == acc.type ? c.replicas * $0.count : 0 }
             } ?? 0
             guard (d.replicas ?? 0) * acc.count > held else { continue }
-            let releases = drafts(in: r, [.undeploy, .purge, .deploy]).filter { other in
-                other.action.placement != p
-                    && (other.action.kind == .undeploy || (other.action.kind == .purge && other.action.placement != nil)
-                        || (other.action.kind == .deploy && (other.action.replicas ?? 0) < (observation(r).deployments[other.action.placement!.rawValue]?.replicas ?? 0)))
-            }.map(\.key)
+            var releases: [String] = []
+            for j in indices(in: r, [.undeploy, .purge, .deploy]) {
+                let other = drafts[j].action
+                guard let q = other.placement, q != p else { continue }
+                let shrinks: Bool
+                switch other.kind {
+                case .undeploy, .purge: shrinks = true
+                case .deploy: shrinks = (other.replicas ?? 0) < (deployments[r]?[q.rawValue]?.replicas ?? 0)
+                default: shrinks = false
+                }
+                if shrinks { releases.append(drafts[j].key) }
+            }
             drafts[i].softDeps += releases
         }
     }
