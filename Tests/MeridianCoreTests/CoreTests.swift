@@ -98,3 +98,34 @@ struct DesiredStateTests {
         #expect(messages.contains { $0.contains("Artifact 'ghost'") })
     }
 }
+
+@Suite("Traffic weights")
+struct TrafficWeightTests {
+    @Test("integer weights sum to 100, stay within one of the exact share, and do not depend on order", arguments: 0 ..< 50)
+    func weights(seed: Int) {
+        var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % n
+        }
+        let regions = (0 ..< 1 + next(7)).map { RegionName("r\($0)") }
+        let pairs = regions.map { ($0, 1 + next(400)) }
+        let forward = Dictionary(uniqueKeysWithValues: pairs)
+        let backward = Dictionary(uniqueKeysWithValues: pairs.reversed())
+        let w = Planner.weights(forward)
+        #expect(w == Planner.weights(backward))
+        #expect(w.values.reduce(0, +) == 100)
+        let total = pairs.reduce(0) { $0 + $1.1 }
+        for (r, share) in pairs {
+            let exact = Double(share) * 100 / Double(total)
+            #expect(abs(Double(w[r]!) - exact) < 1, "\(r): \(w[r]!) vs \(exact)")
+        }
+    }
+
+    @Test("three equal shares give 34/33/33, the spare point going to the first region by name")
+    func ties() {
+        #expect(Planner.weights([RegionName("b"): 1, RegionName("a"): 1, RegionName("c"): 1]) ==
+                [RegionName("a"): 34, RegionName("b"): 33, RegionName("c"): 33])
+        #expect(Planner.weights([:]).isEmpty)
+    }
+}

@@ -347,7 +347,7 @@ public struct Planner {
 
     /// Integer weights summing to 100 in proportion to integer shares, by largest remainder
     /// (ties by region name). Exact: no floating point.
-    static func weights(_ shares: [RegionName: Int]) -> [RegionName: Int] {
+    public static func weights(_ shares: [RegionName: Int]) -> [RegionName: Int] {
         let total = shares.values.reduce(0, +)
         guard total > 0 else { return [:] }
         let parts = shares.map { (region: $0.key, floor: $0.value * 100 / total, remainder: $0.value * 100 % total) }
