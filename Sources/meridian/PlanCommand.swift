@@ -161,12 +161,12 @@ struct PlanCommand: ParsableCommand {
             let failed: Set<RegionName> = [region.name]
             let drill = Planner.plan(head.state, fences: head.fences, observed: headConverged, source: loaded.planSource,
                                      options: Planner.Options(failedRegions: failed))
-            let degraded = drill.unserved.filter { $0.reason.contains("cannot be placed") }
+            let degraded = drill.unserved
             var regressions: [PlacementName] = []
             if let baseState = baseResult.validState {
                 let baseDrill = Planner.plan(baseState, fences: baseResult.fences, observed: start, source: baseSource,
                                              options: Planner.Options(failedRegions: failed))
-                let before = Set(baseDrill.unserved.filter { $0.reason.contains("cannot be placed") }.map(\.placement))
+                let before = Set(baseDrill.unserved.map(\.placement))
                 regressions = Set(degraded.map(\.placement)).subtracting(before).sorted()
             }
             drills.append(DrillResult(failed: [region.name], plan: drill, unserved: degraded, regressions: regressions))

@@ -127,8 +127,6 @@ struct GitSourceTests {
             #expect(error.message.contains("'..' is refused"))
         }
 
-        let name = String(decoding: [0x6D, 0xFF, 0x2E, 0x79, 0x61, 0x6D, 0x6C], as: UTF8.self)  // shown only
-        _ = name
         let raw = Data([0x6D, 0xFF, 0x2E, 0x79, 0x61, 0x6D, 0x6C])  // "m\xFF.yaml"
         var latin = Data("100644 ".utf8)
         latin.append(raw)

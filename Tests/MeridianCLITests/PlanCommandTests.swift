@@ -68,7 +68,7 @@ struct PlanCommandTests {
         let snapshot = try Self.convergedSnapshot(in: dir)
         let r = try CLI.run(["drill", "--fail", "eu-west", "--observed", snapshot])
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("primary eu-west is down (drill); standby eu-central is promoted"))
+        #expect(r.stdout.contains("scale eu-assistant in eu-central from 1 to 4 replicas (standby promoted because primary eu-west is down (drill))"))
         #expect(r.stdout.contains("deploy"))
         let sa = try CLI.run(["drill", "--fail", "sa-dammam,sa-jeddah", "--observed", snapshot])
         #expect(sa.stdout.contains("sa-assistant: 1 of 1 replicas for sa-dammam cannot be placed"))

@@ -268,6 +268,7 @@ public struct Planner {
 
             // The active slots and their traffic shares.
             var slots: [(RegionName, Int)] = []
+            var promoted: String?
             switch topology.mode {
             case .activeActive:
                 slots = topology.regions.map { ($0.name.value, $0.weight?.value ?? 0) }
@@ -277,10 +278,7 @@ public struct Planner {
                 // The primary, or the first healthy in-fence standby promoted in its place.
                 let active = names.first { ok($0) } ?? names[0]
                 slots = [(active, 100)]
-                if active != names[0] {
-                    unserved.append(Unserved(placement: placement.name,
-                        reason: "primary \(why(names[0], fence)); standby \(active) is promoted"))
-                }
+                if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence))" }
             }
             let slotRegions = Set(slots.map(\.0))
             for (r, s) in slots {
@@ -289,23 +287,17 @@ public struct Planner {
                 if here > 0 {
                     replicas[r, default: 0] += here
                     share[r, default: 0] += s * here
-                    roles[r] = topology.mode == .activePassive ? "active region" : (topology.mode == .activeActive ? "active region" : "the region")
+                    roles[r] = promoted ?? (topology.mode == .singleRegion ? "the region" : "active region")
                 }
                 var short = placement.replicas - here
-                var moved: [String] = []
                 for f in topology.failover.map(\.value) where short > 0 && !slotRegions.contains(f) && ok(f) {
                     let k = fit(f, short)
                     guard k > 0 else { continue }
                     take(f, k)
                     replicas[f, default: 0] += k
                     share[f, default: 0] += s * k
-                    roles[f] = "failover for \(r)"
-                    moved.append("\(k) to \(f)")
+                    roles[f] = "failover for \(r) (\(why(r, fence)))"
                     short -= k
-                }
-                if !moved.isEmpty {
-                    unserved.append(Unserved(placement: placement.name,
-                        reason: "\(placement.replicas - here) of \(placement.replicas) replicas for \(r) fail over (\(moved.joined(separator: ", "))): \(why(r, fence))"))
                 }
                 if short > 0 {
                     let candidates = topology.failover.map(\.value.rawValue)
@@ -319,13 +311,10 @@ public struct Planner {
                     if topology.standby == .warm {
                         k = fit(s, placement.minReplicas)
                         take(s, k)
-                        if k < placement.minReplicas {
-                            unserved.append(Unserved(placement: placement.name,
-                                reason: "warm standby \(s) has room for \(k) of \(placement.minReplicas) minReplicas"))
-                        }
                     }
                     replicas[s, default: 0] += k
-                    roles[s] = "\(topology.standby.rawValue) standby"
+                    roles[s] = topology.standby == .warm && k < placement.minReplicas
+                        ? "warm standby (room for \(k) of \(placement.minReplicas) minReplicas)" : "\(topology.standby.rawValue) standby"
                 }
             }
             // Failover candidates hold the artifacts ahead of time: when a region fails, the bytes
@@ -443,7 +432,8 @@ public struct Planner {
             // A kill switch acts now: traffic leaves an isolated region before anything waits on deploys.
             let isolatedNow = have.keys.filter { isolated($0) }
             if !isolatedNow.isEmpty {
-                let keep = have.filter { !isolated($0.key) }
+                // Meanwhile only healthy active regions already serving keep (a share of) the traffic.
+                let keep = have.filter { state.regions[$0.key]?.state == .active && attested($0.key) }
                 let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
                 add("traffic-isolate:\(p)", Action(kind: .setTraffic, placement: p, weights: early,
                     reason: "take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once"),
