@@ -25,7 +25,7 @@ public enum PlanMarkdown {
         var out: [String] = ["## \(title)", ""]
         let source = plan.source.commit.map { "commit `\($0.prefix(12))`" } ?? "digest `\(plan.source.digest.prefix(19))`"
         out.append("Manifests `\(plan.source.path)` at \(source): **\(plan.actions.count) action\(plan.actions.count == 1 ? "" : "s")**"
-            + (plan.unserved.isEmpty ? "" : ", **\(Set(plan.unserved.map(\.placement)).count) placement(s) degraded**") + ".")
+            + (plan.unserved.isEmpty ? "" : ", **\(Set(plan.unserved.map(\.placement)).count) placement(s) left unserved**") + ".")
         out += preface.isEmpty ? [] : [""] + preface
         out.append("")
 
@@ -82,7 +82,7 @@ public enum PlanMarkdown {
         out.append("")
 
         if !plan.unserved.isEmpty {
-            out.append("### Unserved or degraded")
+            out.append("### Unserved")
             out.append("")
             for u in plan.unserved { out.append("- **\(u.placement)**: \(u.reason)") }
             out.append("")
@@ -91,7 +91,7 @@ public enum PlanMarkdown {
         if !drills.isEmpty {
             out.append("### Failover drill")
             out.append("")
-            out.append("| region down | placements degraded | regressions from this change |")
+            out.append("| region down | placements left unserved | regressions from this change |")
             out.append("|---|---|---|")
             for d in drills {
                 let names = Set(d.unserved.map(\.placement)).sorted().map(\.rawValue)

@@ -34,7 +34,7 @@ public enum PlanText {
         }
         if !plan.unserved.isEmpty {
             lines.append("")
-            lines.append(paint("Unserved or degraded:", "1;33"))
+            lines.append(paint("Unserved:", "1;33"))
             for u in plan.unserved { lines.append("  \(u.placement): \(u.reason)") }
         }
         return lines.joined(separator: "\n") + "\n"
