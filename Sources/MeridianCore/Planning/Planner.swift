@@ -56,7 +56,29 @@ public struct Planner {
         self.trafficOf = traffic
         self.reachableSet = reachable
         self.attestedSet = attested
+        var facts: [ArtifactName: ArtifactFacts] = [:]
+        for a in state.artifactList {
+            facts[a.name] = ArtifactFacts(name: a.name, origin: a.origin.value, digest: a.digest.value)
+        }
+        self.facts = facts
+        var regionStates: [RegionName: RegionState] = [:]
+        for r in state.regionList { regionStates[r.name] = r.state }
+        self.regionStates = regionStates
+        var modelFences: [ModelName: JurisdictionSet] = [:]
+        for m in state.modelList { modelFences[m.name] = fences.modelFence(of: m.name) ?? JurisdictionSet() }
+        self.modelFences = modelFences
     }
+
+    /// What the planner needs of an artifact, without copying the whole declaration around.
+    struct ArtifactFacts {
+        let name: ArtifactName
+        let origin: RegionName
+        let digest: String
+    }
+
+    private let facts: [ArtifactName: ArtifactFacts]
+    private let regionStates: [RegionName: RegionState]
+    private let modelFences: [ModelName: JurisdictionSet]
 
     // Indexes over the observation, built once: the planner's loops look things up here
     // instead of copying whole region observations.
@@ -104,11 +126,11 @@ public struct Planner {
     /// The region attests the jurisdiction it is declared in (or says nothing).
     private func attested(_ r: RegionName) -> Bool { attestedSet.contains(r) }
 
-    private func isolated(_ r: RegionName) -> Bool { state.regions[r]?.state == .isolated }
+    private func isolated(_ r: RegionName) -> Bool { regionStates[r] == .isolated }
 
     /// Whether a region may take new work for a workload whose fence is `set`.
     private func eligible(_ r: RegionName, _ set: JurisdictionSet) -> Bool {
-        reachable(r) && attested(r) && state.regions[r]?.state == .active && fences.isInside(r, set)
+        reachable(r) && attested(r) && regionStates[r] == .active && fences.isInside(r, set)
     }
 
     /// A region that may serve as a copy source.
@@ -124,15 +146,15 @@ public struct Planner {
         return "\(r) has no room"
     }
 
-    private func hasCopy(_ r: RegionName, _ a: Artifact) -> Bool {
-        copies[r]?[a.name.rawValue] == a.digest.value && !purgedArtifacts.contains(Pair(region: r, name: a.name.rawValue))
+    private func hasCopy(_ r: RegionName, _ a: ArtifactFacts) -> Bool {
+        copies[r]?[a.name.rawValue] == a.digest && !purgedArtifacts.contains(Pair(region: r, name: a.name.rawValue))
     }
 
     /// Whether `a` can be made present in `r` in this plan, and from where.
-    private func stageSource(_ a: Artifact, into r: RegionName) -> (possible: Bool, from: RegionName?, viaOrigin: Bool) {
-        if r == a.origin.value || hasCopy(r, a) { return (true, nil, false) }
+    private func stageSource(_ a: ArtifactFacts, into r: RegionName) -> (possible: Bool, from: RegionName?, viaOrigin: Bool) {
+        if r == a.origin || hasCopy(r, a) { return (true, nil, false) }
         guard let e = fences.effectiveFence(of: a.name) else { return (false, nil, false) }
-        let origin = a.origin.value
+        let origin = a.origin
         if usableSource(origin) && hasCopy(origin, a) { return (true, origin, false) }
         for candidate in holders[a.name] ?? [] where candidate != r && usableSource(candidate) && fences.isInside(candidate, e) && hasCopy(candidate, a) {
             return (true, candidate, false)
@@ -196,8 +218,8 @@ public struct Planner {
                 var reason: String?
                 if !trusted {
                     reason = distrust
-                } else if let m = state.models[ModelName(d.model)], let fence = fences.modelFence(of: m.name), !fences.isInside(r, fence) {
-                    reason = "model \(m.name)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
+                } else if let fence = modelFences[ModelName(d.model)], !fences.isInside(r, fence) {
+                    reason = "model \(d.model)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
                 }
                 guard let reason else { continue }
                 purgedDeployments.insert(Pair(region: r, name: p))
@@ -246,8 +268,8 @@ public struct Planner {
         let ordered = state.placementList.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
         for placement in ordered {
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
-            let fence = fences.modelFence(of: model.name) ?? JurisdictionSet()
-            let artifacts = model.artifacts.compactMap { state.artifacts[$0.value] }
+            let fence = modelFences[model.name] ?? JurisdictionSet()
+            let artifacts = model.artifacts.compactMap { facts[$0.value] }
             func ok(_ r: RegionName) -> Bool {
                 eligible(r, fence) && artifacts.allSatisfy { stageSource($0, into: r).possible }
             }
@@ -357,7 +379,7 @@ public struct Planner {
         var copiesElsewhere: [(RegionName, ArtifactName)] = []
         for r in desired.artifacts.keys.sorted() {
             for n in desired.artifacts[r]!.sorted() {
-                if state.artifacts[n]?.origin.value == r { pairs.append((r, n)) } else { copiesElsewhere.append((r, n)) }
+                if facts[n]?.origin == r { pairs.append((r, n)) } else { copiesElsewhere.append((r, n)) }
             }
         }
         pairs += copiesElsewhere
@@ -370,13 +392,13 @@ public struct Planner {
         }
         for (r, name) in pairs {
             do {
-                guard let a = state.artifacts[name], !hasCopy(r, a) else { continue }
+                guard let a = facts[name], !hasCopy(r, a) else { continue }
                 let who = (users[r] ?? []).filter { $0.2.contains(name) }.map { "\($0.1) of \($0.0)" }.joined(separator: ", ")
                 let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0))" } ?? ""
                 let src = stageSource(a, into: r)
                 var deps = purgeKeys(in: r)
                 if src.viaOrigin {
-                    let origin = a.origin.value
+                    let origin = a.origin
                     deps.append(add("stage:\(origin):\(name)", Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
                         reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purgeKeys(in: origin)))
                 }
@@ -468,12 +490,12 @@ public struct Planner {
             for (a, _) in o.artifacts.sorted(by: { $0.key < $1.key }) where !purgedArtifacts.contains(Pair(region: r, name: a)) {
                 let name = ArtifactName(a)
                 if needed.contains(name) { continue }
-                if let declared = state.artifacts[name], declared.origin.value == r { continue }  // the origin copy stays
+                if facts[name]?.origin == r { continue }  // the origin copy stays
                 // After whatever used it here, and after every copy taken from it.
                 let users = indices(in: r, [.undeploy, .deploy]).map { drafts[$0].key }
                     + (copiesFrom["\(r)/\(name)"] ?? [])
                 add("delete:\(r):\(a)", Action(kind: .deleteArtifact, region: r, artifact: name,
-                    reason: state.artifacts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
+                    reason: facts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
                     deps: purgeKeys(in: r) + users)
             }
         }
