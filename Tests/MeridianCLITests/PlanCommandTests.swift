@@ -123,3 +123,33 @@ struct PlanCommandTests {
         #expect(!r.stdout.contains("if eu-west fails, **eu-assistant**"))
     }
 }
+
+@Suite("plan text colour")
+struct PlanColourTests {
+    /// Runs `meridian plan` under a pseudo-terminal (util-linux `script`), as a person would.
+    func planOnTTY(noColor: Bool) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        let env = noColor ? "NO_COLOR=1 " : ""
+        p.arguments = ["-qec", "\(env)\(CLI.binary.path) plan manifests", "/dev/null"]
+        p.currentDirectoryURL = CLI.root
+        var environment = ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = nil
+        p.environment = environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test("colour on a terminal, none with NO_COLOR, none when piped")
+    func colour() throws {
+        #expect(try planOnTTY(noColor: false).contains("\u{1B}[32mdeploy"))
+        let plain = try planOnTTY(noColor: true)
+        #expect(plain.contains("deploy") && !plain.contains("\u{1B}["))
+        #expect(!(try CLI.run(["plan"]).stdout.contains("\u{1B}[")))
+    }
+}
