@@ -35,7 +35,7 @@ print(String(format: "fence check (all invariants):       %.1f ms (best of 5)", 
 print(String(format: "fences total:                       %.1f ms", (best.analysis + best.check) * 1000))
 
 // Planning: from nothing, and against the full snapshot of the converged fleet (no changes).
-let planSource = PlanSource(commit: nil, digest: "sha256:" + result.digest, path: "fleet")
+let planSource = PlanSource(commit: nil, digest: ManifestLoader.digest(of: files), path: "fleet")
 let (fromNothing, planCold) = time { Planner.plan(result.state, fences: result.fences, observed: ObservedState(), source: planSource) }
 let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: result.state)
 var planFull = Double.infinity

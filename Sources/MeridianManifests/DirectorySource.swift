@@ -109,9 +109,9 @@ public struct DirectorySource: Sendable {
         return (files, diagnostics)
     }
 
-    /// Reads and loads the directory.
-    public func load() throws(Error) -> LoadResult {
+    /// Reads and loads the directory; with `digest`, also hashes its content for a plan.
+    public func load(digest: Bool = false) throws(Error) -> LoadResult {
         let (files, diagnostics) = try read()
-        return ManifestLoader.load(files, sourceDiagnostics: diagnostics)
+        return ManifestLoader.load(files, sourceDiagnostics: diagnostics, digest: digest)
     }
 }

@@ -25,8 +25,8 @@ public struct LoadResult: Sendable {
     public let fences: FenceAnalysis
     public let diagnostics: [Diagnostic]
     public let fileCount: Int
-    /// SHA-256 over every file's path and bytes, in order: what a saved plan records for a
-    /// directory source.
+    /// What a saved plan records of the source's content, `sha256:…`; empty unless the loader
+    /// was asked for it (hashing every byte is not work a plain `validate` should pay for).
     public let digest: String
 
     public var isValid: Bool { !diagnostics.hasErrors }
@@ -58,23 +58,31 @@ public enum ManifestLoader {
     /// cache, files that carry a blob id are parsed at most once per process. `pathPrefix`
     /// is put before every file name in diagnostics (`<commit>:`).
     public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = [], cache: ParseCache? = nil,
-                            pathPrefix: String = "") -> LoadResult {
+                            pathPrefix: String = "", digest: Bool = false) -> LoadResult {
         cache?.beginLoad()
         let parsed = files.map { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
         return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix,
-                        digest: digest(of: files))
+                        digest: digest ? Self.digest(of: files) : "")
     }
 
-    /// SHA-256 of the paths and bytes of a revision's files.
+    /// `sha256:` over every file's path and content, in order. A file read from git is
+    /// represented by its blob id (itself a hash of its content), so a commit's digest costs
+    /// nothing; a directory's files are hashed byte for byte.
     public static func digest(of files: [ManifestFile]) -> String {
         var h = SHA256()
         for f in files {
             h.update(f.path)
-            h.update([0, UInt8(truncatingIfNeeded: f.bytes.count >> 24), UInt8(truncatingIfNeeded: f.bytes.count >> 16),
-                      UInt8(truncatingIfNeeded: f.bytes.count >> 8), UInt8(truncatingIfNeeded: f.bytes.count)])
-            h.update(bytes: f.bytes)
+            h.update([0])
+            if let blob = f.blobID {
+                h.update("blob " + blob)
+            } else {
+                let n = f.bytes.count
+                h.update([UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
+                h.update(bytes: f.bytes)
+            }
+            h.update([0])
         }
-        return h.finalize()
+        return "sha256:" + h.finalize()
     }
 
     public static func assemble(_ parsed: [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],

@@ -113,7 +113,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try source.load()
+        let loaded = try source.load(digest: true)
         let head = try planning.desired(loaded)
         if let base {
             try pullRequest(loaded: loaded, head: head, baseRef: base)
@@ -144,7 +144,7 @@ struct PlanCommand: ParsableCommand {
             preface.append("ℹ️ The base `\(baseRef)` (`\(baseCommit.prefix(12))`) does not validate (\(baseResult.diagnostics.count) problem(s)); the plan starts from the observed state.")
         }
         let observed = try planning.observe(head.state)
-        let baseSource = PlanSource(commit: baseCommit, digest: "sha256:" + baseResult.digest, path: source.subdirectory)
+        let baseSource = PlanSource(commit: baseCommit, digest: baseResult.digest, path: source.subdirectory)
         // The fleet as the base would leave it, then what the head changes from there.
         var start = observed
         if let baseState = baseResult.validState {
@@ -188,7 +188,7 @@ struct Drill: ParsableCommand {
     @OptionGroup var planning: PlanningOptions
 
     func run() throws {
-        let loaded = try source.load()
+        let loaded = try source.load(digest: true)
         let result = try planning.desired(loaded)
         let failed = Set(fail.split(separator: ",").map { RegionName(String($0).trimmingCharacters(in: .whitespaces)) })
         let unknown = failed.filter { result.state.regions[$0] == nil }.sorted()

@@ -55,16 +55,17 @@ struct SourceOptions: ParsableArguments {
         /// The git source, for reading another commit of it (pull-request mode).
         let git: GitSource?
 
-        var planSource: PlanSource { PlanSource(commit: commit, digest: "sha256:" + result.digest, path: path) }
+        var planSource: PlanSource { PlanSource(commit: commit, digest: result.digest, path: path) }
     }
 
     /// Loads the manifests. Environment problems (no such directory, repository, ref or
     /// network) exit 3; an invalid tree or an untrusted commit exits 1.
-    func load() throws -> Loaded {
+    /// `digest`: hash a directory's content too (what a plan records; git sources always have it).
+    func load(digest: Bool = false) throws -> Loaded {
         guard let repo else {
             let path = directory ?? "manifests"
             do {
-                return Loaded(result: try DirectorySource(root: path).load(), label: path, commit: nil, path: path, git: nil)
+                return Loaded(result: try DirectorySource(root: path).load(digest: digest), label: path, commit: nil, path: path, git: nil)
             } catch {
                 Output.err("meridian: \(error)")
                 throw Exit.environment

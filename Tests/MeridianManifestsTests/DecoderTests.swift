@@ -180,6 +180,23 @@ struct DirectorySourceTests {
         #expect(!result.isValid)
     }
 
+    @Test("the content digest a plan records: only on request, stable, and sensitive to every byte and name")
+    func digest() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(validHeader.utf8).write(to: dir.appendingPathComponent("a.yaml"))
+        let source = DirectorySource(root: dir.path)
+        #expect(try source.load().digest == "")
+        let first = try source.load(digest: true).digest
+        #expect(first.hasPrefix("sha256:") && first.count == 71)
+        #expect(try source.load(digest: true).digest == first)
+        try Data((validHeader + " ").utf8).write(to: dir.appendingPathComponent("a.yaml"))
+        let changed = try source.load(digest: true).digest
+        #expect(changed != first)
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("a.yaml"), to: dir.appendingPathComponent("b.yaml"))
+        #expect(try source.load(digest: true).digest != changed)
+    }
+
     @Test("a missing root is an environment error, not an empty fleet")
     func missingRoot() {
         #expect(throws: DirectorySource.Error.self) { try DirectorySource(root: "/nonexistent/meridian").load() }

@@ -60,7 +60,7 @@ public final class GitSource: @unchecked Sendable {
     /// `<commit>:<path>`, which `git show` opens as it is.
     public func load(commit: String, path: String) throws(GitError) -> LoadResult {
         let files = try files(commit: commit, path: path)
-        return ManifestLoader.load(files, cache: parseCache, pathPrefix: String(commit.prefix(12)) + ":")
+        return ManifestLoader.load(files, cache: parseCache, pathPrefix: String(commit.prefix(12)) + ":", digest: true)
     }
 
     /// The commit's signature and the bytes it signs; nil when unsigned.
