@@ -1,4 +1,5 @@
 public import MeridianCore
+internal import Foundation
 
 /// One manifest file's bytes, as a source hands them over.
 public struct ManifestFile: Sendable {
@@ -60,9 +61,27 @@ public enum ManifestLoader {
     public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = [], cache: ParseCache? = nil,
                             pathPrefix: String = "", digest: Bool = false) -> LoadResult {
         cache?.beginLoad()
-        let parsed = files.map { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
+        let parsed = parseAll(files, cache: cache)
         return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix,
                         digest: digest ? Self.digest(of: files) : "")
+    }
+
+    /// Parses files on every core. Each file is independent (its own libyaml parser), results
+    /// land at their file's index, so the outcome is the same as parsing in order.
+    static func parseAll(_ files: [ManifestFile], cache: ParseCache?) -> [ParsedFile] {
+        let one: @Sendable (ManifestFile) -> ParsedFile = { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
+        guard files.count > 1 else { return files.map(one) }
+        let results = UnsafeMutableBufferPointer<ParsedFile?>.allocate(capacity: files.count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        // Chunks of files, so that small files do not pay for scheduling one by one.
+        let chunk = max(1, files.count / (ProcessInfo.processInfo.activeProcessorCount * 8))
+        let chunks = (files.count + chunk - 1) / chunk
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in c * chunk ..< min(files.count, (c + 1) * chunk) { slots[i] = one(files[i]) }
+        }
+        return results.map { $0! }
     }
 
     /// `sha256:` over every file's path and content, in order. A file read from git is

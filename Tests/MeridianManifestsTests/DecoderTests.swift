@@ -110,6 +110,20 @@ struct DecoderTests {
         #expect(result.diagnostics.first?.location?.line == 15)
     }
 
+    @Test("files are parsed in parallel with the same outcome as one by one, every time")
+    func parallelParsing() {
+        let files = (0 ..< 300).map { i in
+            ManifestFile(path: String(format: "m/%03d.yaml", i),
+                         bytes: Array((i % 7 == 0 ? "apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: J\(i)}\n"
+                                                  : "apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: j\(i)}\n").utf8))
+        }
+        let sequential = files.flatMap { ManifestLoader.parse($0).diagnostics }
+        let first = ManifestLoader.load(files)
+        #expect(first.diagnostics == sequential)
+        #expect(first.state.jurisdictions.count == 300 - 43)
+        for _ in 0 ..< 3 { #expect(ManifestLoader.load(files).diagnostics == first.diagnostics) }
+    }
+
     @Test("a parse error in one file invalidates the whole revision")
     func partialReadIsNothing() {
         let good = ManifestFile(path: "a.yaml", bytes: Array(validHeader.utf8))
