@@ -1,4 +1,5 @@
 import Foundation
+import MeridianManifests
 
 /// A real git repository in a temporary directory, driven by the git command line (the tests
 /// make repositories with git; Meridian itself reads them only through libgit2).
@@ -73,6 +74,25 @@ final class GitFixture {
     /// A small valid fleet: `count` jurisdiction files.
     func writeFleet(count: Int) throws {
         for i in 0 ..< count { try write("manifests/j\(i).yaml", Self.jurisdiction("j\(i)")) }
+    }
+}
+
+/// The GitError a call throws; nil when it succeeds (so every expectation on it then fails).
+func gitRefusal(_ body: () throws -> Void) -> GitError? {
+    do { try body(); return nil } catch let e as GitError { return e } catch { return GitError(.environment, "\(error)") }
+}
+
+extension GitFixture {
+    /// A commit whose `manifests` tree holds one blob under a raw entry name that git itself
+    /// would never write (`..`, bytes that are not UTF-8).
+    func commitWithRawEntry(_ name: [UInt8], blob: String) throws -> String {
+        var tree = Data("100644 ".utf8)
+        tree.append(contentsOf: name)
+        tree.append(0)
+        tree.append(contentsOf: stride(from: 0, to: 40, by: 2).map { UInt8(blob.dropFirst($0).prefix(2), radix: 16)! })
+        let inner = try run("git", ["hash-object", "-t", "tree", "--literally", "-w", "--stdin"], stdin: tree)
+        let top = try run("git", ["mktree"], stdin: Data("040000 tree \(inner)\tmanifests\n".utf8))
+        return try run("git", ["commit-tree", top, "-m", "raw entry"])
     }
 }
 

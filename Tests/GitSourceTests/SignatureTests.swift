@@ -24,10 +24,6 @@ struct SignatureTests {
 
     func gpgSign(_ fpr: String) -> [String] { ["-c", "user.signingkey=\(fpr)", "-c", "gpg.format=openpgp", "-c", "commit.gpgsign=true"] }
 
-    func refusal(_ body: () throws -> Void) -> GitError? {
-        do { try body(); return nil } catch let e as GitError { return e } catch { return GitError(.environment, "\(error)") }
-    }
-
     @Test("an SSH-signed commit is accepted by its key and refused by another")
     func ssh() throws {
         let g = try GitFixture()
@@ -41,7 +37,7 @@ struct SignatureTests {
         #expect(verified.format == "ssh")
         #expect(verified.key.hasPrefix("SHA256:"))
 
-        let untrusted = refusal { _ = try source.verify(commit: sha, trustedKeys: TrustedKeys.parse(otherPub, source: "keys")) }
+        let untrusted = gitRefusal { _ = try source.verify(commit: sha, trustedKeys: TrustedKeys.parse(otherPub, source: "keys")) }
         #expect(untrusted?.kind == .untrusted)
         #expect(untrusted?.message.hasPrefix("commit \(sha.prefix(12)) is not signed by a trusted SSH key") == true)
     }
@@ -59,7 +55,7 @@ struct SignatureTests {
         #expect(verified.format == "openpgp")
         #expect(verified.key == fpr)
 
-        let untrusted = refusal { _ = try source.verify(commit: sha, trustedKeys: TrustedKeys.parse(otherArmored, source: "keys")) }
+        let untrusted = gitRefusal { _ = try source.verify(commit: sha, trustedKeys: TrustedKeys.parse(otherArmored, source: "keys")) }
         #expect(untrusted?.kind == .untrusted)
         #expect(untrusted?.message.contains("not signed by a trusted OpenPGP key") == true)
     }
@@ -70,7 +66,7 @@ struct SignatureTests {
         let (_, pub) = try sshKey(g, "alice")
         try g.writeFleet(count: 1)
         let sha = try g.commit("unsigned")
-        let error = refusal { _ = try GitSource(repository: g.root.path).verify(commit: sha, trustedKeys: TrustedKeys.parse(pub, source: "k")) }
+        let error = gitRefusal { _ = try GitSource(repository: g.root.path).verify(commit: sha, trustedKeys: TrustedKeys.parse(pub, source: "k")) }
         #expect(error?.kind == .untrusted)
         #expect(error?.message == "commit \(sha.prefix(12)) is not signed; --verify-signatures accepts only signed commits")
     }
@@ -85,13 +81,13 @@ struct SignatureTests {
         let raw = try g.git("cat-file", "commit", sha)
         let forged = raw.replacingOccurrences(of: "\n\nsigned", with: "\n\nforged") + "\n"
         let forgedSha = try g.run("git", ["hash-object", "-t", "commit", "-w", "--stdin"], stdin: Data(forged.utf8))
-        let error = refusal { _ = try GitSource(repository: g.root.path).verify(commit: forgedSha, trustedKeys: TrustedKeys.parse(pub, source: "k")) }
+        let error = gitRefusal { _ = try GitSource(repository: g.root.path).verify(commit: forgedSha, trustedKeys: TrustedKeys.parse(pub, source: "k")) }
         #expect(error?.kind == .untrusted)
     }
 
     @Test("a trusted-keys file with something that is no key is refused with its name")
     func badKeysFile() {
-        let error = refusal { _ = try TrustedKeys.parse("not a key at all\n", source: "keys.txt") }
+        let error = gitRefusal { _ = try TrustedKeys.parse("not a key at all\n", source: "keys.txt") }
         #expect(error?.message == "keys.txt: not an SSH public key or an OpenPGP key block: not a key at all")
     }
 }

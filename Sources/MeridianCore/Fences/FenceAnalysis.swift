@@ -212,6 +212,20 @@ public struct FenceAnalysis: Sendable {
         return set == universe && jurisdictionNames.count > 1 ? "\(list) (every jurisdiction)" : list
     }
 
+    /// Every region a region's storage replicates to, transitively, in name order.
+    public func replicas(of region: RegionName) -> [RegionName] {
+        var seen: Set<RegionName> = [region]
+        var queue = [region]
+        var out: [RegionName] = []
+        while let r = queue.popLast() {
+            for next in state.regions[r]?.replicatesTo ?? [] where seen.insert(next.value).inserted {
+                out.append(next.value)
+                queue.append(next.value)
+            }
+        }
+        return out.sorted()
+    }
+
     /// The region, within `region`'s replication closure, that lies outside `set`, with the
     /// replication path that reaches it (`[region]` when the region itself is outside).
     public func offendingReplica(of region: RegionName, outside set: JurisdictionSet) -> [RegionName]? {

@@ -37,7 +37,7 @@ public struct FenceExplanation: Sendable {
                 if effective.isEmpty { lines.append("  \(name) can live nowhere: its effective fence is empty") }
             } else {
                 allowed = true
-                let closure = Self.replicaNames(analysis, of: region)
+                let closure = analysis.replicas(of: region)
                 lines.append("region \(region) (jurisdiction \(label)): allowed" + (closure.isEmpty ? "" :
                     "; so is every region its storage replicates to (\(closure.map(\.rawValue).joined(separator: ", ")))"))
             }
@@ -90,18 +90,5 @@ public struct FenceExplanation: Sendable {
             }
         }
         return lines
-    }
-
-    static func replicaNames(_ analysis: FenceAnalysis, of region: RegionName) -> [RegionName] {
-        var seen: Set<RegionName> = [region]
-        var queue = [region]
-        var out: [RegionName] = []
-        while let r = queue.popLast() {
-            for next in analysis.state.regions[r]?.replicatesTo ?? [] where seen.insert(next.value).inserted {
-                out.append(next.value)
-                queue.append(next.value)
-            }
-        }
-        return out.sorted()
     }
 }

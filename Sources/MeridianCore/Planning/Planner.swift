@@ -97,7 +97,7 @@ public struct Planner {
     /// The regions that report a copy of each artifact, in name order.
     private let holders: [ArtifactName: [RegionName]]
 
-    private var obs: [RegionName: RegionObservation]
+    private let obs: [RegionName: RegionObservation]
     private var drafts: [Draft] = []
     private var keys: [String: Int] = [:]
     /// Draft indices per region and kind, so that per-region lookups stay linear overall.
@@ -113,7 +113,7 @@ public struct Planner {
         var action: Action
         let key: String
         var deps: [String]
-        /// Capacity waits: dropped if they would close a cycle.
+        /// Capacity waits: all are dropped if together they would close a cycle.
         var softDeps: [String] = []
     }
 
@@ -524,7 +524,8 @@ public struct Planner {
     }
 
     /// Topological order with a deterministic tie-break (phase, region, subject); ids a1, a2…
-    /// Capacity waits that would close a cycle are dropped: the deploy then simply retries.
+    /// If the capacity waits close a cycle, the plan is ordered without any of them: a deploy
+    /// that then finds no room fails and is retried on the next reconcile.
     private func order() -> [Action] {
         if let sorted = topological(withSoft: true) { return sorted }
         return topological(withSoft: false) ?? []
