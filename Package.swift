@@ -17,6 +17,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,11 +40,46 @@ let package = Package(
             dependencies: ["MeridianCore", "CLibYAML", "CLibGit2"],
             swiftSettings: strict
         ),
+        // RegionAdapter and its local, http and exec implementations.
+        .target(
+            name: "MeridianAdapters",
+            dependencies: [
+                "MeridianCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The executor, its journal and the evidence ledger (SQLite through GRDB).
+        .target(
+            name: "MeridianEngine",
+            dependencies: [
+                "MeridianCore", "MeridianAdapters",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // HTTP surfaces: the region agent.
+        .target(
+            name: "MeridianServer",
+            dependencies: [
+                "MeridianCore", "MeridianAdapters",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "meridian",
             dependencies: [
-                "MeridianCore", "MeridianManifests",
+                "MeridianCore", "MeridianManifests", "MeridianAdapters", "MeridianEngine", "MeridianServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -68,5 +108,12 @@ let package = Package(
         .testTarget(name: "GitSourceTests", dependencies: ["MeridianManifests", "MeridianCore"], swiftSettings: strict),
         // Runs the real `meridian` binary as a child process.
         .testTarget(name: "MeridianCLITests", dependencies: ["meridian", "MeridianManifests", "MeridianCore"], swiftSettings: strict),
+        // Adapters, executor, journal and ledger against real local regions, real agents on
+        // loopback and a real exec adapter script.
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["meridian", "MeridianEngine", "MeridianAdapters", "MeridianServer", "MeridianManifests", "MeridianCore"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,12 +1,12 @@
 internal import ArgumentParser
 
 @main
-struct Meridian: ParsableCommand {
+struct Meridian: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meridian",
         abstract: "GitOps reconciler for multi-region AI platforms that keeps every artifact inside its residency fence.",
         version: "0.1.0",
-        subcommands: [Validate.self, PlanCommand.self, Drill.self, Fence.self]
+        subcommands: [Validate.self, PlanCommand.self, Apply.self, Observe.self, Drill.self, Fence.self, Ledger.self, Agent.self]
     )
 }
 

@@ -2,6 +2,7 @@ internal import ArgumentParser
 internal import Foundation
 internal import MeridianCore
 internal import MeridianManifests
+internal import MeridianAdapters
 
 enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
     case text, markdown, json
@@ -12,10 +13,12 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An observed-state snapshot (SPEC §3) to plan against, instead of observing the regions.", valueName: "file"))
     var observed: String?
 
-    @Option(help: "Output format.")
-    var format: PlanFormat = .text
+    @Option(name: .customLong("format"), help: "Output format (default: text; json when --out is given, which is what `apply --plan` reads).")
+    var formatOption: PlanFormat?
 
-    @Option(help: ArgumentHelp("Write the plan to a file instead of stdout.", valueName: "file"))
+    var format: PlanFormat { formatOption ?? (out != nil ? .json : .text) }
+
+    @Option(help: ArgumentHelp("Write the plan to a file instead of stdout (a saved plan for `apply --plan`).", valueName: "file"))
     var out: String?
 
     @Flag(help: "Plan even when the source holds no manifests (a broken checkout must not read as 'delete everything').")
@@ -36,16 +39,14 @@ struct PlanningOptions: ParsableArguments {
         return result
     }
 
-    func observe(_ state: DesiredState) throws -> ObservedState {
+    func observe(_ state: DesiredState) async throws -> ObservedState {
         if let observed {
             do { return try ObservedSnapshot.load(path: observed) } catch {
                 Output.err("meridian: \(error)")
                 throw Exit.environment
             }
         }
-        let (state, warnings) = ObservedSnapshot.observeLocal(state)
-        for w in warnings { Output.err("meridian: warning: \(w)") }
-        return state
+        return await Observation.observe(RegionAdapters(for: state, environment: ProcessInfo.processInfo.environment))
     }
 
     func emit(_ text: String) throws {
@@ -87,7 +88,7 @@ struct PlanningOptions: ParsableArguments {
     }
 }
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Compute the ordered actions that take the regions to the manifests, and prove them against the fences.",
@@ -112,14 +113,14 @@ struct PlanCommand: ParsableCommand {
         if base != nil && source.repo == nil { throw ValidationError("--base needs --repo: a pull request compares two commits") }
     }
 
-    func run() throws {
+    func run() async throws {
         let loaded = try source.load(digest: true)
         let head = try planning.desired(loaded)
         if let base {
-            try pullRequest(loaded: loaded, head: head, baseRef: base)
+            try await pullRequest(loaded: loaded, head: head, baseRef: base)
             return
         }
-        let observed = try planning.observe(head.state)
+        let observed = try await planning.observe(head.state)
         let (plan, violations) = try planning.plan(head, observed: observed, source: loaded.planSource)
         guard violations.isEmpty else { throw Exit.invalid }
         try planning.emit(planning.render(plan, head, violations: violations))
@@ -127,7 +128,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     /// What the change from `baseRef` to the head does, starting from the state the base converges to.
-    private func pullRequest(loaded: SourceOptions.Loaded, head: LoadResult, baseRef: String) throws {
+    private func pullRequest(loaded: SourceOptions.Loaded, head: LoadResult, baseRef: String) async throws {
         guard let git = loaded.git else { throw Exit.environment }
         let baseResult: LoadResult
         let baseCommit: String
@@ -143,7 +144,7 @@ struct PlanCommand: ParsableCommand {
         if !baseResult.isValid {
             preface.append("ℹ️ The base `\(baseRef)` (`\(baseCommit.prefix(12))`) does not validate (\(baseResult.diagnostics.count) problem(s)); the plan starts from the observed state.")
         }
-        let observed = try planning.observe(head.state)
+        let observed = try await planning.observe(head.state)
         let baseSource = PlanSource(commit: baseCommit, digest: baseResult.digest, path: source.subdirectory)
         // The fleet as the base would leave it, then what the head changes from there.
         var start = observed
@@ -177,7 +178,7 @@ struct PlanCommand: ParsableCommand {
     }
 }
 
-struct Drill: ParsableCommand {
+struct Drill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "What-if: the plan, and the placements left unserved, if these regions went down.")
 
@@ -187,7 +188,7 @@ struct Drill: ParsableCommand {
     @OptionGroup var source: SourceOptions
     @OptionGroup var planning: PlanningOptions
 
-    func run() throws {
+    func run() async throws {
         let loaded = try source.load(digest: true)
         let result = try planning.desired(loaded)
         let failed = Set(fail.split(separator: ",").map { RegionName(String($0).trimmingCharacters(in: .whitespaces)) })
@@ -196,7 +197,7 @@ struct Drill: ParsableCommand {
             Output.err("meridian: no such region: \(unknown.map(\.rawValue).joined(separator: ", "))")
             throw Exit.invalid
         }
-        let observed = try planning.observe(result.state)
+        let observed = try await planning.observe(result.state)
         let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)
         guard violations.isEmpty else { throw Exit.invalid }
         let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)

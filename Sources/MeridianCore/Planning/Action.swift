@@ -1,6 +1,6 @@
 /// One step of a plan (SPEC §4).
 public struct Action: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable, Codable {
         case purge
         case stageArtifact = "stage-artifact"
         case deploy

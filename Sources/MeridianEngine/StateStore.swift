@@ -1,0 +1,100 @@
+public import MeridianCore
+
+/// Where Meridian keeps its own state: the journal of every apply, and the evidence ledger.
+/// SQLite by default (`.meridian/state.db`); PostgreSQL for the controller's HA.
+public protocol StateStore: Sendable {
+    /// A run that was started and never finished (a crash, a kill), to resume.
+    func unfinishedRun() async throws(StoreError) -> JournalRun?
+    func beginRun(plan: String, planDigest: String, commit: String?, sourceDigest: String, startedAt: String) async throws(StoreError) -> JournalRun
+    /// Records an action's state: before it is dispatched, and after it completes.
+    func record(run: JournalRun, entry: JournalEntry) async throws(StoreError)
+    func entries(run: JournalRun) async throws(StoreError) -> [String: JournalEntry]
+    func finishRun(_ run: JournalRun, status: JournalRun.Status) async throws(StoreError)
+    /// Appends to the hash chain; the store fills in `seq`, `prevHash` and `hash`.
+    func appendLedger(_ body: LedgerBody) async throws(StoreError) -> LedgerEntry
+    func ledger() async throws(StoreError) -> (entries: [LedgerEntry], head: LedgerHead?)
+}
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One apply of one plan. `nonce` makes its idempotency keys unique to it, and the same after a resume.
+public struct JournalRun: Sendable, Hashable {
+    public enum Status: String, Sendable, Codable {
+        case running, done, failed, abandoned
+    }
+
+    public let id: Int64
+    public let nonce: String
+    public let plan: String
+    public let planDigest: String
+    public let commit: String?
+    public let sourceDigest: String
+    public let startedAt: String
+
+    public init(id: Int64, nonce: String, plan: String, planDigest: String, commit: String?, sourceDigest: String, startedAt: String) {
+        self.id = id
+        self.nonce = nonce
+        self.plan = plan
+        self.planDigest = planDigest
+        self.commit = commit
+        self.sourceDigest = sourceDigest
+        self.startedAt = startedAt
+    }
+}
+
+/// The journal's line for one action.
+public struct JournalEntry: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Codable {
+        /// Recorded before the action is dispatched.
+        case started
+        case done, failed
+        /// Not run: a dependency failed, or its region is behind a circuit breaker.
+        case skipped
+    }
+
+    public var action: String
+    public var status: Status
+    public var attempts: Int
+    public var detail: String
+    /// For purges: what was found where (artifact, digest, region, attested jurisdiction).
+    public var evidence: PurgeEvidence?
+    public var startedAt: String
+    public var finishedAt: String?
+
+    public init(action: String, status: Status, attempts: Int, detail: String, evidence: PurgeEvidence? = nil, startedAt: String, finishedAt: String? = nil) {
+        self.action = action
+        self.status = status
+        self.attempts = attempts
+        self.detail = detail
+        self.evidence = evidence
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
+/// What a purge found, recorded before the purge removes it.
+public struct PurgeEvidence: Sendable, Hashable, Codable {
+    public var region: String
+    public var declaredJurisdiction: String
+    public var attestedJurisdiction: String?
+    public var artifact: String?
+    public var digest: String?
+    public var placement: String?
+    public var model: String?
+    public var version: String?
+
+    public init(region: String, declaredJurisdiction: String, attestedJurisdiction: String?, artifact: String? = nil, digest: String? = nil,
+                placement: String? = nil, model: String? = nil, version: String? = nil) {
+        self.region = region
+        self.declaredJurisdiction = declaredJurisdiction
+        self.attestedJurisdiction = attestedJurisdiction
+        self.artifact = artifact
+        self.digest = digest
+        self.placement = placement
+        self.model = model
+        self.version = version
+    }
+}

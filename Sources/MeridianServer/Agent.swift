@@ -1,0 +1,248 @@
+public import MeridianCore
+public import MeridianAdapters
+internal import Foundation
+internal import GRDB
+internal import Hummingbird
+public import Logging
+internal import NIOCore
+internal import Synchronization
+
+/// `meridian agent`: one region's side of the HTTP region protocol
+/// (`schemas/region-agent.openapi.yaml`). Its state lives in SQLite in its data directory; every
+/// request but `/healthz` needs the bearer token; it refuses, whatever the plan says, to stage,
+/// deploy or route anything whose fence leaves its own jurisdiction out.
+public final class RegionAgent: Sendable {
+    public struct Configuration: Sendable {
+        public var region: String
+        public var jurisdiction: String
+        /// Accelerators on first start (type → count); a restarted agent keeps what its store holds.
+        public var accelerators: [String: Int]
+        public var dataDirectory: String
+        public var token: String
+        /// Fault injection: the share of execute requests that fail with 503, half of them before
+        /// the command takes effect and half after (a lost answer).
+        public var failRate: Double = 0
+        /// Fault injection: seconds added to every request.
+        public var delay: Double = 0
+        /// Seconds a deployment takes to report its replicas ready.
+        public var readyAfter: Double = 0
+
+        public init(region: String, jurisdiction: String, accelerators: [String: Int], dataDirectory: String, token: String) {
+            self.region = region
+            self.jurisdiction = jurisdiction
+            self.accelerators = accelerators
+            self.dataDirectory = dataDirectory
+            self.token = token
+        }
+    }
+
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    let config: Configuration
+    let db: DatabaseQueue
+    /// The region as the store holds it; the database queue serialises every change.
+    let region: Mutex<SimulatedRegion>
+    let pendingReady: Mutex<[String: Double]>
+
+    public static let maxBodyBytes = 1 << 20
+
+    public init(_ config: Configuration) throws(Error) {
+        self.config = config
+        do {
+            try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+            var c = GRDB.Configuration()
+            c.busyMode = .timeout(10)
+            c.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            db = try DatabaseQueue(path: config.dataDirectory + "/agent.db", configuration: c)
+            var m = DatabaseMigrator()
+            m.registerMigration("v1") { db in
+                try db.execute(sql: """
+                    CREATE TABLE region (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, state TEXT NOT NULL);
+                    CREATE TABLE executions (key TEXT PRIMARY KEY, applied INTEGER NOT NULL, requests INTEGER NOT NULL, generation INTEGER NOT NULL);
+                    """)
+            }
+            try m.migrate(db)
+            let loaded: SimulatedRegion = try db.write { db in
+                if let row = try Row.fetchOne(db, sql: "SELECT name, state FROM region WHERE id = 1") {
+                    let name: String = row["name"]
+                    guard name == config.region else {
+                        throw Error(description: "\(config.dataDirectory) holds region \(name), not \(config.region)")
+                    }
+                    var r = try JSONDecoder().decode(SimulatedRegion.self, from: Data((row["state"] as String).utf8))
+                    if r.observation.jurisdiction != config.jurisdiction {
+                        // The region re-attests: Meridian sees the change and fails closed.
+                        r.observation.jurisdiction = config.jurisdiction
+                        r.observation.generation += 1
+                        try Self.save(r, db)
+                    }
+                    return r
+                }
+                let r = SimulatedRegion(name: config.region, jurisdiction: config.jurisdiction, accelerators: config.accelerators)
+                try db.execute(sql: "INSERT INTO region (id, name, state) VALUES (1, ?, ?)", arguments: [config.region, Self.encode(r)])
+                return r
+            }
+            region = Mutex(loaded)
+            pendingReady = Mutex([:])
+        } catch let e as Error {
+            throw e
+        } catch {
+            throw Error(description: "\(config.dataDirectory)/agent.db: \(error)")
+        }
+    }
+
+    static func encode(_ r: SimulatedRegion) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self)
+    }
+
+    static func save(_ r: SimulatedRegion, _ db: Database) throws {
+        try db.execute(sql: "UPDATE region SET state = ? WHERE id = 1", arguments: [encode(r)])
+    }
+
+    // MARK: - Operations (also what tests call directly)
+
+    public func observation() throws(Error) -> RegionObservation {
+        let now = Self.now()
+        let due = pendingReady.withLock { pending -> [String] in
+            let due = pending.filter { $0.value <= now }.map(\.key)
+            for k in due { pending.removeValue(forKey: k) }
+            return due
+        }
+        if !due.isEmpty {
+            do {
+                try db.write { db in
+                    let r = region.withLock { r -> SimulatedRegion in
+                        for p in due.sorted() { r.markReady(p) }
+                        return r
+                    }
+                    try Self.save(r, db)
+                }
+            } catch { throw Error(description: "store: \(error)") }
+        }
+        return region.withLock { $0.observation }
+    }
+
+    public enum Fault: Sendable { case none, before, after }
+
+    /// Executes once per key; the key's bookkeeping and the effect commit in one transaction.
+    public func execute(_ request: AgentExecuteRequest, fault: Fault = .none) throws(AdapterError) -> ExecutionResult {
+        if fault == .before { throw .transient("injected fault before \(request.command.actionID)") }
+        let readyAtOnce = config.readyAfter <= 0
+        let result: ExecutionResult
+        do {
+            result = try db.write { db -> ExecutionResult in
+                if let row = try Row.fetchOne(db, sql: "SELECT generation FROM executions WHERE key = ?", arguments: [request.idempotencyKey]) {
+                    try db.execute(sql: "UPDATE executions SET requests = requests + 1 WHERE key = ?", arguments: [request.idempotencyKey])
+                    return ExecutionResult(generation: row["generation"], replayed: true)
+                }
+                var r = region.withLock { $0 }
+                try r.applyOnce(request.command, readyAtOnce: readyAtOnce)
+                try Self.save(r, db)
+                try db.execute(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)",
+                               arguments: [request.idempotencyKey, r.observation.generation])
+                region.withLock { $0 = r }
+                return ExecutionResult(generation: r.observation.generation, replayed: false)
+            }
+        } catch let e as AdapterError {
+            throw e
+        } catch {
+            throw .transient("store: \(error)")
+        }
+        if !readyAtOnce, request.command.type == .deploy, let p = request.command.placement, !result.replayed {
+            let due = Self.now() + config.readyAfter
+            pendingReady.withLock { $0[p] = due }
+        }
+        if fault == .after { throw .transient("injected fault after \(request.command.actionID) took effect") }
+        return result
+    }
+
+    public func executions() throws(Error) -> [String: SimulatedRegion.Execution] {
+        do {
+            return try db.read { db in
+                var out: [String: SimulatedRegion.Execution] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT key, applied, requests, generation FROM executions") {
+                    out[row["key"]] = SimulatedRegion.Execution(applied: row["applied"], requests: row["requests"], generation: row["generation"])
+                }
+                return out
+            }
+        } catch { throw Error(description: "store: \(error)") }
+    }
+
+    static func now() -> Double { Date().timeIntervalSince1970 }
+
+    /// Constant-time comparison: the time taken does not depend on where the tokens differ.
+    static func tokenMatches(_ given: String?, _ expected: String) -> Bool {
+        let a = Array((given ?? "").utf8), b = Array(expected.utf8)
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        let n = max(a.count, b.count)
+        for i in 0 ..< n {
+            let x = i < a.count ? a[i] : 0
+            let y = i < b.count ? b[i] : 0
+            diff |= x ^ y
+        }
+        return diff == 0 && !b.isEmpty
+    }
+
+    // MARK: - HTTP
+
+    /// Serves until SIGTERM or SIGINT. `onListening` gets the bound port (useful with port 0).
+    public func serve(host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) -> Void) async throws {
+        let router = Router()
+        let agent = self
+        let delay = config.delay
+        let failRate = config.failRate
+        @Sendable func pause() async { if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1e9)) } }
+        @Sendable func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        @Sendable func authorised(_ request: Request) -> Bool {
+            let header = request.headers[.authorization]
+            let token = header.flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            return Self.tokenMatches(token, agent.config.token)
+        }
+        let unauthorised: @Sendable () -> Response = { json(.unauthorized, AgentError(error: "missing or wrong bearer token", transient: false)) }
+        router.get("/healthz") { _, _ in json(.ok, ["status": "ok", "region": agent.config.region]) }
+        router.get("/v1/observation") { request, _ -> Response in
+            guard authorised(request) else { return unauthorised() }
+            await pause()
+            do { return json(.ok, try agent.observation()) } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
+        }
+        router.get("/v1/executions") { request, _ -> Response in
+            guard authorised(request) else { return unauthorised() }
+            do { return json(.ok, try agent.executions()) } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
+        }
+        router.post("/v1/execute") { request, _ -> Response in
+            guard authorised(request) else { return unauthorised() }
+            await pause()
+            let body: ByteBuffer
+            do { body = try await request.body.collect(upTo: Self.maxBodyBytes) } catch {
+                return json(.contentTooLarge, AgentError(error: "request body larger than \(Self.maxBodyBytes) bytes", transient: false))
+            }
+            guard let decoded = try? JSONDecoder().decode(AgentExecuteRequest.self, from: Data(body.readableBytesView)) else {
+                return json(.badRequest, AgentError(error: "the body is not an execute request", transient: false))
+            }
+            var fault = Fault.none
+            if failRate > 0 && Double.random(in: 0 ..< 1) < failRate { fault = Bool.random() ? .before : .after }
+            do throws(AdapterError) {
+                return json(.ok, try agent.execute(decoded, fault: fault))
+            } catch {
+                return json(error.isTransient ? .serviceUnavailable : .unprocessableContent, AgentError(error: error.message, transient: error.isTransient))
+            }
+        }
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "meridian-agent"),
+            onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
+            logger: logger)
+        try await app.runService()
+    }
+}
