@@ -112,7 +112,10 @@ let package = Package(
         // loopback and a real exec adapter script.
         .testTarget(
             name: "EngineTests",
-            dependencies: ["meridian", "MeridianEngine", "MeridianAdapters", "MeridianServer", "MeridianManifests", "MeridianCore"],
+            dependencies: [
+                "meridian", "MeridianEngine", "MeridianAdapters", "MeridianServer", "MeridianManifests", "MeridianCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
     ]

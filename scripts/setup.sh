@@ -15,10 +15,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import jsonschema, referencing, ruamel.yaml' 2>/dev/null; then
-  echo "setup: installing jsonschema and ruamel.yaml from PyPI"
-  python3 -m pip install -q 'jsonschema>=4.18' 'ruamel.yaml>=0.17' 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages 'jsonschema>=4.18' 'ruamel.yaml>=0.17'
+pips=('jsonschema>=4.18' 'ruamel.yaml>=0.17' 'openapi-spec-validator>=0.7' 'PyYAML>=6')
+if ! python3 -c 'import jsonschema, referencing, ruamel.yaml, openapi_spec_validator, yaml' 2>/dev/null; then
+  echo "setup: installing jsonschema, ruamel.yaml, openapi-spec-validator and PyYAML from PyPI"
+  python3 -m pip install -q "${pips[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${pips[@]}"
 fi
 
 command -v swift >/dev/null || { echo "setup: Swift 6.1 or newer must be on PATH (https://www.swift.org/install/linux/)" >&2; exit 3; }

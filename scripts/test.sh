@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests
 python3 scripts/check-schemas.py
+python3 -m openapi_spec_validator schemas/region-agent.openapi.yaml
 swift test

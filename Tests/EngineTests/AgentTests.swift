@@ -1,0 +1,189 @@
+import Foundation
+import MeridianAdapters
+import MeridianCore
+import MeridianEngine
+import Testing
+
+/// Real `meridian agent` processes on loopback, driven by the real `meridian apply`.
+final class AgentFleet: @unchecked Sendable {
+    let dir: TempDir
+    let token = "test-token-\(UUID().uuidString)"
+    var agents: [String: AgentProcess] = [:]
+    var env: [String: String] { ["MERIDIAN_AGENT_TOKEN": token] }
+
+    init(extra: [String] = [], readyAfter: Double = 0) throws {
+        dir = try TempDir("meridian-agents")
+        try dir.write("token", token + "\n")
+        for (name, j, _) in Fleet.regions {
+            try FileManager.default.createDirectory(atPath: dir.path + "/agents/\(name)", withIntermediateDirectories: true)
+            let agent = AgentProcess(region: name, jurisdiction: j, data: dir.path + "/agents/\(name)", tokenFile: dir.path + "/token",
+                                     extra: extra + (readyAfter > 0 ? ["--ready-after", String(readyAfter)] : []))
+            try agent.start()
+            agents[name] = agent
+        }
+        try writeManifests()
+    }
+
+    func writeManifests() throws {
+        try Fleet.write(into: dir, adapter: { name in "type: http\nurl: \(self.agents[name]!.url)\ntokenEnv: MERIDIAN_AGENT_TOKEN" })
+    }
+
+    func adapter(_ name: String, token: String? = nil) -> HTTPRegionAdapter {
+        HTTPRegionAdapter(region: RegionName(name), url: agents[name]!.url, token: token ?? self.token, requestTimeout: 5)
+    }
+
+    func apply(_ extra: [String] = []) throws -> Meridian.Result {
+        try Meridian.run(["apply", "--auto-approve", "manifests"] + extra, in: dir.path, env: env)
+    }
+
+    /// Every idempotency key took effect exactly once in every agent.
+    func duplicateEffects() async throws -> [String] {
+        var duplicates: [String] = []
+        for (name, _) in agents.sorted(by: { $0.key < $1.key }) {
+            for (key, e) in try await adapter(name).executions() where e.applied != 1 {
+                duplicates.append("\(name) \(key): applied \(e.applied) times")
+            }
+        }
+        return duplicates
+    }
+
+    deinit { for a in agents.values { a.kill9() } }
+}
+
+@Suite("region agents on loopback", .serialized)
+struct AgentTests {
+    @Test("four agents converge through apply; a second plan is empty; no key has two effects")
+    func converge() async throws {
+        let fleet = try AgentFleet()
+        let r = try fleet.apply()
+        #expect(r.status == 0, "\(r)")
+        let plan = try Meridian.run(["plan", "--detailed-exitcode", "manifests"], in: fleet.dir.path, env: fleet.env)
+        #expect(plan.status == 0, "\(plan)")
+        let eu = try await fleet.adapter("eu-b").observe()
+        #expect(eu.deployments["eu-chat"]?.ready == 4, "active-active: every active region runs the placement's replicas")
+        #expect(eu.traffic["eu-chat"] == 50)
+        #expect(eu.artifacts["eu-ft"] != nil)
+        let us = try await fleet.adapter("us-a").observe()
+        #expect(us.artifacts["eu-ft"] == nil && us.artifacts["eu-data"] == nil)
+        #expect(try await fleet.duplicateEffects().isEmpty)
+    }
+
+    @Test("a request without the token, or with a wrong one, gets 401 and changes nothing")
+    func tokens() async throws {
+        let fleet = try AgentFleet()
+        let before = try await fleet.adapter("eu-a").observe()
+        let command = RegionCommand(type: .stageArtifact, region: "eu-a", actionID: "x1", artifact: "eu-data",
+                                    digest: "sha256:" + String(repeating: "b", count: 64), fence: ["eu"])
+        for token in [nil, "wrong-token-of-some-length", fleet.token + "x"] as [String?] {
+            let adapter = HTTPRegionAdapter(region: RegionName("eu-a"), url: fleet.agents["eu-a"]!.url, token: token)
+            await #expect(throws: AdapterError.self) { _ = try await adapter.execute(command, idempotencyKey: "k-\(token ?? "none")") }
+            do throws(AdapterError) {
+                _ = try await adapter.observe()
+                Issue.record("observe without the right token succeeded")
+            } catch {
+                #expect(error.kind == .permanent && error.message.contains("401"), "\(error)")
+            }
+        }
+        let after = try await fleet.adapter("eu-a").observe()
+        #expect(after == before)
+        #expect(try await fleet.adapter("eu-a").executions().isEmpty)
+    }
+
+    @Test("an agent refuses to stage or deploy what its fence keeps out, whatever it is told")
+    func fenceDefence() async throws {
+        let fleet = try AgentFleet()
+        let us = fleet.adapter("us-a")
+        let stage = RegionCommand(type: .stageArtifact, region: "us-a", actionID: "a1", artifact: "eu-ft",
+                                  digest: "sha256:" + String(repeating: "c", count: 64), fence: ["eu"])
+        do throws(AdapterError) {
+            _ = try await us.execute(stage, idempotencyKey: "k1")
+            Issue.record("us-a staged an EU-only artifact")
+        } catch {
+            #expect(error.kind == .permanent && error.message.contains("refused"), "\(error)")
+        }
+        let deploy = RegionCommand(type: .deploy, region: "us-a", actionID: "a2", placement: "p", model: "eu-model", version: "1",
+                                   replicas: 1, accelerator: AcceleratorDemand(type: "h100", count: 1), fence: nil)
+        await #expect(throws: AdapterError.self) { _ = try await us.execute(deploy, idempotencyKey: "k2") }
+        let o = try await us.observe()
+        #expect(o.artifacts.isEmpty && o.deployments.isEmpty && o.generation == 0)
+    }
+
+    @Test("agents that fail 30% of requests (before or after the effect) and answer slowly still converge, with no duplicate effects")
+    func faultInjection() async throws {
+        let fleet = try AgentFleet(extra: ["--fail-rate", "0.3", "--delay", "0.01"])
+        let r = try fleet.apply(["--attempts", "12"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("retrying"), "faults were injected and retried: \(r)")
+        let plan = try Meridian.run(["plan", "--detailed-exitcode", "manifests"], in: fleet.dir.path, env: fleet.env)
+        #expect(plan.status == 0, "\(plan)")
+        #expect(try await fleet.duplicateEffects().isEmpty)
+    }
+
+    @Test("deploys pass the health gate only once ready; traffic moves after it")
+    func healthGate() async throws {
+        let fleet = try AgentFleet(readyAfter: 0.4)
+        let r = try fleet.apply()
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.contains("ready after 0.") || r.stderr.contains("ready after 1."), "\(r)")
+        let tight = try AgentFleet(readyAfter: 30)
+        let failed = try tight.apply(["--health-timeout", "0.5"])
+        #expect(failed.status == 1, "\(failed)")
+        #expect(failed.stderr.contains("health gate"), "\(failed)")
+        for name in ["eu-a", "eu-b", "us-a"] {
+            #expect(try await tight.adapter(name).observe().traffic.isEmpty, "no traffic moved onto \(name) before its deploy was ready")
+        }
+    }
+
+    @Test("an agent killed mid-apply fails only its own region's actions; after a restart the next apply converges")
+    func agentKilled() async throws {
+        let fleet = try AgentFleet(extra: ["--delay", "0.15"])
+        let p = Meridian.process(["apply", "--auto-approve", "manifests", "--attempts", "2"], in: fleet.dir.path, env: fleet.env)
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        try await Task.sleep(nanoseconds: 700_000_000)
+        fleet.agents["eu-b"]!.kill9()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let stderr = String(decoding: errData, as: UTF8.self), stdout = String(decoding: outData, as: UTF8.self)
+        #expect(p.terminationStatus == 1, "\(stdout)\n\(stderr)")
+        #expect(stdout.contains("Apply incomplete"), "\(stdout)")
+        // The other regions carried on.
+        let us = try await fleet.adapter("us-a").observe()
+        #expect(us.deployments["us-chat"]?.ready == 2, "\(stderr)")
+        let port = fleet.agents["eu-b"]!.port
+        try fleet.agents["eu-b"]!.start(port: port)
+        let again = try fleet.apply()
+        #expect(again.status == 0, "\(again)")
+        let plan = try Meridian.run(["plan", "--detailed-exitcode", "manifests"], in: fleet.dir.path, env: fleet.env)
+        #expect(plan.status == 0, "\(plan)")
+        #expect(try await fleet.duplicateEffects().isEmpty)
+    }
+
+    @Test("kill -9 of apply at random points, then a resume, converges with zero duplicate executions")
+    func killAndResume() async throws {
+        var resumed = 0
+        for round in 0 ..< 4 {
+            let fleet = try AgentFleet(extra: ["--delay", "0.03"])
+            let p = Meridian.process(["apply", "--auto-approve", "manifests", "--per-region", "1"], in: fleet.dir.path, env: fleet.env)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let wait = UInt64.random(in: 150_000_000 ... 1_000_000_000)
+            try await Task.sleep(nanoseconds: wait)
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let r = try fleet.apply()
+            #expect(r.status == 0, "round \(round), killed after \(wait / 1_000_000) ms: \(r)")
+            if r.stderr.contains("resuming run") { resumed += 1 }
+            let plan = try Meridian.run(["plan", "--detailed-exitcode", "manifests"], in: fleet.dir.path, env: fleet.env)
+            #expect(plan.status == 0, "round \(round): \(plan)")
+            #expect(try await fleet.duplicateEffects().isEmpty, "round \(round)")
+            let ledger = try Meridian.run(["ledger", "verify"], in: fleet.dir.path)
+            #expect(ledger.status == 0, "\(ledger)")
+        }
+        #expect(resumed > 0, "at least one kill landed mid-run and was resumed")
+    }
+}
