@@ -22,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -58,16 +64,31 @@ let package = Package(
             dependencies: [
                 "MeridianCore", "MeridianAdapters",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        // HTTP surfaces: the region agent.
+        // The reconcile loop, as a Service.
+        .target(
+            name: "MeridianController",
+            dependencies: [
+                "MeridianCore", "MeridianManifests", "MeridianAdapters", "MeridianEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // HTTP surfaces: the region agent; the controller's probes, metrics and webhook.
         .target(
             name: "MeridianServer",
             dependencies: [
-                "MeridianCore", "MeridianAdapters",
+                "MeridianCore", "MeridianAdapters", "MeridianController",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -77,15 +98,19 @@ let package = Package(
         .executableTarget(
             name: "meridian",
             dependencies: [
-                "MeridianCore", "MeridianManifests", "MeridianAdapters", "MeridianEngine", "MeridianServer",
+                "MeridianCore", "MeridianManifests", "MeridianAdapters", "MeridianEngine", "MeridianServer", "MeridianController",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "meridian-bench",
-            dependencies: ["MeridianCore", "MeridianManifests"],
+            dependencies: ["MeridianCore", "MeridianManifests", "MeridianAdapters", "MeridianEngine"],
             path: "Benchmarks/MeridianBench",
             swiftSettings: strict
         ),

@@ -85,7 +85,14 @@ struct FleetGenerator {
                 kind: Artifact
                 metadata:
                   name: a-\(j)-\(i)
-                  labels: {\(byLabel ? "data-origin: j\(j)" : "team: t\(i % 7)")}
+                  labels:
+                    \(byLabel ? "data-origin: j\(j)" : "team: t\(i % 7)")
+                    cost-center: cc-\(i % 97)
+                    lifecycle: \(["production", "staging", "research"][i % 3])
+                  annotations:
+                    meridian.io/owner: "ml-platform-\(i % 13)@example.com"
+                    meridian.io/provenance: "pipeline train-\(j)-\(i), run \(next(100_000)), from \(parents.joined(separator: " and "))"
+                    meridian.io/description: "Synthetic artifact \(i) of jurisdiction j\(j), generated for the Meridian benchmark fleet"
                 spec:
                   type: \(["weights", "adapter", "embeddings", "vector-index", "dataset"][i % 5])
                   digest: "\(digest(1_000_000 + j * perJ + i))"

@@ -1,5 +1,5 @@
 public import MeridianCore
-public import MeridianAdapters
+internal import MeridianAdapters
 
 /// One apply from start to evidence: begin (or resume) a journaled run, execute it, append the
 /// ledger entry, close the run.
@@ -17,6 +17,8 @@ public enum ApplySession {
                                            sourceDigest: plan.source.digest, startedAt: Clock.now())
         }
         var report = try await executor.run(plan, in: run, journal: journal)
+        // Stopped before the end: the run stays open, and its resume writes the ledger entry.
+        if report.stoppedEarly { return report }
         report.ledgerEntry = try await store.appendLedger(ledgerBody(plan, report: report, run: run, state: executor.state))
         try await store.finishRun(run, status: report.succeeded ? .done : .failed)
         return report

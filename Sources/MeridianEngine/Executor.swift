@@ -17,6 +17,9 @@ public struct ExecutorOptions: Sendable {
     public var healthTimeout = 120.0
     /// Consecutive failed actions after which a region is put behind its circuit breaker.
     public var breakerThreshold = 3
+    /// Checked before each dispatch: once it says stop (a graceful shutdown, a lost lease),
+    /// nothing more is dispatched, what is in flight finishes, and the run stays open to resume.
+    public var shouldStop: @Sendable () -> Bool = { false }
 
     public init() {}
 }
@@ -46,6 +49,8 @@ public struct ApplyReport: Sendable {
     /// Actions a resumed run found already done.
     public let resumedDone: Int
     public var ledgerEntry: LedgerEntry?
+    /// Dispatching stopped early (`shouldStop`); the run is left open for a resume.
+    public var stoppedEarly = false
 
     public func count(_ status: JournalEntry.Status) -> Int { entries.values.filter { $0.status == status }.count }
     public var succeeded: Bool { actions.allSatisfy { entries[$0.id]?.status == .done } }
@@ -136,8 +141,14 @@ public struct Executor: Sendable {
         }
 
         var storeError: StoreError?
+        var stoppedEarly = false
         await withTaskGroup(of: (Int, JournalEntry).self) { group in
             func launch() {
+                if options.shouldStop() {
+                    stoppedEarly = stoppedEarly || !ready.isEmpty
+                    ready.removeAll()
+                    return
+                }
                 ready.sort()
                 var k = 0
                 while k < ready.count && running < options.parallelism {
@@ -200,7 +211,9 @@ public struct Executor: Sendable {
             }
         }
         if let storeError { throw storeError }
-        return ApplyReport(actions: actions, entries: entries, openBreakers: openBreakers, resumedDone: resumedDone, ledgerEntry: nil)
+        stoppedEarly = stoppedEarly || entries.count < actions.count
+        return ApplyReport(actions: actions, entries: entries, openBreakers: openBreakers, resumedDone: resumedDone, ledgerEntry: nil,
+                           stoppedEarly: stoppedEarly)
     }
 
     // MARK: - One action

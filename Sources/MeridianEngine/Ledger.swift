@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 internal import Foundation
 
 /// An entry's content: what one apply (or one recorded breach) did.

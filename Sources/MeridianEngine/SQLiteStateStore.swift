@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 internal import Foundation
 internal import GRDB
 
@@ -87,6 +87,12 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2-status") { db in
+            try db.execute(sql: """
+                CREATE TABLE status (id INTEGER PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL, suspended INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO status (id, body) VALUES (1, '{}');
+                """)
+        }
         return m
     }
 
@@ -95,7 +101,7 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
                    sourceDigest: row["source_digest"], startedAt: row["started_at"])
     }
 
-    private func wrap<T>(_ body: () throws -> T) throws(StoreError) -> T {
+    func wrap<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch { throw StoreError("\(path): \(error)") }
     }
 
@@ -185,6 +191,31 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
             }
         }
     }
+}
+
+extension SQLiteStateStore {
+    /// The file lock taken at init is the lease: the one process that holds it leads.
+    public func acquireOrRenew(ttl: Double) async throws(StoreError) -> Int64? { 1 }
+    public func release() async {}
+
+    public func writeStatus(_ json: String) async throws(StoreError) {
+        try wrap { try queue.write { db in try db.execute(sql: "UPDATE status SET body = ? WHERE id = 1", arguments: [json]) } }
+    }
+
+    public func status() async throws(StoreError) -> (body: String, suspended: Bool) {
+        try wrap {
+            try queue.read { db in
+                guard let row = try Row.fetchOne(db, sql: "SELECT body, suspended FROM status WHERE id = 1") else { return ("{}", false) }
+                return (row["body"], (row["suspended"] as Int) != 0)
+            }
+        }
+    }
+
+    public func setSuspended(_ suspended: Bool) async throws(StoreError) {
+        try wrap { try queue.write { db in try db.execute(sql: "UPDATE status SET suspended = ? WHERE id = 1", arguments: [suspended ? 1 : 0]) } }
+    }
+
+    public func ping() async -> Bool { (try? wrap { try queue.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }) == 1 }
 }
 
 /// Wall-clock timestamps for records (RFC 3339, UTC, milliseconds).

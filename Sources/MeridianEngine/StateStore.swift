@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 
 /// Where Meridian keeps its own state: the journal of every apply, and the evidence ledger.
 /// SQLite by default (`.meridian/state.db`); PostgreSQL for the controller's HA.
@@ -13,6 +13,18 @@ public protocol StateStore: Sendable {
     /// Appends to the hash chain; the store fills in `seq`, `prevHash` and `hash`.
     func appendLedger(_ body: LedgerBody) async throws(StoreError) -> LedgerEntry
     func ledger() async throws(StoreError) -> (entries: [LedgerEntry], head: LedgerHead?)
+
+    /// Leadership: takes or renews the lease and returns the fencing token, or nil when another
+    /// replica leads. A single-writer store (SQLite, under its file lock) always leads.
+    func acquireOrRenew(ttl: Double) async throws(StoreError) -> Int64?
+    /// Gives leadership up, so a standby takes over at once.
+    func release() async
+    /// The controller's status document, and whether reconciling is suspended.
+    func writeStatus(_ json: String) async throws(StoreError)
+    func status() async throws(StoreError) -> (body: String, suspended: Bool)
+    func setSuspended(_ suspended: Bool) async throws(StoreError)
+    /// Whether the store answers (for `/readyz`).
+    func ping() async -> Bool
 }
 
 public struct StoreError: Error, Sendable, CustomStringConvertible {

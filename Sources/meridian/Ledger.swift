@@ -14,7 +14,7 @@ struct Ledger: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() async throws {
-            let store = try state.open(exclusive: false)
+            let store = try await ControllerCommand.open(state)
             let (entries, head): ([LedgerEntry], LedgerHead?)
             do { (entries, head) = try await store.ledger() } catch {
                 Output.err("meridian: \(error)")
@@ -47,7 +47,7 @@ struct Ledger: AsyncParsableCommand {
         var out: String?
 
         func run() async throws {
-            let store = try state.open(exclusive: false)
+            let store = try await ControllerCommand.open(state)
             let (entries, head): ([LedgerEntry], LedgerHead?)
             do { (entries, head) = try await store.ledger() } catch {
                 Output.err("meridian: \(error)")

@@ -6,7 +6,7 @@ struct Meridian: AsyncParsableCommand {
         commandName: "meridian",
         abstract: "GitOps reconciler for multi-region AI platforms that keeps every artifact inside its residency fence.",
         version: "0.1.0",
-        subcommands: [Validate.self, PlanCommand.self, Apply.self, Observe.self, Drill.self, Fence.self, Ledger.self, Agent.self]
+        subcommands: [Validate.self, PlanCommand.self, Apply.self, Observe.self, Drill.self, Fence.self, Ledger.self, ControllerCommand.self, Agent.self]
     )
 }
 

@@ -15,7 +15,7 @@ struct StateOptions: ParsableArguments {
     /// `exclusive`: the writer's lock (apply); reading the ledger does without it.
     func open(exclusive: Bool) throws -> any StateStore {
         guard url.hasPrefix("sqlite:") else {
-            Output.err("meridian: PostgreSQL state is used by the controller only (`meridian controller --state postgres://…`); apply and ledger read sqlite:PATH")
+            Output.err("meridian: PostgreSQL state belongs to the controller's replicas, which hold its lease (`meridian controller --state postgres://…`); apply and ledger use sqlite:PATH")
             throw Exit.environment
         }
         let path = String(url.dropFirst("sqlite:".count))

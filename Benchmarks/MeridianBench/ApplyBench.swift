@@ -1,0 +1,117 @@
+import Foundation
+import MeridianAdapters
+import MeridianCore
+import MeridianEngine
+import MeridianManifests
+
+/// A region kept in memory, with the same rules as a local or agent region but no IO: a
+/// benchmark fake, used only to measure what the executor itself costs per action.
+actor MemoryRegion: RegionAdapter {
+    nonisolated let region: RegionName
+    var state: SimulatedRegion
+
+    init(_ name: RegionName, jurisdiction: String) {
+        region = name
+        state = SimulatedRegion(name: name.rawValue, jurisdiction: jurisdiction, accelerators: ["h100": 1024])
+    }
+
+    func observe() async throws(AdapterError) -> RegionObservation { state.observation }
+
+    func execute(_ command: RegionCommand, idempotencyKey: String) async throws(AdapterError) -> ExecutionResult {
+        try state.execute(command, key: idempotencyKey)
+    }
+}
+
+/// The apply benchmark's fleet: one jurisdiction, `regions` regions, and `placements`
+/// single-region placements spread over them, each with its own model and artifact, so a plan
+/// from nothing has about four actions per placement (register, copy, deploy, route).
+enum ApplyFleet {
+    static func files(regions: Int, placements: Int, url: (Int) -> String?) -> [ManifestFile] {
+        var docs = ["apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: zone}\nspec: {}\n"]
+        for r in 0 ..< regions {
+            var doc = "apiVersion: meridian/v1\nkind: Region\nmetadata: {name: r\(r)}\nspec:\n  jurisdiction: zone\n  capacity: {accelerators: [{type: h100, count: 1024}]}\n"
+            if let u = url(r) { doc += "  adapter: {type: http, url: \"\(u)\", tokenEnv: MERIDIAN_BENCH_TOKEN}\n" }
+            docs.append(doc)
+        }
+        for p in 0 ..< placements {
+            let hex = String(p, radix: 16)
+            let digest = "sha256:" + String(repeating: "0", count: 64 - hex.count) + hex
+            docs.append("apiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: x\(p)}\nspec: {type: weights, digest: \"\(digest)\", origin: r\((p + 1) % regions)}\n")
+            docs.append("apiVersion: meridian/v1\nkind: Model\nmetadata: {name: m\(p)}\nspec: {version: \"1.0.0\", artifacts: [x\(p)], accelerator: {type: h100, count: 1}}\n")
+            docs.append("apiVersion: meridian/v1\nkind: Topology\nmetadata: {name: t\(p)}\nspec: {mode: single-region, regions: [{name: r\(p % regions)}]}\n")
+            docs.append("apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: p\(p)}\nspec: {model: m\(p), topology: t\(p), replicas: 1}\n")
+        }
+        var files: [ManifestFile] = []
+        var i = 0
+        while i < docs.count {
+            files.append(ManifestFile(path: "apply/\(files.count).yaml", bytes: Array(docs[i ..< min(i + 50, docs.count)].joined(separator: "---\n").utf8)))
+            i += 50
+        }
+        return files
+    }
+
+    struct Result {
+        let actions: Int
+        let seconds: Double
+        let failed: Int
+    }
+
+    static func run(_ result: LoadResult, adapters: RegionAdapters, stateDir: String, parallelism: Int) async throws -> Result {
+        let (observed, warnings) = await adapters.observeAll(parallelism: 64)
+        if !warnings.isEmpty { throw BenchError(warnings.joined(separator: "\n")) }
+        let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: "bench", path: "apply"))
+        let store = try SQLiteStateStore(path: stateDir + "/state-\(UUID().uuidString.prefix(6)).db")
+        var options = ExecutorOptions()
+        options.parallelism = parallelism
+        options.perRegion = 8
+        options.backoffBase = 0.01
+        let executor = Executor(state: result.state, fences: result.fences, adapters: adapters, store: store, options: options)
+        let start = Clock.monotonic()
+        let report = try await ApplySession.apply(plan, executor: executor)
+        let seconds = Clock.monotonic() - start
+        return Result(actions: plan.actions.count, seconds: seconds, failed: plan.actions.count - report.count(.done))
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// `meridian agent` child processes on loopback.
+final class Agents {
+    var processes: [Process] = []
+    var urls: [String] = []
+
+    init(count: Int, binary: String, dir: String, token: String) throws {
+        try Data(token.utf8).write(to: URL(fileURLWithPath: dir + "/token"))
+        for r in 0 ..< count {
+            let data = dir + "/agent-\(r)"
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary)
+            p.arguments = ["agent", "--region", "r\(r)", "--jurisdiction", "zone", "--accelerator", "h100=1024", "--listen", "127.0.0.1:0",
+                           "--data", data, "--token-file", dir + "/token"]
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            processes.append(p)
+            var buffer = ""
+            while !buffer.contains("\n") {
+                let chunk = err.fileHandleForReading.availableData
+                if chunk.isEmpty { throw BenchError("agent r\(r) did not start") }
+                buffer += String(decoding: chunk, as: UTF8.self)
+            }
+            guard let range = buffer.range(of: "listening on ") else { throw BenchError("agent r\(r): \(buffer)") }
+            urls.append("http://" + buffer[range.upperBound...].prefix { $0 != "\n" })
+            let handle = err.fileHandleForReading
+            DispatchQueue.global().async { while !handle.availableData.isEmpty {} }
+        }
+    }
+
+    func stop() {
+        for p in processes where p.isRunning { p.terminate() }
+        for p in processes { p.waitUntilExit() }
+    }
+}

@@ -1,0 +1,271 @@
+import Foundation
+import MeridianAdapters
+import MeridianCore
+import MeridianEngine
+import MeridianManifests
+
+// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml]`
+//
+// Generates a synthetic fleet into a real git repository, with an observed snapshot that is half
+// converged, and measures side by side: (a) the floor (every blob read with libgit2 and scanned
+// with libyaml's event API, one thread), (b) a cold validate, (c) a cold plan against the
+// snapshot, (d) an incremental re-plan after a one-file commit with the blob cache warm, (e) peak
+// RSS of `meridian plan` on the fleet, (f) PyYAML's CSafeLoader on the same files, (g) apply
+// throughput against N agents on loopback, and the executor's own cost per action.
+
+@main
+struct MeridianBench {
+    static func main() async throws {
+        var args = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String) -> String? {
+            guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+            let v = args[i + 1]
+            args.removeSubrange(i ... i + 1)
+            return v
+        }
+        func flag(_ name: String) -> Bool {
+            guard let i = args.firstIndex(of: name) else { return false }
+            args.remove(at: i)
+            return true
+        }
+        let jsonOut = option("--json")
+        let small = args.contains("small")
+        let agentCount = Int(option("--agents") ?? (small ? "4" : "50")) ?? 50
+        let applyPlacements = Int(option("--placements") ?? (small ? "40" : "500")) ?? 500
+        let skipApply = flag("--skip-apply")
+        let skipPyYAML = flag("--skip-pyyaml")
+        let preset = small ? "small" : "large"
+        let runs = small ? 1 : 3
+
+        func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+            let start = Clock.monotonic()
+            let r = try body()
+            return (r, Clock.monotonic() - start)
+        }
+        func best<T>(_ n: Int, _ body: () throws -> T) rethrows -> (T, Double) {
+            var out: (T, Double)?
+            for _ in 0 ..< n {
+                let r = try time(body)
+                if out == nil || r.1 < out!.1 { out = r }
+            }
+            return out!
+        }
+        func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+
+        var generator = FleetGenerator(small ? .small : .large)
+        let files = generator.files()
+        let yamlBytes = files.reduce(0) { $0 + $1.bytes.count }
+
+        // The fleet, committed to a real repository.
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")
+        let repo = work.appendingPathComponent("repo")
+        defer { try? FileManager.default.removeItem(at: work) }
+        for file in files {
+            let url = repo.appendingPathComponent(file.path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(file.bytes).write(to: url)
+        }
+        @discardableResult
+        func sh(_ argv: [String], in dir: URL, env: [String: String] = [:]) throws -> (Int32, String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = argv
+            p.currentDirectoryURL = dir
+            var e = ProcessInfo.processInfo.environment
+            for (k, v) in env { e[k] = v }
+            p.environment = e
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        func git(_ a: String...) throws { try sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"] + a, in: repo) }
+        try git("init", "-q", "-b", "main")
+        try git("add", "-A")
+        try git("commit", "-q", "-m", "fleet")
+
+        // (a) The floor: libgit2 blob reads plus libyaml events, one thread.
+        let (floorEvents, floor) = try best(runs) { () throws -> Int in
+            let source = GitSource(repository: repo.path)
+            let blobs = try source.files(commit: try source.resolve("main"), path: "fleet")
+            return blobs.reduce(0) { $0 + (YAMLEventScan.count($1.bytes) ?? 0) }
+        }
+
+        // (b) Cold validate: a new source and an empty parse cache each time.
+        let (loaded, validate) = try best(runs) { () throws -> LoadResult in
+            let source = GitSource(repository: repo.path)
+            return try source.load(commit: try source.resolve("main"), path: "fleet")
+        }
+        guard loaded.isValid else {
+            print(loaded.diagnostics.prefix(10).map(\.description).joined(separator: "\n"))
+            exit(1)
+        }
+        let (_, fences) = best(runs) { FenceCheck.check(FenceAnalysis(loaded.state)) }
+
+        // The observed snapshot, half converged: the plan from nothing applied to half the regions.
+        let source0 = PlanSource(commit: nil, digest: loaded.digest, path: "fleet")
+        let (fromNothing, planFromNothing) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: ObservedState(), source: source0) }
+        let half = Set(loaded.state.regionList.prefix(loaded.state.regionList.count / 2).map(\.name))
+        let halfPlan = Plan(source: source0, observedGenerations: [:], actions: fromNothing.actions.filter { $0.regions.allSatisfy(half.contains) }, unserved: [])
+        let snapshot = PlanSimulator.apply(halfPlan, to: ObservedState(), state: loaded.state)
+        let snapshotPath = work.appendingPathComponent("observed.json").path
+        try Data(ObservedSnapshot.encode(snapshot).utf8).write(to: URL(fileURLWithPath: snapshotPath))
+        let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: loaded.state)
+        let (convergedPlan, planConverged) = best(runs) { Planner.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
+        precondition(convergedPlan.isEmpty, "the converged fleet re-plans to \(convergedPlan.actions.count) actions")
+
+        // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action.
+        var planActions = 0
+        let (_, coldPlan) = try best(runs) { () throws -> Void in
+            let source = GitSource(repository: repo.path)
+            let result = try source.load(commit: try source.resolve("main"), path: "fleet")
+            let observed = try ObservedSnapshot.load(path: snapshotPath)
+            let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
+            precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed).isEmpty)
+            planActions = plan.actions.count
+        }
+
+        // (d) Incremental: a one-file commit, then a re-plan in the same process (blob cache warm).
+        let warm = GitSource(repository: repo.path)
+        _ = try warm.load(commit: try warm.resolve("main"), path: "fleet")
+        let observedOnce = try ObservedSnapshot.load(path: snapshotPath)
+        var incremental = Double.infinity
+        for round in 0 ..< max(runs, 2) {
+            let file = files[files.count / 2 + round]
+            let url = repo.appendingPathComponent(file.path)
+            try (String(decoding: file.bytes, as: UTF8.self) + "# edit \(round)\n").write(to: url, atomically: true, encoding: .utf8)
+            try git("commit", "-q", "-am", "one file")
+            let parsesBefore = warm.parseCache.parses
+            let (_, t) = try time { () throws -> Void in
+                let result = try warm.load(commit: try warm.resolve("main"), path: "fleet")
+                let plan = Planner.plan(result.state, fences: result.fences, observed: observedOnce, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
+                precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
+            }
+            precondition(warm.parseCache.parses - parsesBefore == 1, "the incremental load parsed \(warm.parseCache.parses - parsesBefore) files, not 1")
+            incremental = min(incremental, t)
+        }
+
+        // (e) Peak RSS of the real CLI planning the fleet, and its wall time.
+        let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let meridian = binDir.appendingPathComponent("meridian").path
+        var cliRSS = 0, cliSeconds = 0.0
+        if FileManager.default.isExecutableFile(atPath: meridian) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: meridian)
+            p.arguments = ["plan", "--repo", repo.path, "--ref", "main", "--path", "fleet", "--observed", snapshotPath, "--format", "json", "--out", "/dev/null"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            let start = Clock.monotonic()
+            try p.run()
+            var status: Int32 = 0
+            var usage = rusage()
+            wait4(p.processIdentifier, &status, 0, &usage)
+            cliSeconds = Clock.monotonic() - start
+            cliRSS = usage.ru_maxrss * 1024
+        }
+
+        // (f) PyYAML's C loader on the same files.
+        var pyyaml: Double?
+        if !skipPyYAML {
+            let script = """
+                import glob, time, yaml
+                files = sorted(glob.glob("fleet/*.yaml"))
+                start = time.perf_counter()
+                n = 0
+                for f in files:
+                    with open(f, "rb") as h:
+                        n += sum(1 for _ in yaml.load_all(h, Loader=yaml.CSafeLoader))
+                print(time.perf_counter() - start, n)
+                """
+            let (status, out) = try sh(["python3", "-c", script], in: repo)
+            if status == 0, let s = Double(out.split(separator: " ").first ?? "") { pyyaml = s }
+        }
+
+        // (g) Apply throughput against agents on loopback, and the executor's own cost per action.
+        var applyFigures: (agents: Int, actions: Int, seconds: Double)?
+        var overhead: (actions: Int, seconds: Double)?
+        if !skipApply {
+            let dir = work.appendingPathComponent("apply").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let memoryFiles = ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { _ in nil })
+            let memoryFleet = ManifestLoader.load(memoryFiles)
+            var memory: [RegionName: any RegionAdapter] = [:]
+            for r in memoryFleet.state.regionList { memory[r.name] = MemoryRegion(r.name, jurisdiction: "zone") }
+            let m = try await ApplyFleet.run(memoryFleet, adapters: RegionAdapters(adapters: memory), stateDir: dir, parallelism: 64)
+            precondition(m.failed == 0, "\(m.failed) actions failed against in-memory regions")
+            overhead = (m.actions, m.seconds)
+            if FileManager.default.isExecutableFile(atPath: meridian) {
+                let token = "bench-token-\(UUID().uuidString)"
+                let agents = try Agents(count: agentCount, binary: meridian, dir: dir, token: token)
+                defer { agents.stop() }
+                let httpFleet = ManifestLoader.load(ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { agents.urls[$0] }))
+                let adapters = RegionAdapters(for: httpFleet.state, environment: ["MERIDIAN_BENCH_TOKEN": token])
+                let h = try await ApplyFleet.run(httpFleet, adapters: adapters, stateDir: dir, parallelism: 128)
+                precondition(h.failed == 0, "\(h.failed) actions failed against the agents")
+                applyFigures = (agentCount, h.actions, h.seconds)
+            }
+        }
+
+        // Report.
+        let ratio = { (s: Double) in s / floor }
+        print("Meridian benchmark: \(preset) fleet, \(loaded.state.objectCount) objects in \(files.count) files, \(String(format: "%.1f", Double(yamlBytes) / 1e6)) MB of YAML, \(floorEvents) YAML events")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; best of \(runs)")
+        print("")
+        func row(_ name: String, _ value: String, _ r: String, _ target: String) {
+            print(name.padding(toLength: 46, withPad: " ", startingAt: 0) + value.padding(toLength: 14, withPad: " ", startingAt: 0) + r.padding(toLength: 10, withPad: " ", startingAt: 0) + target)
+        }
+        row("figure", "value", "× floor", "target")
+        row("(a) floor: libgit2 + libyaml events, 1 thread", ms(floor), "1.00", "")
+        row("(b) cold validate", ms(validate), String(format: "%.2f", ratio(validate)), "")
+        row("    of which fence analysis + checks", ms(fences), String(format: "%.2f", ratio(fences)), "")
+        row("(c) cold plan vs half-converged snapshot", ms(coldPlan), String(format: "%.2f", ratio(coldPlan)), String(format: "≤ 1.00× floor: %@", ratio(coldPlan) <= 1 ? "met" : "MISSED"))
+        row("    plan vs full converged snapshot", ms(planConverged), String(format: "%.2f", ratio(planConverged)), "")
+        row("    plan from nothing (\(fromNothing.actions.count) actions)", ms(planFromNothing), String(format: "%.2f", ratio(planFromNothing)), "")
+        row("(d) incremental: one-file commit, re-plan", ms(incremental), String(format: "%.2f", ratio(incremental)), String(format: "≤ 50 ms: %@", incremental <= 0.05 ? "met" : "MISSED"))
+        if cliRSS > 0 {
+            let x = Double(cliRSS) / Double(yamlBytes)
+            row("(e) peak RSS of `meridian plan`", String(format: "%.0f MB", Double(cliRSS) / 1e6), String(format: "%.2f×YAML", x), String(format: "≤ 3× YAML: %@", x <= 3 ? "met" : "MISSED"))
+            row("    its wall time", ms(cliSeconds), String(format: "%.2f", ratio(cliSeconds)), "")
+        }
+        if let pyyaml {
+            row("(f) PyYAML CSafeLoader, same files", ms(pyyaml), String(format: "%.2f", ratio(pyyaml)), String(format: "≥ 3× Meridian's plan: %.1f× %@", pyyaml / coldPlan, pyyaml / coldPlan >= 3 ? "met" : "MISSED"))
+        }
+        if let overhead {
+            row("    executor alone (in-memory regions)", String(format: "%.3f ms/act", overhead.seconds * 1000 / Double(overhead.actions)), "", String(format: "< 1 ms/action: %@", overhead.seconds / Double(overhead.actions) < 0.001 ? "met" : "MISSED"))
+        }
+        if let a = applyFigures {
+            let rate = Double(a.actions) / a.seconds
+            row("(g) apply, \(a.agents) agents on loopback", String(format: "%.0f act/s", rate), "", String(format: "≥ 1,000 actions/s: %@ (%d actions)", rate >= 1000 ? "met" : "MISSED", a.actions))
+        }
+
+        if let jsonOut {
+            var figures: [String: Any] = [
+                "floor": ["seconds": floor, "ratioToFloor": 1.0],
+                "validate": ["seconds": validate, "ratioToFloor": ratio(validate)],
+                "fences": ["seconds": fences, "ratioToFloor": ratio(fences)],
+                "coldPlan": ["seconds": coldPlan, "ratioToFloor": ratio(coldPlan), "actions": planActions, "target": 1.0, "met": ratio(coldPlan) <= 1],
+                "planConverged": ["seconds": planConverged, "ratioToFloor": ratio(planConverged)],
+                "planFromNothing": ["seconds": planFromNothing, "ratioToFloor": ratio(planFromNothing), "actions": fromNothing.actions.count],
+                "incremental": ["seconds": incremental, "ratioToFloor": ratio(incremental), "target": 0.05, "met": incremental <= 0.05],
+            ]
+            if cliRSS > 0 {
+                figures["peakRSS"] = ["bytes": cliRSS, "ratioToYAML": Double(cliRSS) / Double(yamlBytes), "target": 3.0, "met": Double(cliRSS) / Double(yamlBytes) <= 3]
+                figures["cliPlan"] = ["seconds": cliSeconds, "ratioToFloor": ratio(cliSeconds)]
+            }
+            if let pyyaml { figures["pyyaml"] = ["seconds": pyyaml, "ratioToFloor": ratio(pyyaml), "timesMeridianPlan": pyyaml / coldPlan, "target": 3.0, "met": pyyaml / coldPlan >= 3] }
+            if let overhead { figures["executorOverhead"] = ["secondsPerAction": overhead.seconds / Double(overhead.actions), "actions": overhead.actions, "target": 0.001, "met": overhead.seconds / Double(overhead.actions) < 0.001] }
+            if let a = applyFigures { figures["apply"] = ["agents": a.agents, "actions": a.actions, "seconds": a.seconds, "actionsPerSecond": Double(a.actions) / a.seconds, "target": 1000, "met": Double(a.actions) / a.seconds >= 1000] }
+            let doc: [String: Any] = [
+                "preset": preset, "objects": loaded.state.objectCount, "files": files.count, "yamlBytes": yamlBytes, "yamlEvents": floorEvents,
+                "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memoryBytes": ProcessInfo.processInfo.physicalMemory],
+                "runs": runs, "figures": figures,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: jsonOut))
+        }
+
+    }
+}
