@@ -6,7 +6,7 @@ set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-debs=(libgit2-dev libyaml-dev pkg-config git python3 python3-pip openssh-client gnupg)
+debs=(libgit2-dev libyaml-dev pkg-config git python3 python3-pip openssh-client gnupg postgresql curl openssl)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

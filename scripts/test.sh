@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Sets up, builds, and runs every test: the Swift suites and the schema/decoder agreement check.
+# Sets up, builds, and runs every test: the Swift suites (with a local PostgreSQL started for the
+# controller's HA tests), the schema/decoder agreement check and the region agent's OpenAPI check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The controller's HA tests run against a real PostgreSQL.
+export MERIDIAN_TEST_POSTGRES="${MERIDIAN_TEST_POSTGRES:-$(scripts/postgres.sh)}"
 swift build --build-tests
 python3 scripts/check-schemas.py
 python3 -m openapi_spec_validator schemas/region-agent.openapi.yaml

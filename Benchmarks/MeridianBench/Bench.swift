@@ -87,6 +87,7 @@ struct MeridianBench {
         try git("add", "-A")
         try git("commit", "-q", "-m", "fleet")
 
+        FileHandle.standardError.write(Data("bench: (a) The floor\n".utf8))
         // (a) The floor: libgit2 blob reads plus libyaml events, one thread.
         let (floorEvents, floor) = try best(runs) { () throws -> Int in
             let source = GitSource(repository: repo.path)
@@ -94,6 +95,7 @@ struct MeridianBench {
             return blobs.reduce(0) { $0 + (YAMLEventScan.count($1.bytes) ?? 0) }
         }
 
+        FileHandle.standardError.write(Data("bench: (b) Cold validate\n".utf8))
         // (b) Cold validate: a new source and an empty parse cache each time.
         let (loaded, validate) = try best(runs) { () throws -> LoadResult in
             let source = GitSource(repository: repo.path)
@@ -105,6 +107,7 @@ struct MeridianBench {
         }
         let (_, fences) = best(runs) { FenceCheck.check(FenceAnalysis(loaded.state)) }
 
+        FileHandle.standardError.write(Data("bench: The observed snap\n".utf8))
         // The observed snapshot, half converged: the plan from nothing applied to half the regions.
         let source0 = PlanSource(commit: nil, digest: loaded.digest, path: "fleet")
         let (fromNothing, planFromNothing) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: ObservedState(), source: source0) }
@@ -117,6 +120,7 @@ struct MeridianBench {
         let (convergedPlan, planConverged) = best(runs) { Planner.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
         precondition(convergedPlan.isEmpty, "the converged fleet re-plans to \(convergedPlan.actions.count) actions")
 
+        FileHandle.standardError.write(Data("bench: (c) Cold plan\n".utf8))
         // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action.
         var planActions = 0
         let (_, coldPlan) = try best(runs) { () throws -> Void in
@@ -128,6 +132,7 @@ struct MeridianBench {
             planActions = plan.actions.count
         }
 
+        FileHandle.standardError.write(Data("bench: (d) Incremental\n".utf8))
         // (d) Incremental: a one-file commit, then a re-plan in the same process (blob cache warm).
         let warm = GitSource(repository: repo.path)
         _ = try warm.load(commit: try warm.resolve("main"), path: "fleet")
@@ -148,6 +153,7 @@ struct MeridianBench {
             incremental = min(incremental, t)
         }
 
+        FileHandle.standardError.write(Data("bench: (e) Peak RSS\n".utf8))
         // (e) Peak RSS of the real CLI planning the fleet, and its wall time.
         let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let meridian = binDir.appendingPathComponent("meridian").path
@@ -167,6 +173,7 @@ struct MeridianBench {
             cliRSS = usage.ru_maxrss * 1024
         }
 
+        FileHandle.standardError.write(Data("bench: (f) PyYAML\n".utf8))
         // (f) PyYAML's C loader on the same files.
         var pyyaml: Double?
         if !skipPyYAML {
@@ -184,6 +191,7 @@ struct MeridianBench {
             if status == 0, let s = Double(out.split(separator: " ").first ?? "") { pyyaml = s }
         }
 
+        FileHandle.standardError.write(Data("bench: (g) Apply through\n".utf8))
         // (g) Apply throughput against agents on loopback, and the executor's own cost per action.
         var applyFigures: (agents: Int, actions: Int, seconds: Double)?
         var overhead: (actions: Int, seconds: Double)?
@@ -209,6 +217,7 @@ struct MeridianBench {
             }
         }
 
+        FileHandle.standardError.write(Data("bench: Report.\n".utf8))
         // Report.
         let ratio = { (s: Double) in s / floor }
         print("Meridian benchmark: \(preset) fleet, \(loaded.state.objectCount) objects in \(files.count) files, \(String(format: "%.1f", Double(yamlBytes) / 1e6)) MB of YAML, \(floorEvents) YAML events")

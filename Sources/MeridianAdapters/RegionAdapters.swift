@@ -46,6 +46,22 @@ public struct RegionAdapters: Sendable {
         self.problems = problems
     }
 
+    /// One region's observation, or why there is none. A plain struct: a child task's result
+    /// holding a typed-throws `Result` crashed the optimised build (Swift 6.3.1, task group offer).
+    struct Outcome: Sendable {
+        let region: RegionName
+        let observation: RegionObservation?
+        let error: String?
+    }
+
+    static func observe(_ adapter: any RegionAdapter) async -> Outcome {
+        do throws(AdapterError) {
+            return Outcome(region: adapter.region, observation: try await adapter.observe(), error: nil)
+        } catch {
+            return Outcome(region: adapter.region, observation: nil, error: error.message)
+        }
+    }
+
     public subscript(_ region: RegionName) -> (any RegionAdapter)? { adapters[region] }
 
     /// Observes every region at once (at most `parallelism` at a time). A region that cannot be
@@ -58,24 +74,22 @@ public struct RegionAdapters: Sendable {
             warnings.append("\(why); treating the region as unreachable")
         }
         let names = adapters.keys.sorted()
-        await withTaskGroup(of: (RegionName, Result<RegionObservation, AdapterError>).self) { group in
+        await withTaskGroup(of: Outcome.self) { group in
             var next = 0
             func launch() {
                 guard next < names.count else { return }
                 let name = names[next]
                 next += 1
                 let adapter = adapters[name]!
-                group.addTask {
-                    do throws(AdapterError) { return (name, .success(try await adapter.observe())) } catch { return (name, .failure(error)) }
-                }
+                group.addTask { await Self.observe(adapter) }
             }
             for _ in 0 ..< max(1, parallelism) { launch() }
-            for await (name, result) in group {
-                switch result {
-                case .success(let o): observed.regions[name.rawValue] = o
-                case .failure(let e):
-                    observed.regions[name.rawValue] = RegionObservation(reachable: false)
-                    warnings.append("\(name): cannot be observed (\(e)); treating the region as unreachable")
+            for await outcome in group {
+                if let o = outcome.observation {
+                    observed.regions[outcome.region.rawValue] = o
+                } else {
+                    observed.regions[outcome.region.rawValue] = RegionObservation(reachable: false)
+                    warnings.append("\(outcome.region): cannot be observed (\(outcome.error ?? "?")); treating the region as unreachable")
                 }
                 launch()
             }
