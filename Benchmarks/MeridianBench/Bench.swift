@@ -4,7 +4,7 @@ import MeridianCore
 import MeridianEngine
 import MeridianManifests
 
-// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml]`
+// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep]`
 //
 // Generates a synthetic fleet into a real git repository, with an observed snapshot that is half
 // converged, and measures side by side: (a) the floor (every blob read with libgit2 and scanned
@@ -34,6 +34,7 @@ struct MeridianBench {
         let applyPlacements = Int(option("--placements") ?? (small ? "40" : "500")) ?? 500
         let skipApply = flag("--skip-apply")
         let skipPyYAML = flag("--skip-pyyaml")
+        let keep = flag("--keep")
         let preset = small ? "small" : "large"
         let runs = small ? 1 : 3
 
@@ -59,7 +60,8 @@ struct MeridianBench {
         // The fleet, committed to a real repository.
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")
         let repo = work.appendingPathComponent("repo")
-        defer { try? FileManager.default.removeItem(at: work) }
+        defer { if !keep { try? FileManager.default.removeItem(at: work) } }
+        if keep { FileHandle.standardError.write(Data("bench: keeping the fleet in \(work.path)\n".utf8)) }
         for file in files {
             let url = repo.appendingPathComponent(file.path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

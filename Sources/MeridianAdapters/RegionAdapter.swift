@@ -43,10 +43,14 @@ public struct ExecutionResult: Sendable, Hashable, Codable {
     public var generation: Int
     /// True when the idempotency key had been executed before, so nothing was done this time.
     public var replayed: Bool
+    /// deploy: the deployment as the region holds it right after the command, so a deploy that is
+    /// ready at once passes the health gate without another observation.
+    public var deployment: ObservedDeployment?
 
-    public init(generation: Int, replayed: Bool) {
+    public init(generation: Int, replayed: Bool, deployment: ObservedDeployment? = nil) {
         self.generation = generation
         self.replayed = replayed
+        self.deployment = deployment
     }
 }
 

@@ -57,7 +57,8 @@ public struct SimulatedRegion: Sendable, Hashable, Codable {
             for k in keyOrder.prefix(drop) { executions.removeValue(forKey: k) }
             keyOrder.removeFirst(drop)
         }
-        return ExecutionResult(generation: observation.generation, replayed: false)
+        return ExecutionResult(generation: observation.generation, replayed: false,
+                               deployment: command.type == .deploy ? command.placement.flatMap { observation.deployments[$0] } : nil)
     }
 
     /// Applies `command` with no idempotency bookkeeping (the agent keeps its keys in SQLite);

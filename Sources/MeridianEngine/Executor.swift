@@ -302,8 +302,12 @@ public struct Executor: Sendable {
         let result = try await adapter(r).execute(command, idempotencyKey: key(run, a, r))
         var detail = result.replayed ? "already executed (replay of its idempotency key); generation \(result.generation)" : "generation \(result.generation)"
         if a.kind == .deploy, let p = a.placement, let n = a.replicas {
-            let waited = try await healthGate(r, placement: p, model: a.model?.rawValue, version: a.version, replicas: n)
-            detail += String(format: "; %d/%d ready after %.2f s", n, n, waited)
+            if let d = result.deployment, d.model == a.model?.rawValue, d.version == a.version, d.replicas == n, d.ready >= n {
+                detail += "; \(n)/\(n) ready at once"
+            } else {
+                let waited = try await healthGate(r, placement: p, model: a.model?.rawValue, version: a.version, replicas: n)
+                detail += String(format: "; %d/%d ready after %.2f s", n, n, waited)
+            }
         }
         return (detail, evidence)
     }

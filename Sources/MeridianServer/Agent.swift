@@ -147,7 +147,9 @@ public final class RegionAgent: Sendable {
                 try db.execute(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)",
                                arguments: [request.idempotencyKey, r.observation.generation])
                 region.withLock { $0 = r }
-                return ExecutionResult(generation: r.observation.generation, replayed: false)
+                let c = request.command
+                return ExecutionResult(generation: r.observation.generation, replayed: false,
+                                       deployment: c.type == .deploy ? c.placement.flatMap { r.observation.deployments[$0] } : nil)
             }
         } catch let e as AdapterError {
             throw e

@@ -22,11 +22,12 @@ public struct Name<Space: NameSpace>: Hashable, Comparable, Sendable, CustomStri
 
     public var description: String { rawValue }
 
-    // String's own == is fast (a memcmp for ASCII) but treats canonically equivalent Unicode as
-    // equal; byte equality is then confirmed, so names stay distinct byte for byte. String's
-    // hash is consistent with that: byte-equal names are String-equal, so they hash alike.
+    // Bytes, not String's ==, which treats canonically equivalent Unicode as equal: names stay
+    // distinct byte for byte. String's hash is consistent with that: byte-equal names are
+    // String-equal, so they hash alike.
     public static func == (a: Name, b: Name) -> Bool {
-        a.rawValue == b.rawValue && a.rawValue.utf8.elementsEqual(b.rawValue.utf8)
+        var x = a.rawValue, y = b.rawValue
+        return x.withUTF8 { p in y.withUTF8 { q in p.count == q.count && (p.baseAddress == q.baseAddress || p.elementsEqual(q)) } }
     }
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
     public static func < (a: Name, b: Name) -> Bool {
