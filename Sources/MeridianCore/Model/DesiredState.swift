@@ -114,5 +114,7 @@ public struct DesiredState: Sendable {
 
 extension Dictionary where Key: Comparable {
     /// Values in key order: iteration that feeds output or plans never depends on hashing.
-    public var sortedValues: [Value] { sorted { $0.key < $1.key }.map(\.value) }
+    /// Sorts the keys alone: moving large values around while sorting costs more than looking
+    /// each one up once afterwards.
+    public var sortedValues: [Value] { keys.sorted().map { self[$0].unsafelyUnwrapped } }
 }

@@ -26,13 +26,19 @@ public struct Name<Space: NameSpace>: Hashable, Comparable, Sendable, CustomStri
     // distinct byte for byte. String's hash is consistent with that: byte-equal names are
     // String-equal, so they hash alike.
     public static func == (a: Name, b: Name) -> Bool {
-        var x = a.rawValue, y = b.rawValue
-        return x.withUTF8 { p in y.withUTF8 { q in p.count == q.count && (p.baseAddress == q.baseAddress || p.elementsEqual(q)) } }
+        let fast = a.rawValue.utf8.withContiguousStorageIfAvailable { p in
+            b.rawValue.utf8.withContiguousStorageIfAvailable { q in p.count == q.count && (p.baseAddress == q.baseAddress || p.elementsEqual(q)) }
+        }
+        if let fast, let result = fast { return result }
+        return a.rawValue.utf8.elementsEqual(b.rawValue.utf8)
     }
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
     public static func < (a: Name, b: Name) -> Bool {
-        var x = a.rawValue, y = b.rawValue
-        return x.withUTF8 { p in y.withUTF8 { q in p.lexicographicallyPrecedes(q) } }
+        let fast = a.rawValue.utf8.withContiguousStorageIfAvailable { p in
+            b.rawValue.utf8.withContiguousStorageIfAvailable { q in p.lexicographicallyPrecedes(q) }
+        }
+        if let fast, let result = fast { return result }
+        return a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
     }
 }
 
