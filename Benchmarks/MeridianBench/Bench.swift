@@ -167,16 +167,23 @@ struct MeridianBench {
         let meridian = binDir.appendingPathComponent("meridian").path
         var cliRSS = 0, cliSeconds = 0.0
         if FileManager.default.isExecutableFile(atPath: meridian) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: meridian)
-            p.arguments = ["plan", "--repo", repo.path, "--ref", "main", "--path", "fleet", "--observed", snapshotPath, "--format", "json", "--out", "/dev/null"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
+            // posix_spawn and wait4, not Process: Foundation reaps its children itself, and the
+            // child's rusage (its peak RSS) would be lost to it.
+            let argv = [meridian, "plan", "--repo", repo.path, "--ref", "main", "--path", "fleet", "--observed", snapshotPath,
+                        "--format", "json", "--out", "/dev/null"]
+            var cargs = argv.map { strdup($0) } + [nil]
+            defer { for a in cargs { free(a) } }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            var pid: pid_t = 0
             let start = Clock.monotonic()
-            try p.run()
+            guard posix_spawn(&pid, meridian, &actions, nil, &cargs, environ) == 0 else { throw BenchError("cannot start \(meridian)") }
             var status: Int32 = 0
             var usage = rusage()
-            wait4(p.processIdentifier, &status, 0, &usage)
+            guard wait4(pid, &status, 0, &usage) == pid, status == 0 else { throw BenchError("meridian plan failed (status \(status))") }
             cliSeconds = Clock.monotonic() - start
             cliRSS = usage.ru_maxrss * 1024
         }

@@ -59,6 +59,8 @@ public final class Controller: Service, Sendable {
         var loaded: (commit: String, result: LoadResult)?
         /// What the regions looked like after the last cycle that left nothing to do.
         var settled: (commit: String, observed: ObservedState)?
+        /// The last commit refused, and why: it is not checked again until the ref moves.
+        var refused: (commit: String, why: String)?
         var resumeChecked = false
     }
 
@@ -82,15 +84,23 @@ public final class Controller: Service, Sendable {
 
     public var status: Status { memory.withLock { $0.status } }
 
-    /// Ready once it has reconciled once (or stands by as a healthy replica) and its store answers.
+    /// Ready once its store answers and, when it leads, once it has reconciled. A standby is
+    /// ready too: it takes webhooks and passes them on through the store.
     public func isReady() async -> Bool {
         let s = status
-        guard s.reconciledOnce || !s.leader else { return await store.ping() }
-        return s.reconciledOnce ? await store.ping() : false
+        guard s.reconciledOnce || !s.leader else { return false }
+        return await store.ping()
     }
 
-    /// Runs a cycle now (a push webhook).
-    public func trigger() { wakeUp.signal() }
+    /// Runs a cycle now (a push webhook). A standby records the request in the store, where the
+    /// leader picks it up within a third of the lease.
+    public func trigger() async {
+        if status.leader {
+            wakeUp.signal()
+        } else {
+            try? await store.requestCycle()
+        }
+    }
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
@@ -146,6 +156,7 @@ public final class Controller: Service, Sendable {
                     if self.status.leader, Clock.monotonic() < deadline {
                         let token = try? await self.store.acquireOrRenew(ttl: self.config.leaseTTL)
                         if token == nil { return }  // lost it: go back to the loop at once
+                        if (try? await self.store.takeCycleRequest()) == true { return }  // a webhook reached a standby
                     }
                 }
             }
@@ -209,9 +220,11 @@ public final class Controller: Service, Sendable {
         memory.withLock { $0.status.lastSeenCommit = commit }
         var refusal: String?
         if commit != memory.withLock({ $0.loaded?.commit }) {
-            if let why = check(commit) {
+            let known = memory.withLock { $0.refused?.commit == commit ? $0.refused?.why : nil }
+            if let why = known ?? check(commit) {
+                memory.withLock { $0.refused = (commit, why) }
                 refusal = why
-                logger.error("commit refused", metadata: ["commit": "\(commit)", "reason": "\(why)"])
+                if known == nil { logger.error("commit refused", metadata: ["commit": "\(commit)", "reason": "\(why)"]) }
                 guard let good = memory.withLock({ $0.loaded?.commit }) else { return fail(why) }
                 commit = good
             }

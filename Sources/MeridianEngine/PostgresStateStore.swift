@@ -71,6 +71,7 @@ public final class PostgresStateStore: StateStore, Sendable {
         "CREATE TABLE IF NOT EXISTS meridian_ledger_head (id INT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS meridian_status (id INT PRIMARY KEY CHECK (id = 1), body TEXT NOT NULL, suspended BOOLEAN NOT NULL DEFAULT false)",
         "INSERT INTO meridian_status (id, body) VALUES (1, '{}') ON CONFLICT (id) DO NOTHING",
+        "ALTER TABLE meridian_status ADD COLUMN IF NOT EXISTS cycle_requested BOOLEAN NOT NULL DEFAULT false",
     ]
 
     static func redact(_ url: String) -> String {
@@ -267,6 +268,20 @@ public final class PostgresStateStore: StateStore, Sendable {
     public func setSuspended(_ suspended: Bool) async throws(StoreError) {
         let logger = self.logger
         try await wrap { try await client.query("UPDATE meridian_status SET suspended = \(suspended) WHERE id = 1", logger: logger) }
+    }
+
+    public func requestCycle() async throws(StoreError) {
+        let logger = self.logger
+        try await wrap { try await client.query("UPDATE meridian_status SET cycle_requested = true WHERE id = 1", logger: logger) }
+    }
+
+    public func takeCycleRequest() async throws(StoreError) -> Bool {
+        let logger = self.logger
+        return try await wrap {
+            let rows = try await client.query("UPDATE meridian_status SET cycle_requested = false WHERE id = 1 AND cycle_requested RETURNING id", logger: logger)
+            for try await _ in rows.decode(Int.self) { return true }
+            return false
+        }
     }
 
     /// The store answers (for `/readyz`).

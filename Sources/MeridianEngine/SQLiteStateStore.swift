@@ -215,6 +215,10 @@ extension SQLiteStateStore {
         try wrap { try queue.write { db in try db.execute(sql: "UPDATE status SET suspended = ? WHERE id = 1", arguments: [suspended ? 1 : 0]) } }
     }
 
+    // One replica: its webhook wakes it directly.
+    public func requestCycle() async throws(StoreError) {}
+    public func takeCycleRequest() async throws(StoreError) -> Bool { false }
+
     public func ping() async -> Bool { (try? wrap { try queue.read { db in try Int.fetchOne(db, sql: "SELECT 1") } }) == 1 }
 }
 

@@ -23,6 +23,9 @@ public protocol StateStore: Sendable {
     func writeStatus(_ json: String) async throws(StoreError)
     func status() async throws(StoreError) -> (body: String, suspended: Bool)
     func setSuspended(_ suspended: Bool) async throws(StoreError)
+    /// A webhook that reached a standby asks the leader for a cycle; the leader takes the request.
+    func requestCycle() async throws(StoreError)
+    func takeCycleRequest() async throws(StoreError) -> Bool
     /// Whether the store answers (for `/readyz`).
     func ping() async -> Bool
 }

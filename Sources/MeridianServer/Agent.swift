@@ -87,7 +87,10 @@ public final class RegionAgent: Sendable {
                 return r
             }
             region = Mutex(loaded)
-            pendingReady = Mutex([:])
+            // Deployments still starting when the agent stopped become ready after a full delay.
+            var pending: [String: Double] = [:]
+            for (p, d) in loaded.observation.deployments where d.ready < d.replicas { pending[p] = Self.now() + config.readyAfter }
+            pendingReady = Mutex(pending)
         } catch let e as Error {
             throw e
         } catch {

@@ -48,7 +48,7 @@ public enum ControllerHTTP {
             }
             let event = request.headers[HTTPField.Name("X-GitHub-Event")!] ?? "push"
             if event == "ping" { return json(.ok, #"{"pong":true}"#) }
-            controller.trigger()
+            await controller.trigger()
             return json(.accepted, #"{"triggered":true}"#)
         }
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "meridian-controller"),

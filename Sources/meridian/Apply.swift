@@ -54,16 +54,7 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try source.load(digest: true)
-        let result = loaded.result
-        Output.report(result.diagnostics)
-        guard result.isValid else {
-            Output.err("\(loaded.label): invalid manifests; nothing was applied")
-            throw Exit.invalid
-        }
-        if result.state.isEmpty && !allowEmpty {
-            Output.err("\(loaded.label): the source holds no manifests; refusing to remove everything (use --allow-empty if that is what you mean)")
-            throw Exit.invalid
-        }
+        let result = try loaded.desired(allowEmpty: allowEmpty, nothing: "applied")
         let store = try state.open(exclusive: true)
         let adapters = RegionAdapters(for: result.state, environment: ProcessInfo.processInfo.environment)
         var options = ExecutorOptions()

@@ -7,6 +7,18 @@ struct Ledger: AsyncParsableCommand {
         abstract: "The evidence ledger: every apply, hash-chained (SPEC §5).",
         subcommands: [Verify.self, Export.self])
 
+    /// Every entry, and the chain's verdict.
+    static func read(_ state: StateOptions) async throws -> ([LedgerEntry], LedgerVerifier.Report) {
+        let store = try await ControllerCommand.open(state)
+        do {
+            let (entries, head) = try await store.ledger()
+            return (entries, LedgerVerifier.verify(entries, head: head))
+        } catch {
+            Output.err("meridian: \(error)")
+            throw Exit.environment
+        }
+    }
+
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the hash chain: exit 0 when intact, 1 when an entry was altered, removed, inserted or cut off the end.")
@@ -14,13 +26,7 @@ struct Ledger: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
 
         func run() async throws {
-            let store = try await ControllerCommand.open(state)
-            let (entries, head): ([LedgerEntry], LedgerHead?)
-            do { (entries, head) = try await store.ledger() } catch {
-                Output.err("meridian: \(error)")
-                throw Exit.environment
-            }
-            let report = LedgerVerifier.verify(entries, head: head)
+            let (entries, report) = try await Ledger.read(state)
             if report.isIntact {
                 Output.out(report.description + (entries.last.map { "; head \($0.hash)" } ?? ""))
             } else {
@@ -47,27 +53,13 @@ struct Ledger: AsyncParsableCommand {
         var out: String?
 
         func run() async throws {
-            let store = try await ControllerCommand.open(state)
-            let (entries, head): ([LedgerEntry], LedgerHead?)
-            do { (entries, head) = try await store.ledger() } catch {
-                Output.err("meridian: \(error)")
-                throw Exit.environment
-            }
-            let report = LedgerVerifier.verify(entries, head: head)
+            let (entries, report) = try await Ledger.read(state)
             guard report.isIntact else {
                 Output.err(report.description + "\nmeridian: refusing to export from a broken ledger")
                 throw Exit.invalid
             }
             let lines = entries.filter { $0.decoded()?.concerns(jurisdiction: jurisdiction) ?? false }.map(\.exportLine)
-            let text = lines.map { $0 + "\n" }.joined()
-            if let out {
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-                    Output.err("meridian: \(out): \(error)")
-                    throw Exit.environment
-                }
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
-            }
+            try Output.emit(lines.map { $0 + "\n" }.joined(), to: out)
             Output.err("meridian: \(lines.count) of \(entries.count) ledger entries concern jurisdiction \(jurisdiction)")
         }
     }

@@ -32,14 +32,6 @@ struct Observe: AsyncParsableCommand {
             throw Exit.invalid
         }
         let observed = await Observation.observe(RegionAdapters(for: loaded.result.state, environment: ProcessInfo.processInfo.environment))
-        let text = ObservedSnapshot.encode(observed)
-        guard let out else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-            return
-        }
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-            Output.err("meridian: \(out): \(error)")
-            throw Exit.environment
-        }
+        try Output.emit(ObservedSnapshot.encode(observed), to: out)
     }
 }

@@ -26,17 +26,7 @@ struct PlanningOptions: ParsableArguments {
 
     /// The valid desired state, or exit 1 with every diagnostic.
     func desired(_ loaded: SourceOptions.Loaded) throws -> LoadResult {
-        let result = loaded.result
-        Output.report(result.diagnostics)
-        guard result.isValid else {
-            Output.err("\(loaded.label): invalid manifests; nothing was planned")
-            throw Exit.invalid
-        }
-        if result.state.isEmpty && !allowEmpty {
-            Output.err("\(loaded.label): the source holds no manifests; refusing to plan the removal of everything (use --allow-empty if that is what you mean)")
-            throw Exit.invalid
-        }
-        return result
+        try loaded.desired(allowEmpty: allowEmpty, nothing: "planned")
     }
 
     func observe(_ state: DesiredState) async throws -> ObservedState {
@@ -49,16 +39,7 @@ struct PlanningOptions: ParsableArguments {
         return await Observation.observe(RegionAdapters(for: state, environment: ProcessInfo.processInfo.environment))
     }
 
-    func emit(_ text: String) throws {
-        guard let out else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-            return
-        }
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
-            Output.err("meridian: \(out): \(error)")
-            throw Exit.environment
-        }
-    }
+    func emit(_ text: String) throws { try Output.emit(text, to: out) }
 
     /// Plans and re-checks every action against the fences; a violation is never emitted.
     func plan(_ result: LoadResult, observed: ObservedState, source: PlanSource, failed: Set<RegionName> = []) throws -> (Plan, [PlanVerifier.Violation]) {

@@ -56,6 +56,21 @@ struct SourceOptions: ParsableArguments {
         let git: GitSource?
 
         var planSource: PlanSource { PlanSource(commit: commit, digest: result.digest, path: path) }
+
+        /// The valid desired state, or exit 1 with every diagnostic. An empty source is refused
+        /// unless `allowEmpty`: a broken checkout must not read as "delete everything".
+        func desired(allowEmpty: Bool, nothing: String) throws -> LoadResult {
+            Output.report(result.diagnostics)
+            guard result.isValid else {
+                Output.err("\(label): invalid manifests; nothing was \(nothing)")
+                throw Exit.invalid
+            }
+            if result.state.isEmpty && !allowEmpty {
+                Output.err("\(label): the source holds no manifests; refusing to remove everything (use --allow-empty if that is what you mean)")
+                throw Exit.invalid
+            }
+            return result
+        }
     }
 
     /// Loads the manifests. Environment problems (no such directory, repository, ref or

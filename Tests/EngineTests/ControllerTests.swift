@@ -215,6 +215,29 @@ struct ControllerTests {
         #expect(try Postgres.query(url, "SELECT holder FROM meridian_lease") == "", "SIGTERM released the lease")
     }
 
+    @Test("a webhook that reaches the standby is passed to the leader through the store")
+    func webhookToStandby() throws {
+        let url = try Postgres.freshDatabase()
+        let repo = try FleetRepo()
+        try repo.dir.write("secret", "another-webhook-secret\n")
+        let extra = ["--lease-ttl", "3", "--webhook-secret-file", "secret"]
+        let leader = try repo.controller("alpha", state: url, interval: "1h", extra: extra)
+        #expect(eventually(20) { leader.isLeader })
+        let standby = try repo.controller("beta", state: url, interval: "1h", extra: extra)
+        #expect(eventually(30) { (try? repo.region("us-a").deployments["us-chat"]?.ready) == 2 }, "\(leader.log)")
+        #expect(eventually(10) { (try? HTTP.request(standby.base + "/readyz").0) == 200 }, "a healthy standby is ready")
+        #expect(!standby.isLeader)
+        var serving = try repo.dir.read("manifests/serving.yaml")
+        serving = serving.replacingOccurrences(of: "replicas: 2}", with: "replicas: 1}")
+        try repo.commit("manifests/serving.yaml", serving, "us-chat: 1 replica")
+        let payload = #"{"ref":"refs/heads/main"}"#
+        let mac = try Shell.run(["openssl", "dgst", "-sha256", "-hmac", "another-webhook-secret"], input: payload).stdout
+        let hex = mac.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        let (status, _) = try HTTP.request(standby.base + "/hooks/git", method: "POST", body: payload, headers: ["X-Hub-Signature-256": "sha256=" + hex])
+        #expect(status == 202)
+        #expect(eventually(6) { (try? repo.region("us-a").deployments["us-chat"]?.replicas) == 1 }, "the leader ran the cycle: \(leader.log)")
+    }
+
     @Test("deploy/: the Kubernetes manifests parse, and the binary starts with the flags they give it")
     func deployManifests() throws {
         let file = Meridian.root.appendingPathComponent("deploy/kubernetes/meridian.yaml").path
