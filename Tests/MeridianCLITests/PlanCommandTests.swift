@@ -132,7 +132,12 @@ struct PlanColourTests {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
         let env = noColor ? "NO_COLOR=1 " : ""
         p.arguments = ["-qec", "\(env)\(CLI.binary.path) plan manifests", "/dev/null"]
-        p.currentDirectoryURL = CLI.root
+        // A directory of its own: the checkout may hold local regions a demo converged.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-tty-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: CLI.root.appendingPathComponent("manifests"), to: dir.appendingPathComponent("manifests"))
+        p.currentDirectoryURL = dir
         var environment = ProcessInfo.processInfo.environment
         environment["NO_COLOR"] = nil
         p.environment = environment
