@@ -22,6 +22,9 @@ public final class RegionAgent: Sendable {
         /// Fault injection: the share of execute requests that fail with 503, half of them before
         /// the command takes effect and half after (a lost answer).
         public var failRate: Double = 0
+        /// Fault injection: every Nth execute request fails with 503, alternately before and after
+        /// the command takes effect (0: never). Deterministic, for tests.
+        public var failEvery = 0
         /// Fault injection: seconds added to every request.
         public var delay: Double = 0
         /// Seconds a deployment takes to report its replicas ready.
@@ -45,6 +48,7 @@ public final class RegionAgent: Sendable {
     /// The region as the store holds it; the database queue serialises every change.
     let region: Mutex<SimulatedRegion>
     let pendingReady: Mutex<[String: Double]>
+    let executeRequests = Atomic<Int>(0)
 
     public static let maxBodyBytes = 1 << 20
 
@@ -236,7 +240,12 @@ public final class RegionAgent: Sendable {
                 return json(.badRequest, AgentError(error: "the body is not an execute request", transient: false))
             }
             var fault = Fault.none
-            if failRate > 0 && Double.random(in: 0 ..< 1) < failRate { fault = Bool.random() ? .before : .after }
+            let n = agent.executeRequests.add(1, ordering: .relaxed).newValue
+            if agent.config.failEvery > 0 && n % agent.config.failEvery == 0 {
+                fault = (n / agent.config.failEvery) % 2 == 1 ? .before : .after
+            } else if failRate > 0 && Double.random(in: 0 ..< 1) < failRate {
+                fault = Bool.random() ? .before : .after
+            }
             do throws(AdapterError) {
                 return json(.ok, try agent.execute(decoded, fault: fault))
             } catch {

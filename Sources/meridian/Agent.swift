@@ -33,6 +33,9 @@ struct Agent: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fault injection: the share (0…1) of execute requests answered 503.", valueName: "rate"))
     var failRate: Double = 0
 
+    @Option(help: ArgumentHelp("Fault injection: every Nth execute request is answered 503, alternately before and after its effect.", valueName: "n"))
+    var failEvery: Int = 0
+
     @Option(help: ArgumentHelp("Fault injection: seconds added to every request.", valueName: "seconds"))
     var delay: Double = 0
 
@@ -69,6 +72,7 @@ struct Agent: AsyncParsableCommand {
         }
         var config = RegionAgent.Configuration(region: region, jurisdiction: jurisdiction, accelerators: capacity, dataDirectory: data, token: token)
         config.failRate = failRate
+        config.failEvery = max(0, failEvery)
         config.delay = delay
         config.readyAfter = readyAfter
         let agent: RegionAgent

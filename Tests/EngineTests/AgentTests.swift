@@ -108,12 +108,17 @@ struct AgentTests {
         #expect(o.artifacts.isEmpty && o.deployments.isEmpty && o.generation == 0)
     }
 
-    @Test("agents that fail 30% of requests (before or after the effect) and answer slowly still converge, with no duplicate effects")
+    @Test("agents that fail requests (before or after the effect) and answer slowly still converge, with no duplicate effects")
     func faultInjection() async throws {
-        let fleet = try AgentFleet(extra: ["--fail-rate", "0.3", "--delay", "0.01"])
+        // Every third execute request fails for certain (alternately before and after its effect),
+        // and a further 20% at random.
+        let fleet = try AgentFleet(extra: ["--fail-every", "3", "--fail-rate", "0.2", "--delay", "0.01"])
         let r = try fleet.apply(["--attempts", "12"])
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr.contains("retrying"), "faults were injected and retried: \(r)")
+        var replays = 0
+        for name in fleet.agents.keys { replays += try await fleet.adapter(name).executions().values.filter { $0.requests > 1 }.count }
+        #expect(replays > 0, "a command whose answer was lost was sent again and answered as a replay")
         let plan = try Meridian.run(["plan", "--detailed-exitcode", "manifests"], in: fleet.dir.path, env: fleet.env)
         #expect(plan.status == 0, "\(plan)")
         #expect(try await fleet.duplicateEffects().isEmpty)
@@ -166,12 +171,13 @@ struct AgentTests {
     func killAndResume() async throws {
         var resumed = 0
         for round in 0 ..< 4 {
-            let fleet = try AgentFleet(extra: ["--delay", "0.03"])
+            // Slow agents make the apply last about two seconds, so the kill lands inside it.
+            let fleet = try AgentFleet(extra: ["--delay", "0.1"])
             let p = Meridian.process(["apply", "--auto-approve", "manifests", "--per-region", "1"], in: fleet.dir.path, env: fleet.env)
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            let wait = UInt64.random(in: 150_000_000 ... 1_000_000_000)
+            let wait = UInt64.random(in: 500_000_000 ... 1_400_000_000)
             try await Task.sleep(nanoseconds: wait)
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
