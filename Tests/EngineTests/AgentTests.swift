@@ -11,13 +11,14 @@ final class AgentFleet: @unchecked Sendable {
     var agents: [String: AgentProcess] = [:]
     var env: [String: String] { ["MERIDIAN_AGENT_TOKEN": token] }
 
-    init(extra: [String] = [], readyAfter: Double = 0) throws {
+    /// `only`: extra flags for one agent.
+    init(extra: [String] = [], readyAfter: Double = 0, only: [String: [String]] = [:]) throws {
         dir = try TempDir("meridian-agents")
         try dir.write("token", token + "\n")
         for (name, j, _) in Fleet.regions {
             try FileManager.default.createDirectory(atPath: dir.path + "/agents/\(name)", withIntermediateDirectories: true)
             let agent = AgentProcess(region: name, jurisdiction: j, data: dir.path + "/agents/\(name)", tokenFile: dir.path + "/token",
-                                     extra: extra + (readyAfter > 0 ? ["--ready-after", String(readyAfter)] : []))
+                                     extra: extra + (only[name] ?? []) + (readyAfter > 0 ? ["--ready-after", String(readyAfter)] : []))
             try agent.start()
             agents[name] = agent
         }
@@ -141,13 +142,14 @@ struct AgentTests {
 
     @Test("an agent killed mid-apply fails only its own region's actions; after a restart the next apply converges")
     func agentKilled() async throws {
-        let fleet = try AgentFleet(extra: ["--delay", "0.15"])
+        // eu-b answers slowly (a second per request), so its first action cannot be done when it is killed.
+        let fleet = try AgentFleet(extra: ["--delay", "0.02"], only: ["eu-b": ["--delay", "1"]])
         let p = Meridian.process(["apply", "--auto-approve", "manifests", "--attempts", "2"], in: fleet.dir.path, env: fleet.env)
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        try await Task.sleep(nanoseconds: 700_000_000)
+        try await Task.sleep(nanoseconds: 1_500_000_000)
         fleet.agents["eu-b"]!.kill9()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         let outData = out.fileHandleForReading.readDataToEndOfFile()

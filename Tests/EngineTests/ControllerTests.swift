@@ -107,6 +107,35 @@ struct ControllerTests {
         #expect(try Meridian.run(["ledger", "verify"], in: repo.path).status == 0)
     }
 
+    @Test("with --verify-signatures an unsigned head is never applied: the last signed commit stays in force")
+    func signedCommitsOnly() throws {
+        let repo = try FleetRepo()
+        let key = repo.path + "/signing-key"
+        #expect(try Shell.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", key]).status == 0)
+        try repo.dir.write("trusted-keys", try repo.dir.read("signing-key.pub"))
+        let sign = ["-c", "gpg.format=ssh", "-c", "user.signingkey=\(key)"]
+        // The fleet's first commit is unsigned: sign a second one that changes nothing but the message.
+        try Shell.git(sign + ["commit", "-q", "-S", "--allow-empty", "-m", "signed release"], in: repo.path)
+        let signed = try repo.head()
+        let c = try repo.controller("solo", state: "sqlite:.meridian/state.db", extra: ["--verify-signatures", "--trusted-keys", "trusted-keys"])
+        #expect(eventually(30) { (try? repo.region("us-a").deployments["us-chat"]?.replicas) == 2 }, "\(c.log)")
+        #expect(c.status?["commit"] as? String == signed)
+        // An unsigned commit on top: refused, not applied, and the signed one stays in force.
+        var serving = try repo.dir.read("manifests/serving.yaml")
+        serving = serving.replacingOccurrences(of: "replicas: 2}", with: "replicas: 3}")
+        try repo.commit("manifests/serving.yaml", serving, "unsigned change")
+        let unsigned = try repo.head()
+        #expect(eventually(20) { (c.status?["lastSeenCommit"] as? String) == unsigned })
+        #expect(eventually(10) { (c.status?["lastError"] as? String)?.contains("not signed") == true || (c.status?["lastError"] as? String)?.contains("unsigned") == true },
+                "\(c.status ?? [:])")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(c.status?["commit"] as? String == signed)
+        #expect(try repo.region("us-a").deployments["us-chat"]?.replicas == 2, "the unsigned change was not applied")
+        // Signed again: applied.
+        try Shell.git(sign + ["commit", "-q", "-S", "--allow-empty", "-m", "signed release 2"], in: repo.path)
+        #expect(eventually(20) { (try? repo.region("us-a").deployments["us-chat"]?.replicas) == 3 }, "\(c.log)")
+    }
+
     @Test("webhooks: a bad signature gets 401; a good one starts a cycle at once")
     func webhook() throws {
         let repo = try FleetRepo()
