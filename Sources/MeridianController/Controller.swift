@@ -1,5 +1,5 @@
 public import Logging
-public import MeridianCore
+internal import MeridianCore
 public import MeridianEngine
 public import ServiceLifecycle
 internal import Foundation
@@ -103,7 +103,7 @@ public final class Controller: Service, Sendable {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await loop()
         } onGracefulShutdown: {
             self.stopping.value.store(true, ordering: .releasing)
@@ -211,17 +211,22 @@ public final class Controller: Service, Sendable {
     func reconcile() async -> CycleResult {
         // The source: the newest commit if it is trusted and valid, else the last good one.
         var commit: String
+        var refusal: String?
         do throws(GitError) {
             if source.isRemote { try source.fetch() }
             commit = try source.resolve(config.ref)
+            memory.withLock { $0.status.lastSeenCommit = commit }
         } catch {
-            return fail("fetch \(config.repository)@\(config.ref): \(error)")
+            // The source cannot be read: drift is still corrected against the last good commit.
+            guard let good = memory.withLock({ $0.loaded?.commit }) else { return fail("fetch \(config.repository)@\(config.ref): \(error)") }
+            logger.error("fetch failed; keeping the last good commit", metadata: ["error": "\(error)", "commit": "\(good)"])
+            refusal = "fetch \(config.repository)@\(config.ref) failed: \(error)"
+            commit = good
         }
-        memory.withLock { $0.status.lastSeenCommit = commit }
-        var refusal: String?
         if commit != memory.withLock({ $0.loaded?.commit }) {
             let known = memory.withLock { $0.refused?.commit == commit ? $0.refused?.why : nil }
-            if let why = known ?? check(commit) {
+            if let problem = known ?? check(commit) {
+                let why = known == nil ? "commit \(commit.prefix(12)) refused: \(problem)" : problem
                 memory.withLock { $0.refused = (commit, why) }
                 refusal = why
                 if known == nil { logger.error("commit refused", metadata: ["commit": "\(commit)", "reason": "\(why)"]) }
@@ -234,8 +239,7 @@ public final class Controller: Service, Sendable {
         }
         memory.withLock { m in
             m.status.commit = commit
-            let seen = m.status.lastSeenCommit ?? ""
-            m.status.lastError = refusal.map { "commit \(seen.prefix(12)) refused, keeping \(commit.prefix(12)): \($0)" }
+            m.status.lastError = refusal.map { "\($0); keeping \(commit.prefix(12)) in force" }
         }
         let adapters = RegionAdapters(for: result.state, workingDirectory: config.workingDirectory, environment: environment)
         let executor = Executor(state: result.state, fences: result.fences, adapters: adapters, store: store, options: executorOptions())

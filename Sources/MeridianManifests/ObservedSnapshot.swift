@@ -49,34 +49,4 @@ public enum ObservedSnapshot {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(state)) ?? Data(), as: UTF8.self) + "\n"
     }
-
-    /// Observes regions whose adapter is `local` by reading `observation.json` in each region's
-    /// directory (default `.meridian/regions/<name>`, relative to `workingDirectory`). A region
-    /// without that file is empty, with its declared capacity free. Regions with other adapters
-    /// are reported as unreachable, with a warning for each.
-    public static func observeLocal(_ state: DesiredState, workingDirectory: String = ".") -> (ObservedState, [String]) {
-        var observed = ObservedState()
-        var warnings: [String] = []
-        for region in state.regionList {
-            switch region.adapter {
-            case .local(let path):
-                let dir = path ?? ".meridian/regions/\(region.name)"
-                let full = dir.hasPrefix("/") ? dir : workingDirectory + "/" + dir
-                let file = full + "/observation.json"
-                if FileManager.default.fileExists(atPath: file) {
-                    do {
-                        let one = try JSONDecoder().decode(RegionObservation.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
-                        observed.regions[region.name.rawValue] = one
-                    } catch {
-                        warnings.append("\(region.name): \(file) cannot be read (\(error)); treating the region as unreachable")
-                        observed.regions[region.name.rawValue] = RegionObservation(reachable: false)
-                    }
-                }
-            case .http, .exec:
-                warnings.append("\(region.name): the \(region.adapter.typeName) adapter is not available in this build; treating the region as unreachable (pass --observed FILE to plan against a snapshot)")
-                observed.regions[region.name.rawValue] = RegionObservation(reachable: false)
-            }
-        }
-        return (observed, warnings)
-    }
 }
