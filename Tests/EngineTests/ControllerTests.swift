@@ -3,6 +3,7 @@ import Logging
 import MeridianAdapters
 import MeridianCore
 import MeridianEngine
+import MeridianManifests
 import Testing
 
 /// A git repository holding the small fleet, with its local regions in the same directory.
@@ -208,6 +209,30 @@ struct ControllerTests {
         #expect(try Postgres.query(url, "SELECT count(*) FROM meridian_ledger") == "0")
         await b.release()
         #expect(try await a.acquireOrRenew(ttl: 5) == tb + 1, "a released lease is taken at once, and the token still grows")
+    }
+
+    @Test("a new leader resumes the run its predecessor left unfinished in the journal")
+    func resumeAfterTakeover() async throws {
+        let url = try Postgres.freshDatabase()
+        let repo = try FleetRepo()
+        let head = try repo.head()
+        // The old leader: it took the lease, journaled a run, did one action, and died.
+        let loaded = try DirectorySource(root: repo.path + "/manifests").load(digest: true)
+        let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: ObservedState(),
+                                source: PlanSource(commit: head, digest: loaded.digest, path: "manifests"))
+        let old = try await PostgresStateStore(url: url, holder: "old", logger: Logger(label: "test"), leaseTTL: 1)
+        _ = try #require(try await old.acquireOrRenew(ttl: 1))
+        let run = try await old.beginRun(plan: PlanJSON.render(plan), planDigest: SavedPlan.digest(plan), commit: head,
+                                         sourceDigest: loaded.digest, startedAt: Clock.now())
+        try await old.record(run: run, entry: JournalEntry(action: plan.actions[0].id, status: .started, attempts: 1, detail: "dispatched",
+                                                           startedAt: Clock.now()))
+        try await Task.sleep(nanoseconds: 1_200_000_000)
+        let c = try repo.controller("beta", state: url, extra: ["--lease-ttl", "3"])
+        #expect(eventually(30) { (try? repo.region("us-a").deployments["us-chat"]?.ready) == 2 }, "\(c.log)")
+        #expect(c.log.contains("resuming an unfinished run"), "\(c.log)")
+        #expect(eventually(10) { (try? Postgres.query(url, "SELECT status FROM meridian_runs WHERE id = \(run.id)")) == "done" })
+        let ledger = try Postgres.query(url, "SELECT count(*) FROM meridian_ledger WHERE body LIKE '%\"run\":\(run.id),%'")
+        #expect(ledger == "1", "the resumed run's apply is in the ledger")
     }
 
     @Test("two replicas on PostgreSQL: one leads; kill -9 the leader and the other leads within TTL + 2 s; a paused old leader cannot write")
