@@ -167,7 +167,7 @@ public final class Controller: Service, Sendable {
 
     /// One cycle as leader; returns how long to wait before the next.
     private func leadingCycle() async -> Double {
-        let (suspended, _) = (try? await store.status()).map { ($0.suspended, $0.body) } ?? (false, "")
+        let suspended = (try? await store.status())?.suspended ?? false
         memory.withLock { $0.status.suspended = suspended }
         if suspended {
             await record("suspended")
@@ -276,23 +276,15 @@ public final class Controller: Service, Sendable {
         if config.dryRun {
             return CycleResult(ok: true, summary: "dry run: \(plan.actions.count) actions planned at \(commit.prefix(12)), none applied")
         }
-        let destroys = plan.count(.undeploy) + plan.count(.deleteArtifact)
-        let held = observed.regions.values.reduce(0) { $0 + $1.deployments.count + $1.artifacts.count }
-        let budget = config.maxDestroy ?? held / 4
-        if destroys > budget && !config.allowDestroy {
-            return fail("the plan removes \(destroys) deployments and artifact copies, over the destroy budget of \(budget); not applied (start with --allow-destroy or a higher --max-destroy)")
+        let budget = DestroyBudget(plan, observed: observed, maxDestroy: config.maxDestroy)
+        if budget.exceeded && !config.allowDestroy {
+            return fail("\(budget.description); not applied (start with --allow-destroy or a higher --max-destroy)")
         }
         // A residency breach goes to the ledger as evidence before anything removes it.
         let purges = plan.actions.filter { $0.kind == .purge }
         if !purges.isEmpty {
-            let evidence = purges.compactMap { a -> PurgeEvidence? in
-                guard let r = a.region else { return nil }
-                let o = observed.regions[r.rawValue]
-                return PurgeEvidence(region: r.rawValue, declaredJurisdiction: result.state.regions[r]?.jurisdiction.value.rawValue ?? "(undeclared)",
-                                     attestedJurisdiction: o?.jurisdiction, artifact: a.artifact?.rawValue,
-                                     digest: a.artifact.flatMap { o?.artifacts[$0.rawValue]?.digest }, placement: a.placement?.rawValue,
-                                     model: a.placement.flatMap { o?.deployments[$0.rawValue]?.model },
-                                     version: a.placement.flatMap { o?.deployments[$0.rawValue]?.version })
+            let evidence = purges.compactMap { a in
+                a.region.map { PurgeEvidence(purge: a, region: $0, observed: observed.regions[$0.rawValue], state: result.state) }
             }
             var regions: [String: String] = [:]
             for e in evidence { regions[e.region] = e.declaredJurisdiction }

@@ -109,7 +109,7 @@ public struct Executor: Sendable {
         var running = 0
         var consecutiveFailures: [RegionName: Int] = [:]
         var openBreakers: [RegionName: String] = [:]
-        var finishedRecords: [(Int, JournalEntry)] = []
+        var finishedRecords: [JournalEntry] = []
 
         func lockedRegions(_ a: Action) -> [RegionName] { a.kind == .setTraffic ? [] : a.regions }
 
@@ -117,7 +117,7 @@ public struct Executor: Sendable {
         func finish(_ i: Int, _ entry: JournalEntry) {
             slot[i] = .finished
             entries[actions[i].id] = entry
-            finishedRecords.append((i, entry))
+            finishedRecords.append(entry)
             if entry.status == .done {
                 for j in dependents[i] where slot[j] == .pending {
                     waiting[j] -= 1
@@ -134,7 +134,7 @@ public struct Executor: Sendable {
                                            startedAt: now, finishedAt: now)
                 slot[j] = .finished
                 entries[actions[j].id] = skipped
-                finishedRecords.append((j, skipped))
+                finishedRecords.append(skipped)
                 progress.report(.finished(actions[j], skipped))
                 stack.append(contentsOf: dependents[j])
             }
@@ -181,7 +181,7 @@ public struct Executor: Sendable {
             while true {
                 // Journal what finished (skips included) before anything else is dispatched.
                 do throws(StoreError) {
-                    for (_, entry) in finishedRecords { try await store.record(run: run, entry: entry) }
+                    for entry in finishedRecords { try await store.record(run: run, entry: entry) }
                 } catch {
                     // The journal cannot keep up: dispatch nothing more, let what runs finish.
                     storeError = error
@@ -290,14 +290,7 @@ public struct Executor: Sendable {
         if let (_, why) = PlanVerifier.verify(a, state: state, fences: fences, observed: observed) {
             throw .permanent("fence re-check refused \(a.id): \(why)")
         }
-        var evidence: PurgeEvidence?
-        if a.kind == .purge {
-            evidence = PurgeEvidence(region: r.rawValue, declaredJurisdiction: state.regions[r]?.jurisdiction.value.rawValue ?? "(undeclared)",
-                                     attestedJurisdiction: here.jurisdiction, artifact: a.artifact?.rawValue,
-                                     digest: a.artifact.flatMap { here.artifacts[$0.rawValue]?.digest }, placement: a.placement?.rawValue,
-                                     model: a.placement.flatMap { here.deployments[$0.rawValue]?.model },
-                                     version: a.placement.flatMap { here.deployments[$0.rawValue]?.version })
-        }
+        let evidence = a.kind == .purge ? PurgeEvidence(purge: a, region: r, observed: here, state: state) : nil
         let command = try self.command(a, region: r)
         let result = try await adapter(r).execute(command, idempotencyKey: key(run, a, r))
         var detail = result.replayed ? "already executed (replay of its idempotency key); generation \(result.generation)" : "generation \(result.generation)"

@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 internal import Foundation
 public import Logging
 internal import PostgresNIO
@@ -80,6 +80,7 @@ public final class PostgresStateStore: StateStore, Sendable {
         return c.string ?? "postgres://…"
     }
 
+    @discardableResult
     private func wrap<T>(_ body: () async throws -> T) async throws(StoreError) -> T {
         do { return try await body() } catch let e as StoreError { throw e } catch {
             throw StoreError("\(Self.redact(url)): \(String(reflecting: error))")
@@ -125,6 +126,7 @@ public final class PostgresStateStore: StateStore, Sendable {
 
     /// Runs `body` in a transaction that first checks, under a lock on the lease row, that this
     /// replica still holds its fencing token. A deposed leader's write fails here.
+    @discardableResult
     private func fenced<T: Sendable>(_ what: String, _ body: @escaping @Sendable (PostgresConnection, Int64) async throws -> T) async throws(StoreError) -> T {
         // `logger` is in scope for the bodies below through this property.
         let mine = fencingToken

@@ -1,4 +1,4 @@
-internal import MeridianCore
+public import MeridianCore
 
 /// Where Meridian keeps its own state: the journal of every apply, and the evidence ledger.
 /// SQLite by default (`.meridian/state.db`); PostgreSQL for the controller's HA.
@@ -92,6 +92,15 @@ public struct JournalEntry: Sendable, Hashable, Codable {
 
 /// What a purge found, recorded before the purge removes it.
 public struct PurgeEvidence: Sendable, Hashable, Codable {
+    /// What `purge` finds in `observed` (the region's latest observation, nil when none).
+    public init(purge a: Action, region r: RegionName, observed o: RegionObservation?, state: DesiredState) {
+        self.init(region: r.rawValue, declaredJurisdiction: state.regions[r]?.jurisdiction.value.rawValue ?? "(undeclared)",
+                  attestedJurisdiction: o?.jurisdiction, artifact: a.artifact?.rawValue,
+                  digest: a.artifact.flatMap { o?.artifacts[$0.rawValue]?.digest }, placement: a.placement?.rawValue,
+                  model: a.placement.flatMap { o?.deployments[$0.rawValue]?.model },
+                  version: a.placement.flatMap { o?.deployments[$0.rawValue]?.version })
+    }
+
     public var region: String
     public var declaredJurisdiction: String
     public var attestedJurisdiction: String?
@@ -111,5 +120,28 @@ public struct PurgeEvidence: Sendable, Hashable, Codable {
         self.placement = placement
         self.model = model
         self.version = version
+    }
+}
+
+/// SPEC §5's destroy budget: a plan whose undeploy and delete-artifact actions exceed it is not
+/// applied without an explicit allowance. Purges are outside it: residency wins.
+public struct DestroyBudget: Sendable {
+    public let destroys: Int
+    public let budget: Int
+    /// The deployments and artifact copies observed, of which the default budget is 25%.
+    public let observed: Int
+    public let explicit: Bool
+
+    public init(_ plan: Plan, observed: ObservedState, maxDestroy: Int?) {
+        destroys = plan.count(.undeploy) + plan.count(.deleteArtifact)
+        self.observed = observed.regions.values.reduce(0) { $0 + $1.deployments.count + $1.artifacts.count }
+        budget = maxDestroy ?? self.observed / 4
+        explicit = maxDestroy != nil
+    }
+
+    public var exceeded: Bool { destroys > budget }
+
+    public var description: String {
+        "the plan removes \(destroys) deployments and artifact copies, over the destroy budget of \(budget) (\(explicit ? "--max-destroy" : "25% of the \(observed) observed"))"
     }
 }

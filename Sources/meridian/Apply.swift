@@ -111,11 +111,9 @@ struct Apply: AsyncParsableCommand {
         Output.out(PlanText.render(thePlan, colour: colour))
 
         // Destroy budget (SPEC §5): purges are outside it.
-        let destroys = thePlan.count(.undeploy) + thePlan.count(.deleteArtifact)
-        let held = observed.regions.values.reduce(0) { $0 + $1.deployments.count + $1.artifacts.count }
-        let budget = maxDestroy ?? held / 4
-        if destroys > budget && !allowDestroy {
-            Output.err("meridian: the plan removes \(destroys) deployments and artifact copies, over the destroy budget of \(budget) (\(maxDestroy == nil ? "25% of the \(held) observed" : "--max-destroy")); nothing was applied. Check the plan, then re-run with --allow-destroy or a higher --max-destroy.")
+        let budget = DestroyBudget(thePlan, observed: observed, maxDestroy: maxDestroy)
+        if budget.exceeded && !allowDestroy {
+            Output.err("meridian: \(budget.description); nothing was applied. Check the plan, then re-run with --allow-destroy or a higher --max-destroy.")
             throw Exit.invalid
         }
         if !autoApprove {
