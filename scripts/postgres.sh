@@ -1,25 +1,43 @@
 #!/usr/bin/env bash
-# Starts a local PostgreSQL for the controller's HA tests (it refuses to run as root, so it runs as
-# the postgres user), and makes a role that may create the tests' databases. Prints the URL the
-# tests read from MERIDIAN_TEST_POSTGRES. Safe to run again.
+# Starts a PostgreSQL of the tests' own for the controller's HA tests and prints the URL they read
+# from MERIDIAN_TEST_POSTGRES. It is a private, throwaway cluster (initdb + pg_ctl, as the postgres
+# user, since PostgreSQL refuses to run as root) in $MERIDIAN_TEST_PGDATA, on a free loopback port,
+# so nothing a machine's system cluster was left in (stopped, killed, a stale pid file, a port in
+# use) can make the tests run without a database. Safe to run again: a server it started that still
+# answers is reused. On any failure it prints why (with the server log) and exits non-zero.
 set -euo pipefail
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-if ! command -v pg_ctlcluster >/dev/null; then
+as_pg() { as_root su postgres -s /bin/sh -c "$1"; }
+fail() { echo "postgres.sh: $*" >&2; [ -f "$dir/server.log" ] && tail -n 40 "$dir/server.log" >&2; exit 1; }
+
+dir=${MERIDIAN_TEST_PGDATA:-/tmp/meridian-test-pg}
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 fi
-version=$(ls /usr/lib/postgresql | sort -n | tail -1)
-if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -q "^$version main$"; then
-  as_root pg_createcluster "$version" main >/dev/null
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+
+# Reuse a server this script started earlier if it still answers.
+if [ -f "$dir/port" ] && as_pg "$bin/pg_ctl -D '$dir/data' status" >/dev/null 2>&1; then
+  port=$(cat "$dir/port")
+  if as_pg "$bin/psql -h 127.0.0.1 -p $port -U postgres -qtAc 'select 1'" >/dev/null 2>&1; then
+    echo "postgres://meridian:meridian@127.0.0.1:${port}/meridian"
+    exit 0
+  fi
+  as_pg "$bin/pg_ctl -D '$dir/data' -m immediate stop" >/dev/null 2>&1 || true
 fi
-if ! pg_lsclusters -h | grep "^$version main" | grep -q online; then
-  as_root pg_ctlcluster "$version" main start
-fi
-for _ in $(seq 1 50); do
-  as_root su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-as_root su postgres -c "psql -qtAc \"DO \\\$\\\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'meridian') THEN CREATE ROLE meridian LOGIN PASSWORD 'meridian' CREATEDB; END IF; END \\\$\\\$;\"" >/dev/null
-as_root su postgres -c "psql -qtAc \"SELECT 1 FROM pg_database WHERE datname = 'meridian'\"" | grep -q 1 \
-  || as_root su postgres -c "createdb -O meridian meridian"
-port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
+
+as_root rm -rf "$dir"
+mkdir -p "$dir"
+as_root chown postgres "$dir"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_pg "$bin/initdb -D '$dir/data' -U postgres -A trust -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
+  || { cat "$dir/initdb.log" >&2; fail "initdb failed"; }
+as_pg "$bin/pg_ctl -D '$dir/data' -l '$dir/server.log' -w -t 60 \
+  -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off\" start" >/dev/null \
+  || fail "the server did not start on port $port"
+echo "$port" >"$dir/port"
+as_pg "$bin/psql -h 127.0.0.1 -p $port -U postgres -qtAc \"CREATE ROLE meridian LOGIN PASSWORD 'meridian' CREATEDB\"" >/dev/null \
+  || fail "could not create the meridian role"
+as_pg "$bin/psql -h 127.0.0.1 -p $port -U postgres -qtAc 'CREATE DATABASE meridian OWNER meridian'" >/dev/null \
+  || fail "could not create the meridian database"
 echo "postgres://meridian:meridian@127.0.0.1:${port}/meridian"

@@ -4,8 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-# The controller's HA tests run against a real PostgreSQL.
-export MERIDIAN_TEST_POSTGRES="${MERIDIAN_TEST_POSTGRES:-$(scripts/postgres.sh)}"
+# The controller's HA tests run against a real PostgreSQL. A plain assignment, so that a failure to
+# start it stops here (an `export X=$(...)` would hide it and the tests would run without one).
+if [ -z "${MERIDIAN_TEST_POSTGRES:-}" ]; then
+  MERIDIAN_TEST_POSTGRES=$(scripts/postgres.sh)
+fi
+export MERIDIAN_TEST_POSTGRES
+echo "test: PostgreSQL for the HA tests at ${MERIDIAN_TEST_POSTGRES}"
 swift build --build-tests
 python3 scripts/check-schemas.py
 python3 -m openapi_spec_validator schemas/region-agent.openapi.yaml

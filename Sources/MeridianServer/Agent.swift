@@ -22,8 +22,9 @@ public final class RegionAgent: Sendable {
         /// Fault injection: the share of execute requests that fail with 503, half of them before
         /// the command takes effect and half after (a lost answer).
         public var failRate: Double = 0
-        /// Fault injection: every Nth execute request fails with 503, alternately before and after
-        /// the command takes effect (0: never). Deterministic, for tests.
+        /// Fault injection: every Nth execute request fails with 503, alternately after and before
+        /// the command takes effect, starting with after (a lost answer), so an agent that gets N
+        /// requests has lost one answer (0: never). Deterministic, for tests.
         public var failEvery = 0
         /// Fault injection: seconds added to every request.
         public var delay: Double = 0
@@ -242,7 +243,7 @@ public final class RegionAgent: Sendable {
             var fault = Fault.none
             let n = agent.executeRequests.add(1, ordering: .relaxed).newValue
             if agent.config.failEvery > 0 && n % agent.config.failEvery == 0 {
-                fault = (n / agent.config.failEvery) % 2 == 1 ? .before : .after
+                fault = (n / agent.config.failEvery) % 2 == 1 ? .after : .before
             } else if failRate > 0 && Double.random(in: 0 ..< 1) < failRate {
                 fault = Bool.random() ? .before : .after
             }

@@ -33,7 +33,7 @@ struct Agent: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fault injection: the share (0…1) of execute requests answered 503.", valueName: "rate"))
     var failRate: Double = 0
 
-    @Option(help: ArgumentHelp("Fault injection: every Nth execute request is answered 503, alternately before and after its effect.", valueName: "n"))
+    @Option(help: ArgumentHelp("Fault injection: every Nth execute request is answered 503, alternately after and before its effect.", valueName: "n"))
     var failEvery: Int = 0
 
     @Option(help: ArgumentHelp("Fault injection: seconds added to every request.", valueName: "seconds"))

@@ -7,9 +7,10 @@ enum Postgres {
 
     /// A fresh database for one test, so tests never share a lease or a ledger.
     static func freshDatabase() throws -> String {
-        guard let base = baseURL, var c = URLComponents(string: base) else {
+        guard let base = baseURL, !base.isEmpty else {
             throw HarnessError("MERIDIAN_TEST_POSTGRES is not set: run the tests with scripts/test.sh, which starts PostgreSQL (scripts/postgres.sh)")
         }
+        guard var c = URLComponents(string: base) else { throw HarnessError("MERIDIAN_TEST_POSTGRES is not a URL: \(base)") }
         let name = "mt_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         let r = try Shell.run(["psql", base, "-qtAc", "CREATE DATABASE \(name)"])
         guard r.status == 0 else { throw HarnessError("createdb: \(r.stderr)") }
