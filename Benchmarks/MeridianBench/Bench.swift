@@ -5,6 +5,8 @@ import MeridianEngine
 import MeridianManifests
 
 // `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep]`
+// `meridian-bench large --plan-loop N`: only plan, N times, alternately against the converged and
+// the half-converged state (for a profiler).
 //
 // Generates a synthetic fleet into a real git repository, with an observed snapshot that is half
 // converged, and measures side by side: (a) the floor (every blob read with libgit2 and scanned
@@ -35,6 +37,7 @@ struct MeridianBench {
         let skipApply = flag("--skip-apply")
         let skipPyYAML = flag("--skip-pyyaml")
         let keep = flag("--keep")
+        let planLoop = option("--plan-loop").flatMap { Int($0) }
         let preset = small ? "small" : "large"
         let runs = small ? 1 : 3
 
@@ -121,6 +124,15 @@ struct MeridianBench {
         let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: loaded.state)
         let (convergedPlan, planConverged) = best(runs) { Planner.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
         precondition(convergedPlan.isEmpty, "the converged fleet re-plans to \(convergedPlan.actions.count) actions")
+        if let loops = planLoop {
+            // For a profiler: nothing but planning, against the converged and the half-converged state.
+            let halfObserved = snapshot
+            for i in 0 ..< loops {
+                let (p, t) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: i % 2 == 0 ? converged : halfObserved, source: source0) }
+                print(String(format: "plan %@: %d actions in %.1f ms", i % 2 == 0 ? "converged" : "half", p.actions.count, t * 1000))
+            }
+            return
+        }
 
         FileHandle.standardError.write(Data("bench: (c) Cold plan\n".utf8))
         // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action.

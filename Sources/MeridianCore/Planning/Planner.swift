@@ -8,7 +8,11 @@
 /// the capacity and the regions' health: once the plan is applied, planning again gives the
 /// same assignment and no actions. A deploy that needs capacity another placement releases in
 /// the same region waits for that release.
-public struct Planner {
+///
+/// Work is proportional to what changes: the loops over everything observed or desired only
+/// filter, and only what acts is sorted (a converged fleet sorts nothing). A class, so that the
+/// nested helpers of one pass share the planner instead of copying its tables.
+public final class Planner {
     public struct Options: Sendable {
         /// Regions to treat as down (a drill).
         public var failedRegions: Set<RegionName>
@@ -22,8 +26,7 @@ public struct Planner {
 
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
                             options: Options = Options()) -> Plan {
-        var planner = Planner(state: state, fences: fences, observed: observed, options: options)
-        return planner.run(source: source)
+        Planner(state: state, fences: fences, observed: observed, options: options).run(source: source)
     }
 
     init(state: DesiredState, fences: FenceAnalysis, observed: ObservedState, options: Options) {
@@ -33,7 +36,7 @@ public struct Planner {
         self.options = options
         var obs: [RegionName: RegionObservation] = [:]
         var holders: [ArtifactName: [RegionName]] = [:]
-        var copies: [RegionName: [String: String]] = [:]
+        var copies: [RegionName: [String: ObservedArtifact]] = [:]
         var deployments: [RegionName: [String: ObservedDeployment]] = [:]
         var traffic: [String: [RegionName: Int]] = [:]
         var reachable = Set<RegionName>(), attested = Set<RegionName>()
@@ -41,7 +44,7 @@ public struct Planner {
             let o = observed.region(r.name, declared: r)
             obs[r.name] = o
             for a in o.artifacts.keys { holders[ArtifactName(a), default: []].append(r.name) }
-            copies[r.name] = o.artifacts.mapValues(\.digest)
+            copies[r.name] = o.artifacts  // shares the observation's storage: no copy
             deployments[r.name] = o.deployments
             if o.reachable && !options.failedRegions.contains(r.name) {
                 reachable.insert(r.name)
@@ -57,6 +60,7 @@ public struct Planner {
         self.reachableSet = reachable
         self.attestedSet = attested
         var facts: [ArtifactName: ArtifactFacts] = [:]
+        facts.reserveCapacity(state.artifactList.count)
         for a in state.artifactList {
             facts[a.name] = ArtifactFacts(name: a.name, origin: a.origin.value, digest: a.digest.value)
         }
@@ -65,8 +69,13 @@ public struct Planner {
         for r in state.regionList { regionStates[r.name] = r.state }
         self.regionStates = regionStates
         var modelFences: [ModelName: JurisdictionSet] = [:]
-        for m in state.modelList { modelFences[m.name] = fences.modelFence(of: m.name) ?? JurisdictionSet() }
+        var accelerators: [ModelName: AcceleratorCount] = [:]
+        for m in state.modelList {
+            modelFences[m.name] = fences.modelFence(of: m.name) ?? JurisdictionSet()
+            if let acc = m.accelerator { accelerators[m.name] = acc }
+        }
         self.modelFences = modelFences
+        self.modelAccelerators = accelerators
     }
 
     /// What the planner needs of an artifact, without copying the whole declaration around.
@@ -79,10 +88,12 @@ public struct Planner {
     private let facts: [ArtifactName: ArtifactFacts]
     private let regionStates: [RegionName: RegionState]
     private let modelFences: [ModelName: JurisdictionSet]
+    /// Each model's accelerator per replica, so capacity sums never copy a whole model.
+    private let modelAccelerators: [ModelName: AcceleratorCount]
 
     // Indexes over the observation, built once: the planner's loops look things up here
     // instead of copying whole region observations.
-    private let copies: [RegionName: [String: String]]
+    private let copies: [RegionName: [String: ObservedArtifact]]
     private let deployments: [RegionName: [String: ObservedDeployment]]
     /// Placement → reachable region → observed weight (> 0).
     private let trafficOf: [String: [RegionName: Int]]
@@ -147,7 +158,12 @@ public struct Planner {
     }
 
     private func hasCopy(_ r: RegionName, _ a: ArtifactFacts) -> Bool {
-        copies[r]?[a.name.rawValue] == a.digest && !purgedArtifacts.contains(Pair(region: r, name: a.name.rawValue))
+        copies[r]?[a.name.rawValue]?.digest == a.digest && !purged(a.name.rawValue, from: r, purgedArtifacts)
+    }
+
+    /// Whether a purge takes `name` out of `r` (most plans purge nothing: no hashing then).
+    private func purged(_ name: String, from r: RegionName, _ set: Set<Pair>) -> Bool {
+        !set.isEmpty && set.contains(Pair(region: r, name: name))
     }
 
     /// Whether `a` can be made present in `r` in this plan, and from where.
@@ -166,7 +182,7 @@ public struct Planner {
     // MARK: - Drafts
 
     @discardableResult
-    private mutating func add(_ key: String, _ action: Action, deps: [String] = [], soft: [String] = []) -> String {
+    private func add(_ key: String, _ action: Action, deps: [String] = [], soft: [String] = []) -> String {
         if let i = keys[key] {
             drafts[i].deps += deps
             return key
@@ -189,7 +205,7 @@ public struct Planner {
 
     // MARK: - Plan
 
-    mutating func run(source: PlanSource) -> Plan {
+    func run(source: PlanSource) -> Plan {
         purge()
         let desired = allocate()
         stageAndDeploy(desired)
@@ -208,33 +224,36 @@ public struct Planner {
 
     /// SPEC §2.5: whatever is observed outside its fence is purged first: its placements (traffic
     /// away, undeploy), then the artifacts.
-    private mutating func purge() {
+    private func purge() {
         for region in state.regionList where reachable(region.name) {
             let r = region.name
             let o = observation(r)
             let trusted = attested(r)
             let distrust = "\(r) attests jurisdiction \(o.jurisdiction ?? "?") but is declared in \(region.jurisdiction.value): fail closed, it is outside every fence"
-            for (p, d) in o.deployments.sorted(by: { $0.key < $1.key }) {
-                var reason: String?
+            // Find the violations first; only they are sorted (for a deterministic plan).
+            var badDeployments: [(String, String)] = []
+            for (p, d) in o.deployments {
                 if !trusted {
-                    reason = distrust
+                    badDeployments.append((p, distrust))
                 } else if let fence = modelFences[ModelName(d.model)], !fences.isInside(r, fence) {
-                    reason = "model \(d.model)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
+                    badDeployments.append((p, "model \(d.model)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"))
                 }
-                guard let reason else { continue }
+            }
+            for (p, reason) in badDeployments.sorted(by: { $0.0 < $1.0 }) {
                 purgedDeployments.insert(Pair(region: r, name: p))
                 add("purge:\(r):placement:\(p)", Action(kind: .purge, region: r, placement: PlacementName(p),
                     reason: "purge placement \(p) from \(r) (traffic away, undeploy): \(reason)"))
             }
-            for (a, copy) in o.artifacts.sorted(by: { $0.key < $1.key }) {
-                var reason: String?
+            var badArtifacts: [(String, ObservedArtifact, String)] = []
+            for (a, copy) in o.artifacts {
                 if !trusted {
-                    reason = distrust
-                } else if state.artifacts[ArtifactName(a)] != nil, !fences.allows(ArtifactName(a), in: r) {
-                    let e = fences.effectiveFence(of: ArtifactName(a)) ?? JurisdictionSet()
-                    reason = "its effective fence \(fences.describe(e)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"
+                    badArtifacts.append((a, copy, distrust))
+                } else if let e = fences.effectiveFence(of: ArtifactName(a)), !fences.isInside(r, e) {
+                    // An undeclared artifact has no fence to check here; prune deletes it.
+                    badArtifacts.append((a, copy, "its effective fence \(fences.describe(e)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"))
                 }
-                guard let reason else { continue }
+            }
+            for (a, copy, reason) in badArtifacts.sorted(by: { $0.0 < $1.0 }) {
                 purgedArtifacts.insert(Pair(region: r, name: a))
                 add("purge:\(r):artifact:\(a)", Action(kind: .purge, region: r, artifact: ArtifactName(a),
                     reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
@@ -253,14 +272,14 @@ public struct Planner {
     }
 
     /// Assigns replicas to regions by priority, with capacity failover inside the fence.
-    private mutating func allocate() -> Desired {
+    private func allocate() -> Desired {
         var pool: [RegionName: [String: Int]] = [:]
         for region in state.regionList {
             let o = observation(region.name)
             var p: [String: Int] = [:]
             for (type, c) in o.capacity ?? [:] { p[type] = c.free }
             for (_, d) in o.deployments {
-                if let acc = state.models[ModelName(d.model)]?.accelerator { p[acc.type, default: 0] += d.replicas * acc.count }
+                if let acc = modelAccelerators[ModelName(d.model)] { p[acc.type, default: 0] += d.replicas * acc.count }
             }
             pool[region.name] = p
         }
@@ -372,29 +391,37 @@ public struct Planner {
         return out
     }
 
-    private mutating func stageAndDeploy(_ desired: Desired) {
+    private func stageAndDeploy(_ desired: Desired) {
         // Staging: every artifact a serving or standby region needs, from an in-fence source.
         // Origins first, so that a registration an origin needs for itself says so.
-        var pairs: [(RegionName, ArtifactName)] = []
-        var copiesElsewhere: [(RegionName, ArtifactName)] = []
-        for r in desired.artifacts.keys.sorted() {
-            for n in desired.artifacts[r]!.sorted() {
-                if facts[n]?.origin == r { pairs.append((r, n)) } else { copiesElsewhere.append((r, n)) }
+        // Only what is missing is sorted: origins first, then by region and name.
+        var missing: [(origin: Bool, region: RegionName, artifact: ArtifactFacts)] = []
+        for (r, names) in desired.artifacts {
+            for n in names {
+                guard let a = facts[n], !hasCopy(r, a) else { continue }
+                missing.append((a.origin == r, r, a))
             }
         }
-        pairs += copiesElsewhere
-        // Who uses each region, for the reasons: (placement, role, the model's artifacts).
-        var users: [RegionName: [(PlacementName, String, Set<ArtifactName>)]] = [:]
-        for p in desired.replicas.keys.sorted() {
-            guard let model = state.placements[p].flatMap({ state.models[$0.model.value] }) else { continue }
-            let needs = Set(model.artifacts.map(\.value))
-            for r in desired.replicas[p]!.keys { users[r, default: []].append((p, desired.roles[p]?[r] ?? "region", needs)) }
+        missing.sort { ($0.origin ? 0 : 1, $0.region, $0.artifact.name) < ($1.origin ? 0 : 1, $1.region, $1.artifact.name) }
+        // Who needs each missing copy, for the reasons: "role of placement", in placement order.
+        var users: [Pair: [String]] = [:]
+        if !missing.isEmpty {
+            for m in missing { users[Pair(region: m.region, name: m.artifact.name.rawValue)] = [] }
+            for p in desired.replicas.keys.sorted() {
+                guard let model = state.placements[p].flatMap({ state.models[$0.model.value] }) else { continue }
+                for r in desired.replicas[p]!.keys {
+                    for a in model.artifacts {
+                        let key = Pair(region: r, name: a.value.rawValue)
+                        if users[key] != nil { users[key]!.append("\(desired.roles[p]?[r] ?? "region") of \(p)") }
+                    }
+                }
+            }
         }
-        for (r, name) in pairs {
+        for (_, r, a) in missing {
             do {
-                guard let a = facts[name], !hasCopy(r, a) else { continue }
-                let who = (users[r] ?? []).filter { $0.2.contains(name) }.map { "\($0.1) of \($0.0)" }.joined(separator: ", ")
-                let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0))" } ?? ""
+                let name = a.name
+                let who = (users[Pair(region: r, name: name.rawValue)] ?? []).joined(separator: ", ")
+                let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
                 let src = stageSource(a, into: r)
                 var deps = purgeKeys(in: r)
                 if src.viaOrigin {
@@ -414,7 +441,7 @@ public struct Planner {
             var previousRollout: String?
             for r in replicas.keys.sorted() where replicas[r]! > 0 {
                 let n = replicas[r]!
-                let current = purgedDeployments.contains(Pair(region: r, name: placement.name.rawValue)) ? nil : deployments[r]?[placement.name.rawValue]
+                let current = purged(placement.name.rawValue, from: r, purgedDeployments) ? nil : deployments[r]?[placement.name.rawValue]
                 let role = desired.roles[placement.name]?[r] ?? "region"
                 var reason: String
                 var rollout = false
@@ -439,10 +466,11 @@ public struct Planner {
     }
 
     private func observedTraffic(_ p: String) -> [RegionName: Int] {
-        (trafficOf[p] ?? [:]).filter { !purgedDeployments.contains(Pair(region: $0.key, name: p)) }
+        let all = trafficOf[p] ?? [:]
+        return purgedDeployments.isEmpty ? all : all.filter { !purgedDeployments.contains(Pair(region: $0.key, name: p)) }
     }
 
-    private mutating func traffic(_ desired: Desired) {
+    private func traffic(_ desired: Desired) {
         for placement in state.placementList {
             let p = placement.name
             let want = desired.weights[p] ?? [:]
@@ -469,13 +497,16 @@ public struct Planner {
         }
     }
 
-    private mutating func undeployAndPrune(_ desired: Desired) {
+    private func undeployAndPrune(_ desired: Desired) {
         for region in state.regionList where reachable(region.name) && !isolated(region.name) && attested(region.name) {
             let r = region.name
             let o = observation(r)
-            for (p, _) in o.deployments.sorted(by: { $0.key < $1.key }) where !purgedDeployments.contains(Pair(region: r, name: p)) {
+            // What goes is found first; only it is sorted.
+            let leaving = o.deployments.keys.filter { p in
+                !purged(p, from: r, purgedDeployments) && (desired.replicas[PlacementName(p)]?[r] ?? 0) == 0
+            }
+            for p in leaving.sorted() {
                 let name = PlacementName(p)
-                if (desired.replicas[name]?[r] ?? 0) > 0 { continue }
                 if state.placements[name] == nil, (o.traffic[p] ?? 0) > 0 {
                     // An orphan still taking traffic: steer it away first.
                     let zero = observedTraffic(p).mapValues { _ in 0 }
@@ -487,10 +518,13 @@ public struct Planner {
                     deps: purgeKeys(in: r) + ["traffic:\(p)", "traffic-isolate:\(p)"])
             }
             let needed = desired.artifacts[r] ?? []
-            for (a, _) in o.artifacts.sorted(by: { $0.key < $1.key }) where !purgedArtifacts.contains(Pair(region: r, name: a)) {
+            let unneeded = o.artifacts.keys.filter { a in
                 let name = ArtifactName(a)
-                if needed.contains(name) { continue }
-                if facts[name]?.origin == r { continue }  // the origin copy stays
+                // The origin copy stays.
+                return !needed.contains(name) && facts[name]?.origin != r && !purged(a, from: r, purgedArtifacts)
+            }
+            for a in unneeded.sorted() {
+                let name = ArtifactName(a)
                 // After whatever used it here, and after every copy taken from it.
                 let users = indices(in: r, [.undeploy, .deploy]).map { drafts[$0].key }
                     + (copiesFrom["\(r)/\(name)"] ?? [])
@@ -502,9 +536,9 @@ public struct Planner {
         // Capacity: a deploy that grows in a region waits for what other placements release there.
         for i in drafts.indices where drafts[i].action.kind == .deploy {
             let d = drafts[i].action
-            guard let r = d.region, let p = d.placement, let model = d.model.flatMap({ state.models[$0] }), let acc = model.accelerator else { continue }
+            guard let r = d.region, let p = d.placement, let acc = d.model.flatMap({ modelAccelerators[$0] }) else { continue }
             let held = deployments[r]?[p.rawValue].flatMap { c in
-                state.models[ModelName(c.model)]?.accelerator.map { $0.type == acc.type ? c.replicas * $0.count : 0 }
+                modelAccelerators[ModelName(c.model)].map { $0.type == acc.type ? c.replicas * $0.count : 0 }
             } ?? 0
             guard (d.replicas ?? 0) * acc.count > held else { continue }
             var releases: [String] = []
@@ -558,12 +592,13 @@ public struct Planner {
             }
         }
         guard out.count == n else { return nil }
-        var id: [Int: String] = [:]
-        for (k, i) in out.enumerated() { id[i] = "a\(k + 1)" }
+        // An action's id is "a" + its position; dependencies are listed in position order.
+        var position = [Int](repeating: 0, count: n)
+        for (k, i) in out.enumerated() { position[i] = k + 1 }
         return out.map { i in
             var a = drafts[i].action
-            a.id = id[i]!
-            a.dependsOn = deps[i].map { id[$0]! }.sorted { Int($0.dropFirst())! < Int($1.dropFirst())! }
+            a.id = "a\(position[i])"
+            a.dependsOn = deps[i].map { position[$0] }.sorted().map { "a\($0)" }
             return a
         }
     }
