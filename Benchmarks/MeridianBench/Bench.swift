@@ -4,7 +4,7 @@ import MeridianCore
 import MeridianEngine
 import MeridianManifests
 
-// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep]`
+// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep] [--parallelism N]`
 // `meridian-bench large --plan-loop N`: only plan, N times, alternately against the converged and
 // the half-converged state (for a profiler).
 //
@@ -38,6 +38,7 @@ struct MeridianBench {
         let skipPyYAML = flag("--skip-pyyaml")
         let keep = flag("--keep")
         let planLoop = option("--plan-loop").flatMap { Int($0) }
+        let applyParallelism = Int(option("--parallelism") ?? "128") ?? 128
         let preset = small ? "small" : "large"
         let runs = small ? 1 : 3
 
@@ -238,7 +239,7 @@ struct MeridianBench {
                 defer { agents.stop() }
                 let httpFleet = ManifestLoader.load(ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { agents.urls[$0] }))
                 let adapters = RegionAdapters(for: httpFleet.state, environment: ["MERIDIAN_BENCH_TOKEN": token])
-                let h = try await ApplyFleet.run(httpFleet, adapters: adapters, stateDir: dir, parallelism: 128)
+                let h = try await ApplyFleet.run(httpFleet, adapters: adapters, stateDir: dir, parallelism: applyParallelism)
                 precondition(h.failed == 0, "\(h.failed) actions failed against the agents")
                 applyFigures = (agentCount, h.actions, h.seconds)
             }
