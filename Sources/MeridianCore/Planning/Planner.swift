@@ -393,8 +393,8 @@ public final class Planner {
 
     private func stageAndDeploy(_ desired: Desired) {
         // Staging: every artifact a serving or standby region needs, from an in-fence source.
-        // Origins first, so that a registration an origin needs for itself says so.
-        // Only what is missing is sorted: origins first, then by region and name.
+        // Only the missing copies are sorted: origins first (so that a registration an origin
+        // needs for itself says so), then by region and name.
         var missing: [(origin: Bool, region: RegionName, artifact: ArtifactFacts)] = []
         for (r, names) in desired.artifacts {
             for n in names {
