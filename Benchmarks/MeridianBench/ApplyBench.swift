@@ -92,21 +92,31 @@ final class Agents {
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["agent", "--region", "r\(r)", "--jurisdiction", "zone", "--accelerator", "h100=1024", "--listen", "127.0.0.1:0",
                            "--data", data, "--token-file", dir + "/token"]
-            let err = Pipe()
-            p.standardError = err
+            // The agent's log goes to a file, read by polling: a blocking reader per agent on
+            // Dispatch's global queue would take the threads Swift concurrency runs on (50 of
+            // them stalled the apply this measures).
+            let log = dir + "/agent-\(r).log"
+            guard FileManager.default.createFile(atPath: log, contents: nil), let out = FileHandle(forWritingAtPath: log) else {
+                throw BenchError("cannot create \(log)")
+            }
+            p.standardError = out
             p.standardOutput = FileHandle.nullDevice
             try p.run()
+            try out.close()
             processes.append(p)
-            var buffer = ""
-            while !buffer.contains("\n") {
-                let chunk = err.fileHandleForReading.availableData
-                if chunk.isEmpty { throw BenchError("agent r\(r) did not start") }
-                buffer += String(decoding: chunk, as: UTF8.self)
+            let deadline = Clock.monotonic() + 20
+            var url: String?
+            while url == nil {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                if let range = text.range(of: "listening on "), text[range.upperBound...].contains("\n") {
+                    url = "http://" + text[range.upperBound...].prefix { $0 != "\n" }
+                } else if !p.isRunning || Clock.monotonic() > deadline {
+                    throw BenchError("agent r\(r) did not start: \(text)")
+                } else {
+                    usleep(5_000)
+                }
             }
-            guard let range = buffer.range(of: "listening on ") else { throw BenchError("agent r\(r): \(buffer)") }
-            urls.append("http://" + buffer[range.upperBound...].prefix { $0 != "\n" })
-            let handle = err.fileHandleForReading
-            DispatchQueue.global().async { while !handle.availableData.isEmpty {} }
+            urls.append(url!)
         }
     }
 
