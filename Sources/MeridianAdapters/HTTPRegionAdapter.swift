@@ -11,6 +11,31 @@ public struct HTTPRegionAdapter: RegionAdapter {
     let baseURL: String
     let token: String?
     let requestTimeout: TimeAmount
+    /// The last observation body decoded, and what it decoded to. The executor observes before
+    /// every action, and an agent answers a generation with the same bytes, so an equal body is
+    /// reused instead of decoded again (comparing bytes is far cheaper than decoding them).
+    let lastObservation = LastObservation()
+
+    final class LastObservation: @unchecked Sendable {
+        private let lock = NSLock()
+        private var body: Data?
+        private var value: RegionObservation?
+
+        func decoded(_ new: Data) throws -> RegionObservation {
+            lock.lock()
+            if let body, let value, body == new {
+                lock.unlock()
+                return value
+            }
+            lock.unlock()
+            let decoded = try JSONDecoder().decode(RegionObservation.self, from: new)
+            lock.lock()
+            body = new
+            value = decoded
+            lock.unlock()
+            return decoded
+        }
+    }
 
     /// One client per process: connections to each agent are pooled and reused.
     static let client = HTTPClient(
@@ -31,7 +56,7 @@ public struct HTTPRegionAdapter: RegionAdapter {
 
     public func observe() async throws(AdapterError) -> RegionObservation {
         let body = try await send(.GET, "/v1/observation", body: nil)
-        do { return try JSONDecoder().decode(RegionObservation.self, from: body) } catch {
+        do { return try lastObservation.decoded(body) } catch {
             throw .permanent("\(region): the agent's observation is not valid: \(error)")
         }
     }

@@ -50,6 +50,9 @@ public final class RegionAgent: Sendable {
     let region: Mutex<SimulatedRegion>
     let pendingReady: Mutex<[String: Double]>
     let executeRequests = Atomic<Int>(0)
+    /// The last observation served, encoded, and its generation. Every change to the region
+    /// raises its generation (`SimulatedRegion`), so the same generation means the same bytes.
+    let encodedObservation = Mutex<(generation: Int, json: Data)?>(nil)
 
     public static let maxBodyBytes = 1 << 20
 
@@ -103,10 +106,10 @@ public final class RegionAgent: Sendable {
         }
     }
 
+    /// The stored state. Keys unsorted: only this agent reads it back, and sorting every
+    /// level on every execute was a large share of an agent's CPU under load.
     static func encode(_ r: SimulatedRegion) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(r)) ?? Data(), as: UTF8.self)
+        String(decoding: (try? JSONEncoder().encode(r)) ?? Data(), as: UTF8.self)
     }
 
     static func save(_ r: SimulatedRegion, _ db: Database) throws {
@@ -134,6 +137,17 @@ public final class RegionAgent: Sendable {
             } catch { throw Error(description: "store: \(error)") }
         }
         return region.withLock { $0.observation }
+    }
+
+    /// `observation()` as the JSON the agent serves, encoded once per generation.
+    func observationJSON() throws(Error) -> Data {
+        let o = try observation()
+        if let cached = encodedObservation.withLock({ $0 }), cached.generation == o.generation { return cached.json }
+        let json = (try? JSONEncoder().encode(o)) ?? Data("{}".utf8)
+        encodedObservation.withLock { current in
+            if (current?.generation ?? -1) < o.generation { current = (o.generation, json) }
+        }
+        return json
     }
 
     public enum Fault: Sendable { case none, before, after }
@@ -209,9 +223,7 @@ public final class RegionAgent: Sendable {
         let failRate = config.failRate
         @Sendable func pause() async { if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1e9)) } }
         @Sendable func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+            let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
             return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }
         @Sendable func authorised(_ request: Request) -> Bool {
@@ -224,7 +236,10 @@ public final class RegionAgent: Sendable {
         router.get("/v1/observation") { request, _ -> Response in
             guard authorised(request) else { return unauthorised() }
             await pause()
-            do { return json(.ok, try agent.observation()) } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
+            do {
+                let body = try agent.observationJSON()
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
         }
         router.get("/v1/executions") { request, _ -> Response in
             guard authorised(request) else { return unauthorised() }
