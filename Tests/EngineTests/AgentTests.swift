@@ -90,6 +90,24 @@ struct AgentTests {
         #expect(try await fleet.adapter("eu-a").executions().isEmpty)
     }
 
+    @Test("observations are cached per generation on both ends, and every change shows at once")
+    func observationCaches() async throws {
+        let fleet = try AgentFleet()
+        let eu = fleet.adapter("eu-a")  // one adapter: its decoded-observation cache is in play
+        let first = try await eu.observe()
+        #expect(try await eu.observe() == first, "the same generation reads the same")
+        let digest = "sha256:" + String(repeating: "d", count: 64)
+        for (i, artifact) in ["eu-data", "eu-ft"].enumerated() {
+            let stage = RegionCommand(type: .stageArtifact, region: "eu-a", actionID: "c\(i)", artifact: artifact, digest: digest, fence: ["eu"])
+            _ = try await eu.execute(stage, idempotencyKey: "cache-\(i)")
+            let after = try await eu.observe()
+            #expect(after.generation == first.generation + i + 1, "each change raises the generation: \(after)")
+            #expect(after.artifacts[artifact]?.digest == digest, "the change is in the very next observation: \(after)")
+            // A fresh adapter (no client cache) reads exactly what the cached one did.
+            #expect(try await fleet.adapter("eu-a").observe() == after)
+        }
+    }
+
     @Test("an agent refuses to stage or deploy what its fence keeps out, whatever it is told")
     func fenceDefence() async throws {
         let fleet = try AgentFleet()
