@@ -165,3 +165,67 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// The byte-level scalar resolver against the string-level one it replaced, kept here as the
+/// oracle: the YAML 1.2 core schema, written the plain way.
+@Suite("scalar resolution")
+struct ScalarResolutionTests {
+    static func oracle(_ s: String) -> YAMLStream.ScalarType {
+        switch s {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE", "false", "False", "FALSE": return .bool
+        case "<<": return .merge
+        default: break
+        }
+        let b = Array(s.utf8)
+        func digit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+        func hex(_ c: UInt8) -> Bool { digit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) }
+        if s.hasPrefix("0o") { if b.count > 2 && b[2...].allSatisfy({ $0 >= 0x30 && $0 <= 0x37 }) { return .int } }
+        else if s.hasPrefix("0x") { if b.count > 2 && b[2...].allSatisfy(hex) { return .int } }
+        else {
+            let body = (b.first == 0x2B || b.first == 0x2D) ? b.dropFirst() : b[...]
+            if !body.isEmpty && body.allSatisfy(digit) { return .int }
+        }
+        if [".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"].contains(s) { return .float }
+        var i = 0
+        if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
+        var mantissa = 0
+        while i < b.count, digit(b[i]) { i += 1; mantissa += 1 }
+        if i < b.count, b[i] == 0x2E { i += 1; while i < b.count, digit(b[i]) { i += 1; mantissa += 1 } }
+        if mantissa > 0 {
+            var ok = true
+            if i < b.count, b[i] == 0x65 || b[i] == 0x45 {
+                i += 1
+                if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
+                var e = 0
+                while i < b.count, digit(b[i]) { i += 1; e += 1 }
+                ok = e > 0
+            }
+            if ok && i == b.count { return .float }
+        }
+        return .string
+    }
+
+    @Test("the byte-level resolver agrees with the core schema on edge cases and 50,000 random scalars")
+    func agreesWithOracle() {
+        let edges = ["", "~", "~~", "null", "Null", "NULL", "nULL", "nul", "nulls", "true", "True", "TRUE", "tRUE", "false", "False",
+                     "FALSE", "f", "t", "<<", "<", "<<<", "0", "-0", "+0", "+", "-", "0o", "0o7", "0o8", "0x", "0xfF", "0xg", "12",
+                     "1.", ".5", ".", "1e5", "1e", "1E+5", "-1.5e-3", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "nan", "inf",
+                     "1_000", "1:2", "a-3-12", "meridian/v1", "NO", "yes", "on", "~x", "é", "🙂", "12🙂"]
+        for e in edges {
+            #expect(ScalarResolver.resolvePlain(e) == Self.oracle(e), "'\(e)'")
+        }
+        let alphabet = Array("0123456789+-.eExXoO~<nNuUlLtTrRfFaAsSiI_:/ é")
+        var rng: UInt64 = 0x5EED_5CA1A
+        func next(_ n: Int) -> Int {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Int((rng >> 33) % UInt64(n))
+        }
+        var mismatches: [String] = []
+        for _ in 0 ..< 50_000 {
+            let s = String((0 ..< next(7)).map { _ in alphabet[next(alphabet.count)] })
+            if ScalarResolver.resolvePlain(s) != Self.oracle(s) { mismatches.append(s) }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(10))")
+    }
+}

@@ -1,21 +1,54 @@
 /// YAML 1.2 core schema resolution of plain scalars (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 /// 1.2, not 1.1: `NO` (Norway), `yes` and `on` are strings, as they are to ruamel.yaml and to
 /// editors' YAML language servers, so the JSON Schemas and Meridian read the same values.
+///
+/// It runs on every plain scalar of every file, so it works on the bytes libyaml hands over and
+/// decides most scalars by their first byte: only `~`, `n N t T f F`, `<`, `.`, `+`, `-` and digits
+/// can begin anything but a string.
 enum ScalarResolver {
     static func resolvePlain(_ s: String) -> YAMLStream.ScalarType {
-        switch s {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE", "false", "False", "FALSE": return .bool
-        case "<<": return .merge
-        default: break
+        var s = s
+        return s.withUTF8 { resolvePlain(bytes: $0) }
+    }
+
+    static func resolvePlain(bytes b: UnsafeBufferPointer<UInt8>) -> YAMLStream.ScalarType {
+        guard let first = b.first else { return .null }
+        switch first {
+        case 0x7E:  // ~
+            return b.count == 1 ? .null : .string
+        case 0x6E, 0x4E:  // n N
+            return equalsAny(b, ["null", "Null", "NULL"]) ? .null : .string
+        case 0x74, 0x54, 0x66, 0x46:  // t T f F
+            return equalsAny(b, ["true", "True", "TRUE", "false", "False", "FALSE"]) ? .bool : .string
+        case 0x3C:  // <
+            return b.count == 2 && b[1] == 0x3C ? .merge : .string
+        case 0x2E, 0x2B, 0x2D, 0x30 ... 0x39:  // . + - digits
+            if isInt(b) { return .int }
+            if isFloat(b) { return .float }
+            return .string
+        default:
+            return .string
         }
-        if isInt(s) { return .int }
-        if isFloat(s) { return .float }
-        return .string
+    }
+
+    private static func equalsAny(_ b: UnsafeBufferPointer<UInt8>, _ words: [StaticString]) -> Bool {
+        words.contains { w in
+            w.utf8CodeUnitCount == b.count && UnsafeBufferPointer(start: w.utf8Start, count: w.utf8CodeUnitCount).elementsEqual(b)
+        }
     }
 
     static func isInt(_ s: String) -> Bool {
-        var b = Substring(s).utf8[...]
+        var s = s
+        return s.withUTF8 { isInt($0) }
+    }
+
+    static func isFloat(_ s: String) -> Bool {
+        var s = s
+        return s.withUTF8 { isFloat($0) }
+    }
+
+    static func isInt(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var b = bytes[...]
         if b.starts(with: "0o".utf8) {
             b = b.dropFirst(2)
             return !b.isEmpty && b.allSatisfy { $0 >= 0x30 && $0 <= 0x37 }
@@ -28,14 +61,11 @@ enum ScalarResolver {
         return !b.isEmpty && b.allSatisfy(isDigit)
     }
 
-    static func isFloat(_ s: String) -> Bool {
-        switch s {
-        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN":
+    static func isFloat(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        if equalsAny(b, [".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN"]) {
             return true
-        default: break
         }
         // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
-        let b = Array(s.utf8)
         var i = 0
         if i < b.count, b[i] == 0x2B || b[i] == 0x2D { i += 1 }
         var mantissaDigits = 0

@@ -162,7 +162,7 @@ final class YAMLComposer {
             if let tag {
                 type = resolveTaggedScalar(tag: tag, text: text, line: line, column: column)
             } else {
-                type = plainStyle ? ScalarResolver.resolvePlain(text) : .string
+                type = plainStyle ? ScalarResolver.resolvePlain(bytes: UnsafeBufferPointer(start: s.value, count: s.length)) : .string
             }
             let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil,
                                                    line: line, column: column, childStart: 0, childCount: 0, text: text), size: 1)
