@@ -25,7 +25,8 @@ struct StructuralValidator {
     }
 
     private mutating func ref<S>(_ name: Located<Name<S>>, in dict: [Name<S>: some Any], from owner: ObjectMeta, field: String) {
-        guard dict[name.value] == nil else { return }
+        // `index(forKey:)`, not `dict[key] == nil`: that would copy the whole object to compare it with nil.
+        guard dict.index(forKey: name.value) == nil else { return }
         error(.refMissing, "\(owner.kind.rawValue) '\(owner.name)' \(field) refers to \(S.kindName) '\(name.value)', which does not exist",
               at: name.location)
     }
@@ -90,26 +91,31 @@ struct StructuralValidator {
     /// Each cycle is reported once, at the edge that closes it, with the whole loop spelled out.
     private mutating func checkLineageCycles() {
         enum Colour { case white, grey, black }
-        var colour: [ArtifactName: Colour] = [:]
-        for root in state.artifactList.map(\.name) where colour[root] == nil {
-            var stack: [(ArtifactName, Int)] = [(root, 0)]
-            var path: [ArtifactName] = [root]
-            colour[root] = .grey
+        // Artifacts by position in `artifactList`, so the walk reads each one's parents in place
+        // instead of copying whole artifacts out of a dictionary at every step.
+        let artifacts = state.artifactList
+        var position: [ArtifactName: Int] = [:]
+        position.reserveCapacity(artifacts.count)
+        for (i, a) in artifacts.enumerated() { position[a.name] = i }
+        var colour = [Colour](repeating: .white, count: artifacts.count)
+        for rootIndex in artifacts.indices where colour[rootIndex] == .white {
+            var stack: [(Int, Int)] = [(rootIndex, 0)]
+            var path: [ArtifactName] = [artifacts[rootIndex].name]
+            colour[rootIndex] = .grey
             while let (node, next) = stack.last {
-                let parents = state.artifacts[node]?.derivedFrom ?? []
-                if next < parents.count {
+                if next < artifacts[node].derivedFrom.count {
                     stack[stack.count - 1].1 += 1
-                    let parent = parents[next]
-                    guard state.artifacts[parent.value] != nil else { continue }
-                    switch colour[parent.value] ?? .white {
+                    let parent = artifacts[node].derivedFrom[next]
+                    guard let p = position[parent.value] else { continue }
+                    switch colour[p] {
                     case .white:
-                        colour[parent.value] = .grey
-                        stack.append((parent.value, 0))
+                        colour[p] = .grey
+                        stack.append((p, 0))
                         path.append(parent.value)
                     case .grey:
                         let start = path.lastIndex(of: parent.value) ?? 0
                         let loop = (path[start...] + [parent.value]).map(\.rawValue).joined(separator: " -> ")
-                        error(.artifactLineageCycle, "Artifact '\(node)' closes a derivedFrom cycle: \(loop)", at: parent.location)
+                        error(.artifactLineageCycle, "Artifact '\(artifacts[node].name)' closes a derivedFrom cycle: \(loop)", at: parent.location)
                     case .black:
                         break
                     }
@@ -219,9 +225,9 @@ struct StructuralValidator {
 public enum Digest {
     /// `sha256:` followed by exactly 64 lowercase hex digits.
     public static func isValid(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
-        guard bytes.count == 71, bytes.starts(with: Array("sha256:".utf8)) else { return false }
-        return bytes[7...].allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        let bytes = s.utf8
+        guard bytes.count == 71, bytes.starts(with: "sha256:".utf8) else { return false }
+        return bytes.dropFirst(7).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
     public static let pattern = "^sha256:[0-9a-f]{64}$"
 }
