@@ -112,11 +112,24 @@ public enum ManifestLoader {
             diagnostics += file.diagnostics
             objects += file.objects
         }
-        let (state, stateDiagnostics) = DesiredState.build(objects)
-        diagnostics += stateDiagnostics
+        let (state, duplicates) = DesiredState.index(objects)
+        diagnostics += duplicates
+        // The structural checks and the fence analysis only read the state: one on each core.
         // Fence checks run even when other rules failed, so one run shows every problem.
-        let fences = FenceAnalysis(state)
-        diagnostics += FenceCheck.check(fences)
+        nonisolated(unsafe) var structural: [Diagnostic] = []
+        nonisolated(unsafe) var analysis: FenceAnalysis?
+        nonisolated(unsafe) var fenceDiagnostics: [Diagnostic] = []
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            if part == 0 {
+                structural = state.structuralDiagnostics()
+            } else {
+                let f = FenceAnalysis(state)
+                fenceDiagnostics = FenceCheck.check(f)
+                analysis = f
+            }
+        }
+        let fences = analysis!
+        diagnostics += structural + fenceDiagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest)

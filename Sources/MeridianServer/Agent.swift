@@ -222,7 +222,7 @@ public final class RegionAgent: Sendable {
         let delay = config.delay
         let failRate = config.failRate
         @Sendable func pause() async { if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1e9)) } }
-        @Sendable func json(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        @Sendable func json(_ status: HTTPResponse.Status, _ value: any Encodable) -> Response {
             let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
             return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         }

@@ -66,6 +66,17 @@ public struct DesiredState: Sendable {
     /// reported at both places; the first declaration (in path order) is kept so that the
     /// remaining checks still run and the user sees everything in one pass.
     public static func build(_ objects: [ManifestObject]) -> (DesiredState, [Diagnostic]) {
+        let (state, duplicates) = index(objects)
+        return (state, duplicates + state.structuralDiagnostics())
+    }
+
+    /// The reference and structural checks of `build`, on their own: they read the state only,
+    /// so a loader may run them beside other checks.
+    public func structuralDiagnostics() -> [Diagnostic] { StructuralValidator(state: self).validate() }
+
+    /// Indexes the objects by name and reports names declared twice; `build` without the
+    /// structural checks.
+    public static func index(_ objects: [ManifestObject]) -> (DesiredState, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         var jurisdictions: [JurisdictionName: Jurisdiction] = [:]
         var regions: [RegionName: Region] = [:]
@@ -107,7 +118,6 @@ public struct DesiredState: Sendable {
         let state = DesiredState(
             jurisdictions: jurisdictions, regions: regions, artifacts: artifacts, fences: fences,
             models: models, topologies: topologies, placements: placements, guardrails: guardrails)
-        diagnostics += StructuralValidator(state: state).validate()
         return (state, diagnostics)
     }
 }

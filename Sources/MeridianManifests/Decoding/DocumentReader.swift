@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 
 /// Typed, strict access to the nodes of one composed file. Every accessor reports what is
 /// wrong (with the node's line and column) and returns nil, so decoding goes on and the user
@@ -29,11 +29,13 @@ struct DocumentReader {
             error(.schemaType, "\(what) must be a mapping, not \(stream.describe(node))", at: node)
             return nil
         }
-        var values: [String: Int32] = [:]
+        // One slot per allowed key: mappings here have a handful of keys, so a scan beats hashing
+        // (keys are unique: the composer refuses duplicates).
+        var values = [Int32?](repeating: nil, count: allowed.count)
         for (key, value) in stream.entries(of: node) {
             let name = stream[key].text
-            if allowed.contains(name) {
-                values[name] = value
+            if let slot = allowed.firstIndex(of: name) {
+                values[slot] = value
             } else {
                 var message = "unknown field '\(name)' in \(what)"
                 if let near = Suggest.closest(to: name, in: allowed) { message += "; did you mean '\(near)'?" }
@@ -41,16 +43,18 @@ struct DocumentReader {
                 error(.schemaUnknownField, message, at: key)
             }
         }
-        for field in required where values[field] == nil {
+        let fields = Fields(node: node, allowed: allowed, values: values)
+        for field in required where fields[field] == nil {
             error(.schemaRequired, "\(what) is missing required field '\(field)'", at: node)
         }
-        return Fields(node: node, values: values)
+        return fields
     }
 
     struct Fields {
         let node: Int32
-        let values: [String: Int32]
-        subscript(_ key: String) -> Int32? { values[key] }
+        let allowed: [String]
+        let values: [Int32?]
+        subscript(_ key: String) -> Int32? { allowed.firstIndex(of: key).flatMap { values[$0] } }
     }
 
     mutating func string(_ node: Int32, _ what: String) -> String? {

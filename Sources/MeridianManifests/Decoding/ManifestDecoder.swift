@@ -1,4 +1,4 @@
-public import MeridianCore
+internal import MeridianCore
 
 /// Decodes the documents of one composed file into typed objects (SPEC §1), strictly.
 struct ManifestDecoder {

@@ -1,5 +1,5 @@
 internal import CLibYAML
-public import MeridianCore
+internal import MeridianCore
 
 /// Bounds that keep hostile YAML from hanging or exhausting memory (SPEC §1).
 public struct YAMLLimits: Sendable {
