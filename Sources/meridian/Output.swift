@@ -11,13 +11,27 @@ enum Output {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
-    /// Data to a file (replaced atomically) or, without one, to stdout.
+    /// Data to a file or, without one, to stdout. A regular file (or a new one) is replaced
+    /// atomically, so a reader never sees half a plan. A symbolic link is written through to its
+    /// target, and anything else (`/dev/null`, a FIFO, a terminal) is written in place: renaming
+    /// over them would put a regular file where the link or the device was (as root, even
+    /// `/dev/null`).
     static func emit(_ text: String, to file: String?) throws {
         guard let file else {
             FileHandle.standardOutput.write(Data(text.utf8))
             return
         }
-        do { try Data(text.utf8).write(to: URL(fileURLWithPath: file), options: .atomic) } catch {
+        let target = URL(fileURLWithPath: file).resolvingSymlinksInPath()
+        let type = (try? FileManager.default.attributesOfItem(atPath: target.path))?[.type] as? FileAttributeType
+        do {
+            if let type, type != .typeRegular {
+                guard let handle = FileHandle(forWritingAtPath: target.path) else { throw CocoaError(.fileWriteNoPermission) }
+                defer { try? handle.close() }
+                try handle.write(contentsOf: Data(text.utf8))
+            } else {
+                try Data(text.utf8).write(to: target, options: .atomic)
+            }
+        } catch {
             err("meridian: \(file): \(error)")
             throw Exit.environment
         }

@@ -61,6 +61,35 @@ struct PlanCommandTests {
         #expect(try String(contentsOf: out, encoding: .utf8).hasPrefix("## Meridian plan"))
     }
 
+    @Test("--out writes through a symbolic link and into a FIFO, and replaces neither")
+    func outSpecialFiles() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let snapshot = try Self.convergedSnapshot(in: dir)
+        // A symbolic link: the target gets the plan, the link stays a link.
+        let real = dir.appendingPathComponent("real.json"), link = dir.appendingPathComponent("link.json")
+        try Data("old".utf8).write(to: real)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: real.path)
+        let r = try CLI.run(["plan", "--observed", snapshot, "--format", "json", "--out", link.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == real.path)
+        #expect(try String(contentsOf: real, encoding: .utf8).contains("\"formatVersion\": 1"))
+        // A FIFO (what `--out /dev/stdout` or a shell's `>(...)` is): a reader gets the plan and
+        // the FIFO is still a FIFO, as /dev/null stays a device.
+        let fifo = dir.appendingPathComponent("plan.fifo"), captured = dir.appendingPathComponent("captured.json")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/sh")
+        reader.arguments = ["-c", "cat '\(fifo.path)' > '\(captured.path)'"]
+        try reader.run()
+        let f = try CLI.run(["plan", "--observed", snapshot, "--format", "json", "--out", fifo.path])
+        reader.waitUntilExit()
+        #expect(f.status == 0, "\(f.stderr)")
+        let kind = try FileManager.default.attributesOfItem(atPath: fifo.path)[.type] as? FileAttributeType
+        #expect(kind != nil && kind != .typeRegular, "the FIFO was replaced by a \(String(describing: kind))")
+        #expect(try String(contentsOf: captured, encoding: .utf8).contains("\"formatVersion\": 1"))
+    }
+
     @Test("drill --fail: the primary's failure promotes its standby; an unknown region is an error")
     func drill() throws {
         let dir = try Self.temp()
