@@ -26,8 +26,17 @@ if [ -f "$dir/port" ] && as_pg "$bin/pg_ctl -D '$dir/data' status" >/dev/null 2>
   as_pg "$bin/pg_ctl -D '$dir/data' -m immediate stop" >/dev/null 2>&1 || true
 fi
 
+# Only a directory this script made (the marker, or the port file and cluster it leaves) or an
+# empty one is ever removed, so a MERIDIAN_TEST_PGDATA pointed at real data by mistake is refused,
+# not deleted.
+ours() { [ -f "$dir/.meridian-test-pg" ] || { [ -f "$dir/port" ] && [ -f "$dir/data/PG_VERSION" ]; }; }
+if [ -e "$dir" ] && ! ours && [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
+  echo "postgres.sh: $dir exists and was not made by this script; set MERIDIAN_TEST_PGDATA to a new directory" >&2
+  exit 1
+fi
 as_root rm -rf "$dir"
 mkdir -p "$dir"
+touch "$dir/.meridian-test-pg"
 as_root chown postgres "$dir"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg "$bin/initdb -D '$dir/data' -U postgres -A trust -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
