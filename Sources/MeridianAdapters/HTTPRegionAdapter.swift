@@ -22,17 +22,12 @@ public struct HTTPRegionAdapter: RegionAdapter {
         private var value: RegionObservation?
 
         func decoded(_ new: Data) throws -> RegionObservation {
-            lock.lock()
-            if let body, let value, body == new {
-                lock.unlock()
-                return value
-            }
-            lock.unlock()
+            if let hit = lock.withLock({ body == new ? value : nil }) { return hit }
             let decoded = try JSONDecoder().decode(RegionObservation.self, from: new)
-            lock.lock()
-            body = new
-            value = decoded
-            lock.unlock()
+            lock.withLock {
+                body = new
+                value = decoded
+            }
             return decoded
         }
     }

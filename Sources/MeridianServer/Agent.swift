@@ -222,9 +222,11 @@ public final class RegionAgent: Sendable {
         let delay = config.delay
         let failRate = config.failRate
         @Sendable func pause() async { if delay > 0 { try? await Task.sleep(nanoseconds: UInt64(delay * 1e9)) } }
+        @Sendable func json(_ status: HTTPResponse.Status, encoded data: Data) -> Response {
+            Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
         @Sendable func json(_ status: HTTPResponse.Status, _ value: any Encodable) -> Response {
-            let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            json(status, encoded: (try? JSONEncoder().encode(value)) ?? Data("{}".utf8))
         }
         @Sendable func authorised(_ request: Request) -> Bool {
             let header = request.headers[.authorization]
@@ -236,10 +238,9 @@ public final class RegionAgent: Sendable {
         router.get("/v1/observation") { request, _ -> Response in
             guard authorised(request) else { return unauthorised() }
             await pause()
-            do {
-                let body = try agent.observationJSON()
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
-            } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
+            do { return json(.ok, encoded: try agent.observationJSON()) } catch {
+                return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true))
+            }
         }
         router.get("/v1/executions") { request, _ -> Response in
             guard authorised(request) else { return unauthorised() }

@@ -37,16 +37,6 @@ enum ScalarResolver {
         }
     }
 
-    static func isInt(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { isInt($0) }
-    }
-
-    static func isFloat(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { isFloat($0) }
-    }
-
     static func isInt(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var b = bytes[...]
         if b.starts(with: "0o".utf8) {
