@@ -19,6 +19,27 @@ struct NameTests {
         #expect(RegionName("eu-west") == RegionName("eu-west"))
     }
 
+    @Test("name equality at every length and at every differing byte (the eight-byte steps and the tail)")
+    func byteEqualityLengths() {
+        for n in 0 ... 40 {
+            let base = String((0 ..< n).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+            // Separate storage, so equality is decided by the bytes, not by a shared pointer.
+            #expect(RegionName(base) == RegionName(String(decoding: Array(base.utf8), as: UTF8.self)))
+            #expect(RegionName(base) != RegionName(base + "x"))
+            for i in 0 ..< n {
+                var bytes = Array(base.utf8)
+                bytes[i] = UInt8(ascii: "0")
+                #expect(RegionName(base) != RegionName(String(decoding: bytes, as: UTF8.self)), "length \(n), byte \(i)")
+            }
+        }
+    }
+
+    @Test("action kinds rank in SPEC order")
+    func kindRanks() {
+        #expect(Action.Kind.allCases.map(\.rank) == Array(0 ..< Action.Kind.allCases.count))
+        #expect(Action.Kind.allCases == [.purge, .stageArtifact, .deploy, .setTraffic, .undeploy, .deleteArtifact])
+    }
+
     @Test("digests and versions")
     func formats() {
         #expect(Digest.isValid("sha256:" + String(repeating: "a", count: 64)))

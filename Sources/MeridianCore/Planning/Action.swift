@@ -9,7 +9,16 @@ public struct Action: Sendable, Hashable {
         case deleteArtifact = "delete-artifact"
 
         /// The order SPEC §4 lists them in, which is also the order of the plan's phases.
-        public var rank: Int { Self.allCases.firstIndex(of: self)! }
+        public var rank: Int {
+            switch self {
+            case .purge: 0
+            case .stageArtifact: 1
+            case .deploy: 2
+            case .setTraffic: 3
+            case .undeploy: 4
+            case .deleteArtifact: 5
+            }
+        }
     }
 
     public var id: String

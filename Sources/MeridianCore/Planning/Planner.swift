@@ -70,12 +70,15 @@ public final class Planner {
         self.regionStates = regionStates
         var modelFences: [ModelName: JurisdictionSet] = [:]
         var accelerators: [ModelName: AcceleratorCount] = [:]
+        var artifactsOf: [ModelName: [ArtifactName]] = [:]
         for m in state.modelList {
+            artifactsOf[m.name] = m.artifacts.map(\.value)
             modelFences[m.name] = fences.modelFence(of: m.name) ?? JurisdictionSet()
             if let acc = m.accelerator { accelerators[m.name] = acc }
         }
         self.modelFences = modelFences
         self.modelAccelerators = accelerators
+        self.modelArtifacts = artifactsOf
     }
 
     /// What the planner needs of an artifact, without copying the whole declaration around.
@@ -90,6 +93,8 @@ public final class Planner {
     private let modelFences: [ModelName: JurisdictionSet]
     /// Each model's accelerator per replica, so capacity sums never copy a whole model.
     private let modelAccelerators: [ModelName: AcceleratorCount]
+    /// Each model's artifacts, as declared.
+    private let modelArtifacts: [ModelName: [ArtifactName]]
 
     // Indexes over the observation, built once: the planner's loops look things up here
     // instead of copying whole region observations.
@@ -212,11 +217,17 @@ public final class Planner {
         traffic(desired)
         undeployAndPrune(desired)
         let actions = order()
+        // Every declared region an action touches (or copies from), with the generation the
+        // plan was made against. Looked up in `obs` (a copy of a whole observation per action
+        // used to be a quarter of a large plan's bookkeeping).
         var generations: [RegionName: Int] = [:]
+        func note(_ r: RegionName) {
+            if generations[r] == nil, let o = obs[r] { generations[r] = o.generation }
+        }
         for a in actions {
-            for r in a.regions + (a.from.map { [$0] } ?? []) where state.regions[r] != nil {
-                generations[r] = observation(r).generation
-            }
+            if let r = a.region { note(r) }
+            for r in (a.weights ?? [:]).keys { note(r) }
+            if let from = a.from { note(from) }
         }
         return Plan(source: source, observedGenerations: generations, actions: actions,
                     unserved: unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) })
@@ -289,8 +300,15 @@ public final class Planner {
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
             let fence = modelFences[model.name] ?? JurisdictionSet()
             let artifacts = model.artifacts.compactMap { facts[$0.value] }
+            // Whether r can serve this placement does not change while it is allocated (it reads
+            // health, fences and copies, never the pool): asked up to five times per region, so
+            // remembered. Topologies name a handful of regions, so a list beats a table.
+            var known: [(RegionName, Bool)] = []
             func ok(_ r: RegionName) -> Bool {
-                eligible(r, fence) && artifacts.allSatisfy { stageSource($0, into: r).possible }
+                if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
+                let answer = eligible(r, fence) && artifacts.allSatisfy { stageSource($0, into: r).possible }
+                known.append((r, answer))
+                return answer
             }
             func fit(_ r: RegionName, _ wanted: Int) -> Int {
                 guard let acc = model.accelerator else { return wanted }
@@ -368,8 +386,9 @@ public final class Planner {
             desired.replicas[placement.name] = replicas
             desired.roles[placement.name] = roles
             desired.weights[placement.name] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
+            let artifactNames = artifacts.map(\.name)
             for r in replicas.keys {
-                desired.artifacts[r, default: []].formUnion(artifacts.map(\.name))
+                desired.artifacts[r, default: []].formUnion(artifactNames)
             }
         }
         return desired
@@ -407,11 +426,13 @@ public final class Planner {
         var users: [Pair: [String]] = [:]
         if !missing.isEmpty {
             for m in missing { users[Pair(region: m.region, name: m.artifact.name.rawValue)] = [] }
-            for p in desired.replicas.keys.sorted() {
-                guard let model = state.placements[p].flatMap({ state.models[$0.model.value] }) else { continue }
-                for r in desired.replicas[p]!.keys {
-                    for a in model.artifacts {
-                        let key = Pair(region: r, name: a.value.rawValue)
+            // `placementList` is in name order: the same order as sorting the keys, without the sort.
+            for placement in state.placementList {
+                let p = placement.name
+                guard let regions = desired.replicas[p], let artifacts = modelArtifacts[placement.model.value] else { continue }
+                for r in regions.keys {
+                    for a in artifacts {
+                        let key = Pair(region: r, name: a.rawValue)
                         if users[key] != nil { users[key]!.append("\(desired.roles[p]?[r] ?? "region") of \(p)") }
                     }
                 }
@@ -570,17 +591,29 @@ public final class Planner {
         var deps = [[Int]](repeating: [], count: n)
         var dependents = [[Int]](repeating: [], count: n)
         for (i, d) in drafts.enumerated() {
-            let all = Set((d.deps + (withSoft ? d.softDeps : [])).compactMap { keys[$0] }.filter { $0 != i })
-            deps[i] = all.sorted()
-            for j in all { dependents[j].append(i) }
+            // Sorted and unique: the same as a set's sorted elements, without hashing.
+            var all: [Int] = []
+            all.reserveCapacity(d.deps.count + (withSoft ? d.softDeps.count : 0))
+            for key in d.deps { if let j = keys[key], j != i { all.append(j) } }
+            if withSoft { for key in d.softDeps { if let j = keys[key], j != i { all.append(j) } } }
+            all.sort()
+            var unique: [Int] = []
+            unique.reserveCapacity(all.count)
+            for j in all where unique.last != j { unique.append(j) }
+            deps[i] = unique
+            for j in unique { dependents[j].append(i) }
         }
         func sortKey(_ i: Int) -> (Int, String, String, String) {
             let a = drafts[i].action
             return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", drafts[i].key)
         }
         var remaining = deps.map(\.count)
+        // The tie-break as a rank: keys are unique, so the order of the tuples is total and one
+        // sort decides every comparison the heap will make.
         let keysOf = (0 ..< n).map(sortKey)
-        var ready = MinHeap<Int> { keysOf[$0] < keysOf[$1] }
+        var rank = [Int](repeating: 0, count: n)
+        for (k, i) in (0 ..< n).sorted(by: { keysOf[$0] < keysOf[$1] }).enumerated() { rank[i] = k }
+        var ready = MinHeap<Int> { rank[$0] < rank[$1] }
         for i in 0 ..< n where remaining[i] == 0 { ready.push(i) }
         var out: [Int] = []
         out.reserveCapacity(n)
