@@ -14,11 +14,14 @@ public enum ObservedSnapshot {
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: maxBytes + 1)) ?? Data()
         if data.count > maxBytes { throw Error(description: "\(path): larger than \(maxBytes) bytes") }
-        return try decode([UInt8](data), source: path)
+        return try decode(data, source: path)
     }
 
     public static func decode(_ bytes: [UInt8], source: String) throws(Error) -> ObservedState {
-        let data = Data(bytes)
+        try decode(Data(bytes), source: source)
+    }
+
+    static func decode(_ data: Data, source: String) throws(Error) -> ObservedState {
         let state: ObservedState
         do {
             state = try JSONDecoder().decode(ObservedState.self, from: data)

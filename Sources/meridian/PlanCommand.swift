@@ -29,9 +29,20 @@ struct PlanningOptions: ParsableArguments {
         try loaded.desired(allowEmpty: allowEmpty, nothing: "planned")
     }
 
-    func observe(_ state: DesiredState) async throws -> ObservedState {
+    typealias Prefetched = Task<Result<ObservedState, ObservedSnapshot.Error>, Never>
+
+    /// Starts reading the `--observed` snapshot on another thread while the manifests load: the
+    /// two are independent, and the load leaves a core idle while it reads blobs and indexes.
+    /// Nil when the regions are observed live, which needs the desired state first. Its errors
+    /// are reported by `observe`, after the manifests are known to be valid, as before.
+    func prefetch() -> Prefetched? {
+        guard let observed else { return nil }
+        return Task.detached { Result { () throws(ObservedSnapshot.Error) in try ObservedSnapshot.load(path: observed) } }
+    }
+
+    func observe(_ state: DesiredState, prefetched: Prefetched? = nil) async throws -> ObservedState {
         if let observed {
-            do { return try ObservedSnapshot.load(path: observed) } catch {
+            do { return try await prefetched?.value.get() ?? ObservedSnapshot.load(path: observed) } catch {
                 Output.err("meridian: \(error)")
                 throw Exit.environment
             }
@@ -95,13 +106,14 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let prefetched = planning.prefetch()
         let loaded = try source.load(digest: true)
         let head = try planning.desired(loaded)
         if let base {
-            try await pullRequest(loaded: loaded, head: head, baseRef: base)
+            try await pullRequest(loaded: loaded, head: head, baseRef: base, prefetched: prefetched)
             return
         }
-        let observed = try await planning.observe(head.state)
+        let observed = try await planning.observe(head.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(head, observed: observed, source: loaded.planSource)
         guard violations.isEmpty else { throw Exit.invalid }
         try planning.emit(planning.render(plan, head, violations: violations))
@@ -109,7 +121,7 @@ struct PlanCommand: AsyncParsableCommand {
     }
 
     /// What the change from `baseRef` to the head does, starting from the state the base converges to.
-    private func pullRequest(loaded: SourceOptions.Loaded, head: LoadResult, baseRef: String) async throws {
+    private func pullRequest(loaded: SourceOptions.Loaded, head: LoadResult, baseRef: String, prefetched: PlanningOptions.Prefetched?) async throws {
         guard let git = loaded.git else { throw Exit.environment }
         let baseResult: LoadResult
         let baseCommit: String
@@ -125,7 +137,7 @@ struct PlanCommand: AsyncParsableCommand {
         if !baseResult.isValid {
             preface.append("ℹ️ The base `\(baseRef)` (`\(baseCommit.prefix(12))`) does not validate (\(baseResult.diagnostics.count) problem(s)); the plan starts from the observed state.")
         }
-        let observed = try await planning.observe(head.state)
+        let observed = try await planning.observe(head.state, prefetched: prefetched)
         let baseSource = PlanSource(commit: baseCommit, digest: baseResult.digest, path: source.subdirectory)
         // The fleet as the base would leave it, then what the head changes from there.
         var start = observed
@@ -170,6 +182,7 @@ struct Drill: AsyncParsableCommand {
     @OptionGroup var planning: PlanningOptions
 
     func run() async throws {
+        let prefetched = planning.prefetch()
         let loaded = try source.load(digest: true)
         let result = try planning.desired(loaded)
         let failed = Set(fail.split(separator: ",").map { RegionName(String($0).trimmingCharacters(in: .whitespaces)) })
@@ -178,7 +191,7 @@ struct Drill: AsyncParsableCommand {
             Output.err("meridian: no such region: \(unknown.map(\.rawValue).joined(separator: ", "))")
             throw Exit.invalid
         }
-        let observed = try await planning.observe(result.state)
+        let observed = try await planning.observe(result.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)
         guard violations.isEmpty else { throw Exit.invalid }
         let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)
