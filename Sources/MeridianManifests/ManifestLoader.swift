@@ -69,19 +69,29 @@ public enum ManifestLoader {
     /// Parses files on every core. Each file is independent (its own libyaml parser), results
     /// land at their file's index, so the outcome is the same as parsing in order.
     static func parseAll(_ files: [ManifestFile], cache: ParseCache?) -> [ParsedFile] {
-        let one: @Sendable (ManifestFile) -> ParsedFile = { file in cache.map { $0.parsed(file) { parse($0) } } ?? parse(file) }
-        guard files.count > 1 else { return files.map(one) }
-        let results = UnsafeMutableBufferPointer<ParsedFile?>.allocate(capacity: files.count)
+        inParallel(count: files.count) { range in
+            range.map { i in cache.map { $0.parsed(files[i]) { parse($0) } } ?? parse(files[i]) }
+        }
+    }
+
+    /// `body` over `0 ..< count` on every core, in chunks (so that small files do not pay for
+    /// scheduling one by one); each chunk's results land at their indices, so the outcome is
+    /// the same as one pass in order. `body` gets a whole chunk, so it can hold per-thread
+    /// state (a libgit2 handle) across the chunk.
+    static func inParallel<T>(count: Int, _ body: @Sendable (Range<Int>) -> [T]) -> [T] {
+        guard count > 1 else { return body(0 ..< count) }
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
         results.initialize(repeating: nil)
         defer { results.deallocate() }
         nonisolated(unsafe) let slots = results
-        // Chunks of files, so that small files do not pay for scheduling one by one.
-        let chunk = max(1, files.count / (ProcessInfo.processInfo.activeProcessorCount * 8))
-        let chunks = (files.count + chunk - 1) / chunk
+        let chunk = max(1, count / (ProcessInfo.processInfo.activeProcessorCount * 8))
+        let chunks = (count + chunk - 1) / chunk
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in c * chunk ..< min(files.count, (c + 1) * chunk) { slots[i] = one(files[i]) }
+            let range = c * chunk ..< min(count, (c + 1) * chunk)
+            for (i, r) in zip(range, body(range)) { slots[i] = r }
         }
-        return results.map { $0! }
+        // Moved out, not copied: the buffer is freed without a reference left behind in it.
+        return (0 ..< count).map { (results.baseAddress! + $0).move()! }
     }
 
     /// `sha256:` over every file's path and content, in order. A file read from git is

@@ -62,6 +62,50 @@ struct GitSourceTests {
         #expect(source.parseCache.count == 21)
     }
 
+    @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")
+    func cachedBlobsAreNotRead() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 12)
+        let a = try g.commit("a")
+        try g.write("manifests/j5.yaml", GitFixture.jurisdiction("j5") + "---\n" + GitFixture.jurisdiction("added"))
+        let b = try g.commit("b")
+        let source = GitSource(repository: g.root.path)
+        #expect(try source.load(commit: a, path: "manifests").isValid)
+        // Delete every blob of commit a from the object database (the trees and commits stay).
+        for i in 0 ..< 12 {
+            let blob = try g.git("rev-parse", "\(a):manifests/j\(i).yaml")
+            try FileManager.default.removeItem(at: g.root.appendingPathComponent(".git/objects/\(blob.prefix(2))/\(blob.dropFirst(2))"))
+        }
+        let loaded = try source.load(commit: b, path: "manifests")
+        #expect(loaded.isValid, "\(loaded.diagnostics)")
+        #expect(loaded.state.jurisdictions.count == 13)
+        #expect(source.parseCache.parses == 13)
+        // A new source has no cache: it must read the blobs, and they are gone.
+        let error = gitRefusal { _ = try GitSource(repository: g.root.path).load(commit: b, path: "manifests") }
+        #expect(error?.kind == .environment)
+        #expect(error?.message.contains("blob cannot be read") == true, "\(error?.message ?? "")")
+    }
+
+    @Test("the size limits hold for cached files too, and name the first file over them in path order")
+    func limitsWithCache() throws {
+        let g = try GitFixture()
+        try g.writeFleet(count: 30)
+        try g.write("manifests/j17.yaml", GitFixture.jurisdiction("j17") + "# " + String(repeating: "x", count: 3000) + "\n")
+        try g.write("manifests/j23.yaml", GitFixture.jurisdiction("j23") + "# " + String(repeating: "x", count: 5000) + "\n")
+        let sha = try g.commit("two big files")
+        let source = GitSource(repository: g.root.path)
+        #expect(try source.load(commit: sha, path: "manifests").isValid)
+        // Now every file is cached; the limit still refuses, by the cached sizes.
+        source.maxBlobBytes = 2048
+        let error = gitRefusal { _ = try source.load(commit: sha, path: "manifests") }
+        #expect(error?.kind == .invalidTree)
+        #expect(error?.message.hasPrefix("manifests/j17.yaml: blob is ") == true, "\(error?.message ?? "")")
+        // And uncached, read on the workers: the same file is named.
+        let fresh = GitSource(repository: g.root.path)
+        fresh.maxBlobBytes = 2048
+        #expect(gitRefusal { _ = try fresh.load(commit: sha, path: "manifests") }?.message == error?.message)
+    }
+
     @Test("a symlink in the manifest tree is refused by name, never followed")
     func symlink() throws {
         let g = try GitFixture()

@@ -5,6 +5,8 @@ internal import Foundation
 /// each reader opens its own. No libgit2 pointer leaves this file; bytes are copied out.
 final class GitRepository {
     private let repo: OpaquePointer
+    /// The object database, opened on first use and kept for the handle's life.
+    private var odb: OpaquePointer?
     let path: String
 
     init(path: String) throws(GitError) {
@@ -18,7 +20,10 @@ final class GitRepository {
         self.path = path
     }
 
-    deinit { git_repository_free(repo) }
+    deinit {
+        if let odb { git_odb_free(odb) }
+        git_repository_free(repo)
+    }
 
     /// Resolves a branch, tag or sha (trying each spec in order) to a commit id.
     func resolveCommit(_ specs: [String], shown ref: String) throws(GitError) -> String {
@@ -51,10 +56,30 @@ final class GitRepository {
         var maxFiles = 200_000
     }
 
+    /// A manifest blob in a tree: where it is and which blob it is, not yet read.
+    struct Entry: Sendable {
+        let path: String
+        let oid: git_oid
+        /// 40 hex digits.
+        let blobID: String
+    }
+
     /// Every `*.yaml`/`*.yml` blob below `subdir` at `commit`, in byte-wise path order, read
     /// straight from the object database: no checkout, no temporary files. Paths are relative
     /// to the repository root. Anything a manifest tree must not hold is refused by name.
     func manifestFiles(commit sha: String, subdir: String, limits: Limits = Limits()) throws(GitError) -> [ManifestFile] {
+        let entries = try manifestEntries(commit: sha, subdir: subdir, limits: limits)
+        var sizes: [Int] = []
+        for e in entries { sizes.append(try blobSize(e)) }
+        try Self.checkSizes(sizes, of: entries, limits: limits)
+        var files: [ManifestFile] = []
+        files.reserveCapacity(entries.count)
+        for e in entries { files.append(ManifestFile(path: e.path, bytes: try blobBytes(e), blobID: e.blobID)) }
+        return files
+    }
+
+    /// The manifest blobs below `subdir` at `commit`, in byte-wise path order, none of them read.
+    func manifestEntries(commit sha: String, subdir: String, limits: Limits = Limits()) throws(GitError) -> [Entry] {
         let commit = try lookupCommit(sha)
         defer { git_commit_free(commit) }
         var root: OpaquePointer?
@@ -80,10 +105,6 @@ final class GitRepository {
             start = owned!
         }
         defer { if let owned { git_tree_free(owned) } }
-
-        var odb: OpaquePointer?
-        try gitCheck(git_repository_odb(&odb, repo), "object database cannot be opened")
-        defer { git_odb_free(odb) }
 
         // An explicit stack of (tree, path); every tree looked up here is freed on the way out,
         // whether the walk finishes or throws.
@@ -128,29 +149,45 @@ final class GitRepository {
         }
         found.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
 
-        var files: [ManifestFile] = []
-        files.reserveCapacity(found.count)
+        return found.map { item in
+            var oid = item.oid
+            return Entry(path: item.path, oid: oid, blobID: withUnsafePointer(to: &oid) { hex($0) })
+        }
+    }
+
+    /// Refuses, in path order, the first blob over the size limit or the blob that takes the
+    /// total over its limit: the same refusal whichever order the sizes were read in.
+    static func checkSizes(_ sizes: [Int], of entries: [Entry], limits: Limits) throws(GitError) {
         var total = 0
-        for var item in found {
-            // The header gives the size without inflating the blob: a huge blob is refused unread.
-            var size = 0
-            var type = GIT_OBJECT_INVALID
-            try gitCheck(git_odb_read_header(&size, &type, odb, &item.oid), "\(item.path): blob cannot be read")
+        for (size, e) in zip(sizes, entries) {
             if size > limits.maxBlobBytes {
-                throw GitError(.invalidTree, "\(item.path): blob is \(size) bytes; a manifest may be at most \(limits.maxBlobBytes) bytes")
+                throw GitError(.invalidTree, "\(e.path): blob is \(size) bytes; a manifest may be at most \(limits.maxBlobBytes) bytes")
             }
             total += size
             if total > limits.maxTotalBytes {
                 throw GitError(.invalidTree, "manifests exceed \(limits.maxTotalBytes) bytes in total")
             }
-            var blob: OpaquePointer?
-            try gitCheck(git_blob_lookup(&blob, repo, &item.oid), "\(item.path): blob cannot be read")
-            defer { git_blob_free(blob) }
-            let count = Int(git_blob_rawsize(blob))
-            let bytes = count == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_blob_rawcontent(blob), count: count))
-            files.append(ManifestFile(path: item.path, bytes: bytes, blobID: withUnsafePointer(to: &item.oid) { hex($0) }))
         }
-        return files
+    }
+
+    /// A blob's size from its header, without inflating the blob: a huge one is refused unread.
+    func blobSize(_ entry: Entry) throws(GitError) -> Int {
+        if odb == nil { try gitCheck(git_repository_odb(&odb, repo), "object database cannot be opened") }
+        var size = 0
+        var type = GIT_OBJECT_INVALID
+        var oid = entry.oid
+        try gitCheck(git_odb_read_header(&size, &type, odb, &oid), "\(entry.path): blob cannot be read")
+        return size
+    }
+
+    /// A blob's bytes, copied out of libgit2.
+    func blobBytes(_ entry: Entry) throws(GitError) -> [UInt8] {
+        var blob: OpaquePointer?
+        var oid = entry.oid
+        try gitCheck(git_blob_lookup(&blob, repo, &oid), "\(entry.path): blob cannot be read")
+        defer { git_blob_free(blob) }
+        let count = Int(git_blob_rawsize(blob))
+        return count == 0 ? [] : Array(UnsafeRawBufferPointer(start: git_blob_rawcontent(blob), count: count))
     }
 
     /// The signature of a commit and the bytes it signs; nil for an unsigned commit.

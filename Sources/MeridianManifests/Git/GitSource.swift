@@ -58,9 +58,57 @@ public final class GitSource: @unchecked Sendable {
 
     /// Loads the manifests below `path` at `commit`. Diagnostics name files as
     /// `<commit>:<path>`, which `git show` opens as it is.
+    ///
+    /// A file whose blob the parse cache holds is not read at all: the tree says which blob
+    /// it is, and the cache knows its size and its parse (a controller re-reading after a
+    /// one-file commit reads one blob). The other blobs are read on the parse workers, each
+    /// through its own libgit2 handle, and dropped as soon as they are parsed, so the source's
+    /// bytes are never all in memory at once. Sizes are checked against the limits, in path
+    /// order, before any blob is read.
     public func load(commit: String, path: String) throws(GitError) -> LoadResult {
-        let files = try files(commit: commit, path: path)
-        return ManifestLoader.load(files, cache: parseCache, pathPrefix: String(commit.prefix(12)) + ":", digest: true)
+        var limits = GitRepository.Limits()
+        limits.maxBlobBytes = maxBlobBytes
+        let repo = try open()
+        let entries = try repo.manifestEntries(commit: commit, subdir: path, limits: limits)
+        parseCache.beginLoad()
+        let cached = entries.map { parseCache.lookup(blob: $0.blobID, path: $0.path) }
+        let repositoryPath = localPath
+        // Sizes of what must be read, from the blobs' headers (unread), on every core.
+        let sizes = ManifestLoader.inParallel(count: entries.count) { range -> [Result<Int, GitError>] in
+            var worker: GitRepository?
+            return range.map { i -> Result<Int, GitError> in
+                if let hit = cached[i] { return .success(hit.size) }
+                return Result { () throws(GitError) -> Int in
+                    if worker == nil { worker = try GitRepository(path: repositoryPath) }
+                    return try worker!.blobSize(entries[i])
+                }
+            }
+        }
+        var known: [Int] = []
+        known.reserveCapacity(sizes.count)
+        for size in sizes { known.append(try size.get()) }
+        try GitRepository.checkSizes(known, of: entries, limits: limits)
+        // Read and parse what the cache does not hold.
+        let cache = parseCache
+        let parsed = ManifestLoader.inParallel(count: entries.count) { range -> [Result<ParsedFile, GitError>] in
+            var worker: GitRepository?
+            return range.map { i -> Result<ParsedFile, GitError> in
+                if let hit = cached[i] { return .success(hit.parsed) }
+                return Result { () throws(GitError) -> ParsedFile in
+                    if worker == nil { worker = try GitRepository(path: repositoryPath) }
+                    let e = entries[i]
+                    let file = ManifestFile(path: e.path, bytes: try worker!.blobBytes(e), blobID: e.blobID)
+                    let result = ManifestLoader.parse(file)
+                    cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
+                    return result
+                }
+            }
+        }
+        var files: [ParsedFile] = []
+        files.reserveCapacity(parsed.count)
+        for p in parsed { files.append(try p.get()) }
+        let digest = ManifestLoader.digest(of: entries.map { ManifestFile(path: $0.path, bytes: [], blobID: $0.blobID) })
+        return ManifestLoader.assemble(files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
     }
 
     /// The commit's signature and the bytes it signs; nil when unsigned.

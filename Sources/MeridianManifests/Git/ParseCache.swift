@@ -12,6 +12,9 @@ public final class ParseCache: @unchecked Sendable {
 
     private struct Entry {
         let parsed: ParsedFile
+        /// The blob's size in bytes, so that a cached file counts toward the source's limits
+        /// without its blob being touched again.
+        let size: Int
         var generation: Int
     }
 
@@ -38,20 +41,29 @@ public final class ParseCache: @unchecked Sendable {
 
     func parsed(_ file: ManifestFile, parse: (ManifestFile) -> ParsedFile) -> ParsedFile {
         guard let blob = file.blobID else { return parse(file) }
-        let key = Key(blob: blob, path: file.path)
-        if let hit = lock.withLock({ () -> ParsedFile? in
+        if let hit = lookup(blob: blob, path: file.path) { return hit.parsed }
+        let result = parse(file)
+        store(result, blob: blob, path: file.path, size: file.bytes.count)
+        return result
+    }
+
+    /// The cached parse of a blob at a path, and the blob's size, marked as used by this load.
+    /// The caller holds the result, so a later eviction cannot take it away mid-load.
+    func lookup(blob: String, path: String) -> (parsed: ParsedFile, size: Int)? {
+        let key = Key(blob: blob, path: path)
+        return lock.withLock {
             guard var entry = entries[key] else { return nil }
             entry.generation = generation
             entries[key] = entry
-            return entry.parsed
-        }) {
-            return hit
+            return (entry.parsed, entry.size)
         }
-        let result = parse(file)
+    }
+
+    /// Records a parse this load made.
+    func store(_ parsed: ParsedFile, blob: String, path: String, size: Int) {
         lock.withLock {
             _parses += 1
-            entries[key] = Entry(parsed: result, generation: generation)
+            entries[Key(blob: blob, path: path)] = Entry(parsed: parsed, size: size, generation: generation)
         }
-        return result
     }
 }
