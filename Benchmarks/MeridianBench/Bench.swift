@@ -136,14 +136,18 @@ struct MeridianBench {
         }
 
         FileHandle.standardError.write(Data("bench: (c) Cold plan\n".utf8))
-        // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action.
+        // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action. As
+        // `meridian plan --observed` does, the snapshot is decoded on another thread while the
+        // manifests load; "decode the snapshot" below is how long the plan then still waited.
         var planActions = 0
         var coldParts = (snapshot: 0.0, plan: 0.0, verify: 0.0)
+        let (_, snapshotAlone) = try best(runs) { try ObservedSnapshot.load(path: snapshotPath) }
         let (_, coldPlan) = try best(runs) { () throws -> Void in
+            let prefetch = Prefetch { try ObservedSnapshot.load(path: snapshotPath) }
             let source = GitSource(repository: repo.path)
             let result = try source.load(commit: try source.resolve("main"), path: "fleet")
             let t0 = Clock.monotonic()
-            let observed = try ObservedSnapshot.load(path: snapshotPath)
+            let observed = try prefetch.value()
             let t1 = Clock.monotonic()
             let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
             let t2 = Clock.monotonic()
@@ -162,11 +166,15 @@ struct MeridianBench {
         for round in 0 ..< max(runs, 2) {
             let file = files[files.count / 2 + round]
             let url = repo.appendingPathComponent(file.path)
-            try (String(decoding: file.bytes, as: UTF8.self) + "# edit \(round)\n").write(to: url, atomically: true, encoding: .utf8)
+            // A real change, not a comment: one more object, so nothing can tell the new desired
+            // state from the old without reading it.
+            let added = "---\napiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: bench-edit-\(round)}\nspec: {description: added by incremental round \(round)}\n"
+            try (String(decoding: file.bytes, as: UTF8.self) + added).write(to: url, atomically: true, encoding: .utf8)
             try git("commit", "-q", "-am", "one file")
             let parsesBefore = warm.parseCache.parses
             let (_, t) = try time { () throws -> Void in
                 let result = try warm.load(commit: try warm.resolve("main"), path: "fleet")
+                precondition(result.isValid && result.state.jurisdictions[JurisdictionName("bench-edit-\(round)")] != nil, "the incremental load missed the edit")
                 let plan = Planner.plan(result.state, fences: result.fences, observed: observedOnce, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
                 precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
             }
@@ -259,7 +267,7 @@ struct MeridianBench {
         row("(b) cold validate", ms(validate), String(format: "%.2f", ratio(validate)), "")
         row("    of which fence analysis + checks", ms(fences), String(format: "%.2f", ratio(fences)), "")
         row("(c) cold plan vs half-converged snapshot", ms(coldPlan), String(format: "%.2f", ratio(coldPlan)), String(format: "≤ 1.00× floor: %@", ratio(coldPlan) <= 1 ? "met" : "MISSED"))
-        print("    of which: decode the snapshot \(ms(coldParts.snapshot)), plan \(ms(coldParts.plan)), re-check \(ms(coldParts.verify)); the rest is the load")
+        print("    of which: wait for the snapshot \(ms(coldParts.snapshot)) (decoding it alone: \(ms(snapshotAlone)), overlapped with the load), plan \(ms(coldParts.plan)), re-check \(ms(coldParts.verify)); the rest is the load")
         row("    plan vs full converged snapshot", ms(planConverged), String(format: "%.2f", ratio(planConverged)), "")
         row("    plan from nothing (\(fromNothing.actions.count) actions)", ms(planFromNothing), String(format: "%.2f", ratio(planFromNothing)), "")
         row("(d) incremental: one-file commit, re-plan", ms(incremental), String(format: "%.2f", ratio(incremental)), String(format: "≤ 50 ms: %@", incremental <= 0.05 ? "met" : "MISSED"))
@@ -285,7 +293,7 @@ struct MeridianBench {
                 "validate": ["seconds": validate, "ratioToFloor": ratio(validate)],
                 "fences": ["seconds": fences, "ratioToFloor": ratio(fences)],
                 "coldPlan": ["seconds": coldPlan, "ratioToFloor": ratio(coldPlan), "actions": planActions, "target": 1.0, "met": ratio(coldPlan) <= 1,
-                     "snapshotSeconds": coldParts.snapshot, "planSeconds": coldParts.plan, "recheckSeconds": coldParts.verify],
+                     "snapshotWaitSeconds": coldParts.snapshot, "snapshotDecodeSeconds": snapshotAlone, "planSeconds": coldParts.plan, "recheckSeconds": coldParts.verify],
                 "planConverged": ["seconds": planConverged, "ratioToFloor": ratio(planConverged)],
                 "planFromNothing": ["seconds": planFromNothing, "ratioToFloor": ratio(planFromNothing), "actions": fromNothing.actions.count],
                 "incremental": ["seconds": incremental, "ratioToFloor": ratio(incremental), "target": 0.05, "met": incremental <= 0.05],
@@ -306,5 +314,25 @@ struct MeridianBench {
             try data.write(to: URL(fileURLWithPath: jsonOut))
         }
 
+    }
+}
+
+/// A value computed on its own thread, waited for later (what the CLI does with a detached task).
+final class Prefetch<T: Sendable>: @unchecked Sendable {
+    private var result: Result<T, any Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ body: @escaping @Sendable () throws -> T) {
+        let thread = Thread { [self] in
+            result = Result { try body() }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func value() throws -> T {
+        done.wait()
+        done.signal()
+        return try result!.get()
     }
 }
