@@ -25,42 +25,9 @@ public struct Name<Space: NameSpace>: Hashable, Comparable, Sendable, CustomStri
     // Bytes, not String's ==, which treats canonically equivalent Unicode as equal: names stay
     // distinct byte for byte. String's hash is consistent with that: byte-equal names are
     // String-equal, so they hash alike.
-    public static func == (a: Name, b: Name) -> Bool {
-        let fast = a.rawValue.utf8.withContiguousStorageIfAvailable { p in
-            b.rawValue.utf8.withContiguousStorageIfAvailable { q in sameBytes(p, q) }
-        }
-        if let fast, let result = fast { return result }
-        return a.rawValue.utf8.elementsEqual(b.rawValue.utf8)
-    }
+    public static func == (a: Name, b: Name) -> Bool { UTF8Bytes.equal(a.rawValue, b.rawValue) }
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
-
-    /// Byte equality, eight bytes at a time (names are compared in every lookup the planner
-    /// makes; a byte-by-byte loop was a twentieth of a large plan).
-    @inline(__always)
-    static func sameBytes(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = p.count
-        guard n == q.count else { return false }
-        guard n > 0, let a = p.baseAddress, let b = q.baseAddress else { return true }
-        if a == b { return true }
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        var i = 0
-        while i + 8 <= n {
-            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
-        }
-        while i < n {
-            if a[i] != b[i] { return false }
-            i += 1
-        }
-        return true
-    }
-    public static func < (a: Name, b: Name) -> Bool {
-        let fast = a.rawValue.utf8.withContiguousStorageIfAvailable { p in
-            b.rawValue.utf8.withContiguousStorageIfAvailable { q in p.lexicographicallyPrecedes(q) }
-        }
-        if let fast, let result = fast { return result }
-        return a.rawValue.utf8.lexicographicallyPrecedes(b.rawValue.utf8)
-    }
+    public static func < (a: Name, b: Name) -> Bool { UTF8Bytes.less(a.rawValue, b.rawValue) }
 }
 
 public typealias JurisdictionName = Name<JurisdictionSpace>
@@ -83,4 +50,66 @@ public enum DNSLabel {
     }
 
     public static let pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+}
+
+/// Byte equality of strings' UTF-8, never Unicode canonical equivalence.
+public enum UTF8Bytes {
+    /// Eight bytes at a time: names and keys are compared in every lookup the planner and the
+    /// composer make, and a generic byte-by-byte loop was a twentieth of a large plan.
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        let fast = a.utf8.withContiguousStorageIfAvailable { p in
+            b.utf8.withContiguousStorageIfAvailable { q in equal(p, q) }
+        }
+        if let fast, let result = fast { return result }
+        return a.utf8.elementsEqual(b.utf8)
+    }
+
+    /// Byte-wise lexicographic order (a prefix first), eight bytes at a time.
+    public static func less(_ a: String, _ b: String) -> Bool {
+        let fast = a.utf8.withContiguousStorageIfAvailable { p in
+            b.utf8.withContiguousStorageIfAvailable { q in less(p, q) }
+        }
+        if let fast, let result = fast { return result }
+        return a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
+    @inline(__always)
+    public static func less(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = min(p.count, q.count)
+        if n > 0, let a = p.baseAddress, let b = q.baseAddress {
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            var i = 0
+            while i + 8 <= n {
+                // Big-endian, so that the first differing byte decides, as in a byte-wise compare.
+                let x = ra.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
+                let y = rb.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
+                if x != y { return x < y }
+                i += 8
+            }
+            while i < n {
+                if a[i] != b[i] { return a[i] < b[i] }
+                i += 1
+            }
+        }
+        return p.count < q.count
+    }
+
+    @inline(__always)
+    public static func equal(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = p.count
+        guard n == q.count else { return false }
+        guard n > 0, let a = p.baseAddress, let b = q.baseAddress else { return true }
+        if a == b { return true }
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if a[i] != b[i] { return false }
+            i += 1
+        }
+        return true
+    }
 }

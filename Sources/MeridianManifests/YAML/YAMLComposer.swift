@@ -14,13 +14,45 @@ public struct YAMLLimits: Sendable {
 /// Composes libyaml's event stream into a `YAMLStream`, without recursion: nesting is an
 /// explicit stack bounded by `maxDepth`, so a 200,000-deep `[[[…` is an error, not a crash.
 ///
-/// Ownership follows ARCHITECTURE.md: the parser, the event and the input bytes are allocated
-/// here and freed in `deinit`; libyaml keeps a pointer to the input between `yaml_parser_parse`
-/// calls, so the input is storage this object owns for the parser's whole life.
-final class YAMLComposer {
-    private let parser: UnsafeMutablePointer<yaml_parser_t>
-    private let event: UnsafeMutablePointer<yaml_event_t>
-    private let input: UnsafeMutableRawBufferPointer
+/// A struct, so that its state is checked for exclusive access at compile time: as a class,
+/// the run-time checks on every append were a sixteenth of a load.
+struct YAMLComposer {
+    /// Ownership follows ARCHITECTURE.md: the parser, the event and the input bytes are
+    /// allocated here and freed in `deinit`; libyaml keeps a pointer to the input between
+    /// `yaml_parser_parse` calls, so the input is storage this object owns for the parser's
+    /// whole life.
+    private final class LibYAML {
+        let parser: UnsafeMutablePointer<yaml_parser_t>
+        let event: UnsafeMutablePointer<yaml_event_t>
+        let input: UnsafeMutableRawBufferPointer
+
+        init(bytes: some Collection<UInt8>) {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+            // One memcpy when the bytes are contiguous (an array), element by element otherwise.
+            let copied: Bool? = bytes.withContiguousStorageIfAvailable { source in
+                if let base = source.baseAddress { buffer.baseAddress!.copyMemory(from: base, byteCount: source.count) }
+                return true
+            }
+            if copied == nil { _ = buffer.initializeMemory(as: UInt8.self, from: bytes) }
+            input = buffer
+            parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+            event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+            yaml_parser_initialize(parser)
+            yaml_parser_set_input_string(parser, input.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
+        }
+
+        deinit {
+            yaml_parser_delete(parser)
+            parser.deallocate()
+            event.deallocate()
+            input.deallocate()
+        }
+    }
+
+    private let yaml: LibYAML
+    private var parser: UnsafeMutablePointer<yaml_parser_t> { yaml.parser }
+    private var event: UnsafeMutablePointer<yaml_event_t> { yaml.event }
+    private var input: UnsafeMutableRawBufferPointer { yaml.input }
     private let file: String
     private let limits: YAMLLimits
 
@@ -47,19 +79,7 @@ final class YAMLComposer {
     private init(bytes: some Collection<UInt8>, file: String, limits: YAMLLimits) {
         self.file = file
         self.limits = limits
-        input = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
-        _ = input.initializeMemory(as: UInt8.self, from: bytes)
-        parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
-        event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
-        yaml_parser_initialize(parser)
-        yaml_parser_set_input_string(parser, input.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
-    }
-
-    deinit {
-        yaml_parser_delete(parser)
-        parser.deallocate()
-        event.deallocate()
-        input.deallocate()
+        yaml = LibYAML(bytes: bytes)
     }
 
     /// Composes every document of `bytes`. The stream is usable only when no diagnostic is an
@@ -70,7 +90,7 @@ final class YAMLComposer {
                 "file is \(bytes.count) bytes; a manifest document may be at most \(limits.maxDocumentBytes) bytes",
                 at: SourceLocation(file: file, line: 1, column: 1))])
         }
-        let composer = YAMLComposer(bytes: bytes, file: file, limits: limits)
+        var composer = YAMLComposer(bytes: bytes, file: file, limits: limits)
         composer.run()
         return (composer.stream, composer.diagnostics)
     }
@@ -79,16 +99,16 @@ final class YAMLComposer {
         SourceLocation(file: file, line: line, column: column)
     }
 
-    private func fail(_ rule: Rule, _ message: String, line: Int, column: Int) {
+    private mutating func fail(_ rule: Rule, _ message: String, line: Int, column: Int) {
         diagnostics.append(Diagnostic(rule, message, at: location(line: line, column: column)))
         fatal = true
     }
 
-    private func report(_ rule: Rule, _ message: String, line: Int32, column: Int32) {
+    private mutating func report(_ rule: Rule, _ message: String, line: Int32, column: Int32) {
         diagnostics.append(Diagnostic(rule, message, at: location(line: Int(line), column: Int(column))))
     }
 
-    private func run() {
+    private mutating func run() {
         stream.nodes.reserveCapacity(input.count / 8)
         while !fatal {
             guard yaml_parser_parse(parser, event) == 1 else {
@@ -102,7 +122,7 @@ final class YAMLComposer {
         }
     }
 
-    private func parserError() {
+    private mutating func parserError() {
         let p = parser.pointee
         var message = p.problem.map { String(cString: $0) } ?? "unknown YAML error"
         if let context = p.context.map({ String(cString: $0) }) {
@@ -137,7 +157,7 @@ final class YAMLComposer {
         return (line, end - lineStart + 1)
     }
 
-    private func handleEvent() {
+    private mutating func handleEvent() {
         let e = event.pointee
         let line = Int32(clamping: e.start_mark.line + 1)
         let column = Int32(clamping: e.start_mark.column + 1)
@@ -226,7 +246,7 @@ final class YAMLComposer {
         tag.hasPrefix("tag:yaml.org,2002:") ? "!!" + tag.dropFirst("tag:yaml.org,2002:".count) : tag
     }
 
-    private func resolveTaggedScalar(tag: String, text: String, line: Int32, column: Int32) -> YAMLStream.ScalarType {
+    private mutating func resolveTaggedScalar(tag: String, text: String, line: Int32, column: Int32) -> YAMLStream.ScalarType {
         let plainType = ScalarResolver.resolvePlain(text)
         switch tag {
         case "!", "tag:yaml.org,2002:str": return .string
@@ -248,13 +268,13 @@ final class YAMLComposer {
         }
     }
 
-    private func appendNode(_ node: YAMLStream.Node, size: Int) -> Int32 {
+    private mutating func appendNode(_ node: YAMLStream.Node, size: Int) -> Int32 {
         stream.nodes.append(node)
         sizes.append(size)
         return Int32(stream.nodes.count - 1)
     }
 
-    private func attach(_ index: Int32) {
+    private mutating func attach(_ index: Int32) {
         if stack.isEmpty {
             documentRoot = index
         } else {
@@ -270,7 +290,7 @@ final class YAMLComposer {
 
     /// Checks keys (scalars, no duplicates) and resolves merge keys: explicit keys win over
     /// merged ones, and among several merged mappings the earlier one wins (YAML merge spec).
-    private func finishMapping(_ open: Open) {
+    private mutating func finishMapping(_ open: Open) {
         let raw = scratch[open.scratchStart...]
         var result: [Int32] = []
         result.reserveCapacity(raw.count)
@@ -335,7 +355,7 @@ final class YAMLComposer {
                     large![key] = node
                     return nil
                 }
-                for (k, n) in small where k.utf8.elementsEqual(key.utf8) { return n }
+                for (k, n) in small where UTF8Bytes.equal(k, key) { return n }
                 small.append((key, node))
                 if small.count > 16 {
                     large = Dictionary(small, uniquingKeysWith: { a, _ in a })
