@@ -18,7 +18,7 @@ enum Output {
     /// `/dev/null`).
     static func emit(_ text: String, to file: String?) throws {
         guard let file else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            withBytes(text) { FileHandle.standardOutput.write($0) }
             return
         }
         let target = URL(fileURLWithPath: file).resolvingSymlinksInPath()
@@ -27,13 +27,23 @@ enum Output {
             if let type, type != .typeRegular {
                 guard let handle = FileHandle(forWritingAtPath: target.path) else { throw CocoaError(.fileWriteNoPermission) }
                 defer { try? handle.close() }
-                try handle.write(contentsOf: Data(text.utf8))
+                try withBytes(text) { try handle.write(contentsOf: $0) }
             } else {
-                try Data(text.utf8).write(to: target, options: .atomic)
+                try withBytes(text) { try $0.write(to: target, options: .atomic) }
             }
         } catch {
             err("meridian: \(file): \(error)")
             throw Exit.environment
+        }
+    }
+
+    /// The text's UTF-8 as `Data` that borrows the string's storage for the duration of `body`:
+    /// a plan's JSON is written without a second copy of it in memory.
+    private static func withBytes<T>(_ text: String, _ body: (Data) throws -> T) rethrows -> T {
+        var text = text
+        return try text.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, utf8.count > 0 else { return try body(Data()) }
+            return try body(Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: utf8.count, deallocator: .none))
         }
     }
 

@@ -107,7 +107,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let prefetched = planning.prefetch()
-        let loaded = try source.load(digest: true)
+        let loaded = try source.load(digest: true, reread: base != nil)
         let head = try planning.desired(loaded)
         if let base {
             try await pullRequest(loaded: loaded, head: head, baseRef: base, prefetched: prefetched)

@@ -76,7 +76,9 @@ struct SourceOptions: ParsableArguments {
     /// Loads the manifests. Environment problems (no such directory, repository, ref or
     /// network) exit 3; an invalid tree or an untrusted commit exits 1.
     /// `digest`: hash a directory's content too (what a plan records; git sources always have it).
-    func load(digest: Bool = false) throws -> Loaded {
+    /// `reread`: the command will read a second revision through `Loaded.git` (a pull
+    /// request's base), so parsed files are kept for it; otherwise they are not kept.
+    func load(digest: Bool = false, reread: Bool = false) throws -> Loaded {
         guard let repo else {
             let path = directory ?? "manifests"
             do {
@@ -86,7 +88,8 @@ struct SourceOptions: ParsableArguments {
                 throw Exit.environment
             }
         }
-        let source = GitSource(repository: repo, cacheDirectory: cacheDir, fetchTimeout: fetchTimeout)
+        let source = GitSource(repository: repo, cacheDirectory: cacheDir, fetchTimeout: fetchTimeout,
+                               parseCache: ParseCache(retains: reread))
         do throws(GitError) {
             let commit = try source.resolve(ref)
             if verifySignatures, let trustedKeys {

@@ -60,6 +60,13 @@ struct GitSourceTests {
         #expect(source.parseCache.parses == 21)
         // Two revisions' worth of entries at most.
         #expect(source.parseCache.count == 21)
+
+        // A cache that does not retain (a one-shot command) keeps nothing and parses every time.
+        let once = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        #expect(try once.load(commit: b, path: "manifests").state.jurisdictions.count == 20)
+        #expect(try once.load(commit: b, path: "manifests").isValid)
+        #expect(once.parseCache.count == 0)
+        #expect(once.parseCache.parses == 40)
     }
 
     @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")

@@ -33,7 +33,7 @@ public enum PlanJSON {
         for kind in Action.Kind.allCases { w.key(kind.rawValue); w.raw(String(plan.count(kind))) }
         w.endObject()
         w.endObject()
-        return w.text + "\n"
+        return w.finish()
     }
 
     private static func action(_ a: Action, _ w: inout JSONWriter) {
@@ -65,6 +65,15 @@ public enum PlanJSON {
 /// A small pretty-printing JSON writer: deterministic, no Foundation.
 public struct JSONWriter {
     public private(set) var text = ""
+
+    /// The text with its final newline, handed over without a copy (a large plan's JSON is
+    /// tens of megabytes: `text + "\n"` held it twice).
+    public mutating func finish() -> String {
+        text.append("\n")
+        let done = text
+        text = ""
+        return done
+    }
     private struct Level {
         let array: Bool
         var empty = true

@@ -23,7 +23,14 @@ public final class ParseCache: @unchecked Sendable {
     private var generation = 0
     private var _parses = 0
 
-    public init() {}
+    /// False for a cache that only counts: a one-shot command that reads one revision has no
+    /// second read to serve, and holding every parsed file next to the desired state built from
+    /// them would cost a copy of the fleet's objects for nothing.
+    public let retains: Bool
+
+    public init(retains: Bool) { self.retains = retains }
+
+    public init() { retains = true }
 
     /// How many files were actually parsed (cache misses) since this cache was made.
     public var parses: Int { lock.withLock { _parses } }
@@ -63,7 +70,7 @@ public final class ParseCache: @unchecked Sendable {
     func store(_ parsed: ParsedFile, blob: String, path: String, size: Int) {
         lock.withLock {
             _parses += 1
-            entries[Key(blob: blob, path: path)] = Entry(parsed: parsed, size: size, generation: generation)
+            if retains { entries[Key(blob: blob, path: path)] = Entry(parsed: parsed, size: size, generation: generation) }
         }
     }
 }
