@@ -1,3 +1,4 @@
+import Foundation
 import MeridianCore
 import Testing
 
@@ -47,6 +48,26 @@ struct NameTests {
             let expected = Array(a.rawValue.utf8).lexicographicallyPrecedes(Array(b.rawValue.utf8))
             #expect((a < b) == expected, "\(Array(a.rawValue.utf8)) < \(Array(b.rawValue.utf8))")
             #expect((a == b) == (Array(a.rawValue.utf8) == Array(b.rawValue.utf8)))
+        }
+    }
+
+    @Test("the JSON writer escapes exactly quotes, backslashes and control characters, and round-trips any string")
+    func jsonStrings() throws {
+        var w = JSONWriter()
+        w.beginArray()
+        w.string("plain, with é and 🙂")
+        w.string("q\"b\\n\nr\rt\tc\u{01}\u{1F}/")
+        w.endArray()
+        #expect(w.finish() == "[\n  \"plain, with é and 🙂\",\n  \"q\\\"b\\\\n\\nr\\rt\\tc\\u0001\\u001f/\"\n]\n")
+        let alphabet: [Character] = ["a", "\"", "\\", "\n", "\u{0}", "\u{7}", "\u{1F}", " ", "é", "🙂", "/", "\u{7F}"]
+        for _ in 0 ..< 2_000 {
+            let original = String((0 ..< Int.random(in: 0 ... 12)).map { _ in alphabet.randomElement()! })
+            var writer = JSONWriter()
+            writer.beginArray()
+            writer.string(original)
+            writer.endArray()
+            let decoded = try JSONDecoder().decode([String].self, from: Data(writer.finish().utf8))
+            #expect(decoded == [original])
         }
     }
 

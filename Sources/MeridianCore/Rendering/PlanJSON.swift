@@ -83,7 +83,13 @@ public struct JSONWriter {
 
     public init() {}
 
-    private mutating func newline() { text += "\n" + String(repeating: "  ", count: levels.count) }
+    /// "\n" and the indentation of each depth, made once (a plan's JSON has a newline per field).
+    private var indents: [String] = ["\n"]
+
+    private mutating func newline() {
+        while indents.count <= levels.count { indents.append(indents[indents.count - 1] + "  ") }
+        text += indents[levels.count]
+    }
 
     /// Before a value: in an array, the separator and the indentation.
     private mutating func beforeValue() {
@@ -123,6 +129,13 @@ public struct JSONWriter {
 
     private mutating func appendString(_ s: String) {
         text += "\""
+        // Almost every string needs no escape: appended whole. Only bytes below 0x20, '"' and
+        // '\\' are escaped (never UTF-8's multi-byte sequences), so one pass over the bytes decides.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            text += s
+            text += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": text += "\\\""
