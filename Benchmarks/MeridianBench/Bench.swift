@@ -5,6 +5,7 @@ import MeridianEngine
 import MeridianManifests
 
 // `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep] [--parallelism N]`
+// `meridian-bench --apply-only [--agents N] [--placements N]`: only (g) (for a profiler).
 // `meridian-bench large --plan-loop N`: only plan, N times, alternately against the converged and
 // the half-converged state (for a profiler).
 //
@@ -39,6 +40,22 @@ struct MeridianBench {
         let keep = flag("--keep")
         let planLoop = option("--plan-loop").flatMap { Int($0) }
         let applyParallelism = Int(option("--parallelism") ?? "128") ?? 128
+        if flag("--apply-only") {
+            // For a profiler: only (g), against agents started from this binary's sibling.
+            let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-apply-\(UUID().uuidString.prefix(8))").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let token = "bench-token-\(UUID().uuidString)"
+            let agents = try Agents(count: agentCount, binary: binDir.appendingPathComponent("meridian").path, dir: dir, token: token)
+            defer { agents.stop() }
+            let fleet = ManifestLoader.load(ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { agents.urls[$0] }))
+            let adapters = RegionAdapters(for: fleet.state, environment: ["MERIDIAN_BENCH_TOKEN": token])
+            let h = try await ApplyFleet.run(fleet, adapters: adapters, stateDir: dir, parallelism: applyParallelism)
+            print(String(format: "(g) apply, %d agents: %d actions in %.2f s, %.0f actions/s, %d failed", agentCount, h.actions, h.seconds,
+                         Double(h.actions) / h.seconds, h.failed))
+            return
+        }
         let preset = small ? "small" : "large"
         let runs = small ? 1 : 3
 
@@ -93,20 +110,19 @@ struct MeridianBench {
         try git("add", "-A")
         try git("commit", "-q", "-m", "fleet")
 
-        FileHandle.standardError.write(Data("bench: (a) The floor\n".utf8))
         // (a) The floor: libgit2 blob reads plus libyaml events, one thread.
-        let (floorEvents, floor) = try best(runs) { () throws -> Int in
+        func floorRun() throws -> Int {
             let source = GitSource(repository: repo.path)
             let blobs = try source.files(commit: try source.resolve("main"), path: "fleet")
             return blobs.reduce(0) { $0 + (YAMLEventScan.count($1.bytes) ?? 0) }
         }
-
-        FileHandle.standardError.write(Data("bench: (b) Cold validate\n".utf8))
         // (b) Cold validate: a new source and an empty parse cache each time.
-        let (loaded, validate) = try best(runs) { () throws -> LoadResult in
+        func validateRun() throws -> LoadResult {
             let source = GitSource(repository: repo.path)
             return try source.load(commit: try source.resolve("main"), path: "fleet")
         }
+        FileHandle.standardError.write(Data("bench: loading the fleet once\n".utf8))
+        let loaded = try validateRun()
         guard loaded.isValid else {
             print(loaded.diagnostics.prefix(10).map(\.description).joined(separator: "\n"))
             exit(1)
@@ -135,14 +151,13 @@ struct MeridianBench {
             return
         }
 
-        FileHandle.standardError.write(Data("bench: (c) Cold plan\n".utf8))
         // (c) Cold plan: read the commit, decode the snapshot, plan, re-check every action. As
         // `meridian plan --observed` does, the snapshot is decoded on another thread while the
-        // manifests load; "decode the snapshot" below is how long the plan then still waited.
+        // manifests load; "wait for the snapshot" below is how long the plan then still waited.
         var planActions = 0
         var coldParts = (snapshot: 0.0, plan: 0.0, verify: 0.0)
         let (_, snapshotAlone) = try best(runs) { try ObservedSnapshot.load(path: snapshotPath) }
-        let (_, coldPlan) = try best(runs) { () throws -> Void in
+        func coldPlanRun() throws -> (actions: Int, parts: (snapshot: Double, plan: Double, verify: Double)) {
             let prefetch = Prefetch { try ObservedSnapshot.load(path: snapshotPath) }
             let source = GitSource(repository: repo.path)
             let result = try source.load(commit: try source.resolve("main"), path: "fleet")
@@ -153,8 +168,23 @@ struct MeridianBench {
             let t2 = Clock.monotonic()
             precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed).isEmpty)
             let t3 = Clock.monotonic()
-            planActions = plan.actions.count
-            coldParts = (t1 - t0, t2 - t1, t3 - t2)
+            return (plan.actions.count, (t1 - t0, t2 - t1, t3 - t2))
+        }
+
+        // (a), (b) and (c) in interleaved rounds, best of each: this machine's speed drifts by a
+        // third over minutes, and the ratios compare figures taken under the same conditions.
+        var floor = Double.infinity, validate = Double.infinity, coldPlan = Double.infinity
+        var floorEvents = 0
+        for round in 1 ... runs {
+            FileHandle.standardError.write(Data("bench: (a) (b) (c), round \(round) of \(runs)\n".utf8))
+            let (events, tf) = try time(floorRun)
+            floorEvents = events
+            floor = min(floor, tf)
+            let (_, tv) = try time(validateRun)
+            validate = min(validate, tv)
+            let (c, tc) = try time(coldPlanRun)
+            if tc < coldPlan { (planActions, coldParts) = c }
+            coldPlan = min(coldPlan, tc)
         }
 
         FileHandle.standardError.write(Data("bench: (d) Incremental\n".utf8))
@@ -260,7 +290,7 @@ struct MeridianBench {
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; best of \(runs)")
         print("")
         func row(_ name: String, _ value: String, _ r: String, _ target: String) {
-            print(name.padding(toLength: 46, withPad: " ", startingAt: 0) + value.padding(toLength: 14, withPad: " ", startingAt: 0) + r.padding(toLength: 10, withPad: " ", startingAt: 0) + target)
+            print(name.padding(toLength: 46, withPad: " ", startingAt: 0) + value.padding(toLength: 14, withPad: " ", startingAt: 0) + r.padding(toLength: 13, withPad: " ", startingAt: 0) + target)
         }
         row("figure", "value", "× floor", "target")
         row("(a) floor: libgit2 + libyaml events, 1 thread", ms(floor), "1.00", "")
