@@ -106,11 +106,9 @@ public final class RegionAgent: Sendable {
         }
     }
 
-    /// The stored state. Keys unsorted: only this agent reads it back, and sorting every
-    /// level on every execute was a large share of an agent's CPU under load.
-    static func encode(_ r: SimulatedRegion) -> String {
-        String(decoding: (try? JSONEncoder().encode(r)) ?? Data(), as: UTF8.self)
-    }
+    /// The stored state, as compact JSON written without Foundation's encoder (it was the
+    /// largest share of an agent's CPU under load); read back with `JSONDecoder`.
+    static func encode(_ r: SimulatedRegion) -> String { r.stateJSON() }
 
     static func save(_ r: SimulatedRegion, _ db: Database) throws {
         try db.execute(sql: "UPDATE region SET state = ? WHERE id = 1", arguments: [encode(r)])
@@ -143,7 +141,7 @@ public final class RegionAgent: Sendable {
     func observationJSON() throws(Error) -> Data {
         let o = try observation()
         if let cached = encodedObservation.withLock({ $0 }), cached.generation == o.generation { return cached.json }
-        let json = (try? JSONEncoder().encode(o)) ?? Data("{}".utf8)
+        let json = Data(o.json().utf8)
         encodedObservation.withLock { current in
             if (current?.generation ?? -1) < o.generation { current = (o.generation, json) }
         }

@@ -214,3 +214,38 @@ struct AgentTests {
         #expect(resumed > 0, "at least one kill landed mid-run and was resumed")
     }
 }
+
+@Suite("agent state encoding")
+struct AgentEncodingTests {
+    /// A region with random contents, names that need escaping included.
+    static func randomRegion() -> SimulatedRegion {
+        let names = ["a", "b-1", "quote\"d", "back\\slash", "tab\tline\n", "é", "x/y"]
+        var r = SimulatedRegion(name: names.randomElement()!, jurisdiction: names.randomElement()!, accelerators: ["h100": Int.random(in: 0 ... 64)])
+        r.observation.reachable = Bool.random()
+        r.observation.generation = Int.random(in: 0 ... 1_000_000)
+        if Bool.random() { r.observation.jurisdiction = nil }
+        if Bool.random() { r.observation.capacity = nil } else { r.observation.capacity?["a100"] = AcceleratorCapacity(total: 8, free: Int.random(in: -2 ... 8)) }
+        for _ in 0 ..< Int.random(in: 0 ... 6) {
+            r.observation.artifacts[names.randomElement()! + String(Int.random(in: 0 ... 9))] = ObservedArtifact(digest: "sha256:" + String(Int.random(in: 0 ... 999)))
+            r.observation.deployments[names.randomElement()!] = ObservedDeployment(model: names.randomElement()!, version: "1.0.\(Int.random(in: 0 ... 9))",
+                                                                                 replicas: Int.random(in: 0 ... 9), ready: Int.random(in: 0 ... 9))
+            r.observation.traffic[names.randomElement()!] = Int.random(in: 0 ... 100)
+            r.held[names.randomElement()!] = AcceleratorDemand(type: names.randomElement()!, count: Int.random(in: 0 ... 9))
+            let key = names.randomElement()! + UUID().uuidString
+            r.executions[key] = SimulatedRegion.Execution(applied: 1, requests: Int.random(in: 1 ... 3), generation: Int.random(in: 0 ... 99))
+            r.keyOrder.append(key)
+        }
+        return r
+    }
+
+    @Test("the hand-written state and observation JSON decode, through Foundation, to exactly what was written (500 random regions)")
+    func roundTrip() throws {
+        for _ in 0 ..< 500 {
+            let r = Self.randomRegion()
+            let state = try JSONDecoder().decode(SimulatedRegion.self, from: Data(r.stateJSON().utf8))
+            #expect(state == r)
+            let observation = try JSONDecoder().decode(RegionObservation.self, from: Data(r.observation.json().utf8))
+            #expect(observation == r.observation)
+        }
+    }
+}

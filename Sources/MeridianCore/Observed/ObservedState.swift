@@ -86,3 +86,60 @@ public struct RegionObservation: Sendable, Hashable, Codable {
         traffic = try c.decodeIfPresent([String: Int].self, forKey: .traffic) ?? [:]
     }
 }
+
+extension RegionObservation {
+    /// The observation as compact JSON, keys in order: what `RegionObservation`'s `Codable`
+    /// form decodes (an absent jurisdiction or capacity is left out, as the synthesized encoder
+    /// leaves it). A region agent serves this after every change; Foundation's encoder was a
+    /// large share of an agent's CPU under load.
+    public func json() -> String {
+        var w = JSONWriter(pretty: false)
+        write(into: &w)
+        return w.finish()
+    }
+
+    public func write(into w: inout JSONWriter) {
+        w.beginObject()
+        if let capacity {
+            w.key("capacity")
+            w.beginObject()
+            for (type, c) in capacity.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
+                w.key(type)
+                w.beginObject()
+                w.key("free"); w.raw(String(c.free))
+                w.key("total"); w.raw(String(c.total))
+                w.endObject()
+            }
+            w.endObject()
+        }
+        w.key("artifacts")
+        w.beginObject()
+        for (name, a) in artifacts.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
+            w.key(name)
+            w.beginObject()
+            w.key("digest"); w.string(a.digest)
+            w.endObject()
+        }
+        w.endObject()
+        w.key("deployments")
+        w.beginObject()
+        for (name, d) in deployments.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
+            w.key(name)
+            w.beginObject()
+            w.key("model"); w.string(d.model)
+            w.key("ready"); w.raw(String(d.ready))
+            w.key("replicas"); w.raw(String(d.replicas))
+            w.key("version"); w.string(d.version)
+            w.endObject()
+        }
+        w.endObject()
+        w.key("generation"); w.raw(String(generation))
+        if let jurisdiction { w.key("jurisdiction"); w.string(jurisdiction) }
+        w.key("reachable"); w.raw(reachable ? "true" : "false")
+        w.key("traffic")
+        w.beginObject()
+        for (name, weight) in traffic.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) { w.key(name); w.raw(String(weight)) }
+        w.endObject()
+        w.endObject()
+    }
+}

@@ -80,13 +80,16 @@ public struct JSONWriter {
     }
     private var levels: [Level] = []
     private var afterKey = false
+    /// False: no newlines, no indentation, ":" between key and value (for the wire).
+    private let pretty: Bool
 
-    public init() {}
+    public init(pretty: Bool = true) { self.pretty = pretty }
 
     /// "\n" and the indentation of each depth, made once (a plan's JSON has a newline per field).
     private var indents: [String] = ["\n"]
 
     private mutating func newline() {
+        guard pretty else { return }
         while indents.count <= levels.count { indents.append(indents[indents.count - 1] + "  ") }
         text += indents[levels.count]
     }
@@ -106,7 +109,7 @@ public struct JSONWriter {
         levels[levels.count - 1].empty = false
         newline()
         appendString(k)
-        text += ": "
+        text += pretty ? ": " : ":"
         afterKey = true
     }
 
