@@ -118,6 +118,7 @@ public enum ManifestLoader {
                                 pathPrefix: String = "", digest: String = "") -> LoadResult {
         var diagnostics = sourceDiagnostics
         var objects: [ManifestObject] = []
+        objects.reserveCapacity(parsed.reduce(0) { $0 + $1.objects.count })
         for file in parsed {
             diagnostics += file.diagnostics
             objects += file.objects

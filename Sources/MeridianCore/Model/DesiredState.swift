@@ -102,6 +102,29 @@ public struct DesiredState: Sendable {
             }
         }
 
+        // Tables sized up front: growing a 70,000-entry table moves every value ~17 times.
+        var counts = [Int](repeating: 0, count: 8)
+        for object in objects {
+            switch object {
+            case .jurisdiction: counts[0] += 1
+            case .region: counts[1] += 1
+            case .artifact: counts[2] += 1
+            case .residencyFence: counts[3] += 1
+            case .model: counts[4] += 1
+            case .topology: counts[5] += 1
+            case .placement: counts[6] += 1
+            case .guardrail: counts[7] += 1
+            }
+        }
+        jurisdictions.reserveCapacity(counts[0])
+        regions.reserveCapacity(counts[1])
+        artifacts.reserveCapacity(counts[2])
+        fences.reserveCapacity(counts[3])
+        models.reserveCapacity(counts[4])
+        topologies.reserveCapacity(counts[5])
+        placements.reserveCapacity(counts[6])
+        guardrails.reserveCapacity(counts[7])
+
         for object in objects {
             switch object {
             case .jurisdiction(let o): insert(o, o.meta, into: &jurisdictions) { $0.meta }
