@@ -40,10 +40,12 @@ let package = Package(
             pkgConfig: "libgit2",
             providers: [.apt(["libgit2-dev"])]
         ),
+        // glibc's malloc.h (malloc_trim), which Swift's Glibc module leaves out.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "MeridianCore", swiftSettings: strict),
         .target(
             name: "MeridianManifests",
-            dependencies: ["MeridianCore", "CLibYAML", "CLibGit2"],
+            dependencies: ["MeridianCore", "CLibYAML", "CLibGit2", "CMalloc"],
             swiftSettings: strict
         ),
         // RegionAdapter and its local, http and exec implementations.

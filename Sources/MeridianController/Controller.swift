@@ -338,6 +338,8 @@ public final class Controller: Service, Sendable {
                 _ = try source.verify(commit: commit, trustedKeys: try TrustedKeys.load(path: keys))
             }
             let result = try source.load(commit: commit, path: config.path)
+            // The previous revision's parse and state are garbage now; give the pages back.
+            defer { ManifestLoader.returnFreedMemory() }
             guard result.isValid else {
                 return "invalid manifests (\(result.diagnostics.filter { $0.severity == .error }.count) errors), first: " + (result.diagnostics.first.map(\.description) ?? "")
             }

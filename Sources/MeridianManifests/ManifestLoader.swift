@@ -1,5 +1,6 @@
 public import MeridianCore
 internal import Foundation
+internal import CMalloc
 
 /// One manifest file's bytes, as a source hands them over.
 public struct ManifestFile: Sendable {
@@ -92,6 +93,14 @@ public enum ManifestLoader {
         }
         // Moved out, not copied: the buffer is freed without a reference left behind in it.
         return (0 ..< count).map { (results.baseAddress! + $0).move()! }
+    }
+
+    /// Hands memory the parse freed back to the system. Files are parsed on worker threads,
+    /// whose malloc arenas later single-threaded work (indexing is done, planning) never
+    /// allocates from: without this, what the parse freed stays resident under everything
+    /// allocated next, about 40 MB of a 100,000-object plan's peak. Costs a few milliseconds.
+    public static func returnFreedMemory() {
+        _ = malloc_trim(0)
     }
 
     /// `sha256:` over every file's path and content, in order. A file read from git is

@@ -97,6 +97,7 @@ struct SourceOptions: ParsableArguments {
                 Output.err("meridian: commit \(commit.prefix(12)) is signed by trusted \(verified.format) key \(verified.key)")
             }
             let result = try source.load(commit: commit, path: subdirectory)
+            ManifestLoader.returnFreedMemory()
             return Loaded(result: result, label: "\(repo)@\(ref) (\(commit.prefix(12))):\(subdirectory)", commit: commit,
                           path: subdirectory, git: source)
         } catch {
