@@ -17,21 +17,41 @@ enum Output {
     /// over them would put a regular file where the link or the device was (as root, even
     /// `/dev/null`).
     static func emit(_ text: String, to file: String?) throws {
+        try emit(to: file) { write in try write(text) }
+    }
+
+    /// `emit` for output made in pieces (a large plan's JSON): each piece is written as it
+    /// comes, never all held at once. A regular file is written to a temporary file beside it
+    /// and renamed over it at the end, so it is still replaced atomically; a failure leaves the
+    /// old file as it was and removes the temporary one.
+    static func emit(to file: String?, _ produce: (_ write: (String) throws -> Void) throws -> Void) throws {
         guard let file else {
-            withBytes(text) { FileHandle.standardOutput.write($0) }
+            try produce { text in withBytes(text) { FileHandle.standardOutput.write($0) } }
             return
         }
         let target = URL(fileURLWithPath: file).resolvingSymlinksInPath()
         let type = (try? FileManager.default.attributesOfItem(atPath: target.path))?[.type] as? FileAttributeType
+        var temporary: String?
         do {
+            let handle: FileHandle
             if let type, type != .typeRegular {
-                guard let handle = FileHandle(forWritingAtPath: target.path) else { throw CocoaError(.fileWriteNoPermission) }
-                defer { try? handle.close() }
-                try withBytes(text) { try handle.write(contentsOf: $0) }
+                guard let h = FileHandle(forWritingAtPath: target.path) else { throw CocoaError(.fileWriteNoPermission) }
+                handle = h
             } else {
-                try withBytes(text) { try $0.write(to: target, options: .atomic) }
+                let path = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).meridian-\(UUID().uuidString.prefix(8))").path
+                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+                guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                temporary = path
+                handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            }
+            defer { try? handle.close() }
+            try produce { text in try withBytes(text) { try handle.write(contentsOf: $0) } }
+            if let temporary {
+                try handle.synchronize()
+                guard rename(temporary, target.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             }
         } catch {
+            if let temporary { unlink(temporary) }
             err("meridian: \(file): \(error)")
             throw Exit.environment
         }

@@ -52,6 +52,17 @@ struct PlanningOptions: ParsableArguments {
 
     func emit(_ text: String) throws { try Output.emit(text, to: out) }
 
+    /// Renders and writes the plan; JSON is written as it is made (a 100,000-object plan's JSON
+    /// is tens of megabytes).
+    func output(_ plan: Plan, _ result: LoadResult, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
+                title: String = "Meridian plan", preface: [String] = []) throws {
+        if format == .json {
+            try Output.emit(to: out) { write in try PlanJSON.render(plan, write) }
+        } else {
+            try emit(render(plan, result, violations: violations, drills: drills, title: title, preface: preface))
+        }
+    }
+
     /// Plans and re-checks every action against the fences; a violation is never emitted.
     func plan(_ result: LoadResult, observed: ObservedState, source: PlanSource, failed: Set<RegionName> = []) throws -> (Plan, [PlanVerifier.Violation]) {
         let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: source,
@@ -116,7 +127,7 @@ struct PlanCommand: AsyncParsableCommand {
         let observed = try await planning.observe(head.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(head, observed: observed, source: loaded.planSource)
         guard violations.isEmpty else { throw Exit.invalid }
-        try planning.emit(planning.render(plan, head, violations: violations))
+        try planning.output(plan, head, violations: violations)
         if detailedExitcode && !plan.isEmpty { throw Exit.changes }
     }
 
@@ -165,7 +176,7 @@ struct PlanCommand: AsyncParsableCommand {
             }
             drills.append(DrillResult(failed: [region.name], plan: drill, unserved: degraded, regressions: regressions))
         }
-        try planning.emit(planning.render(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface))
+        try planning.output(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface)
         guard violations.isEmpty else { throw Exit.invalid }
         if detailedExitcode && !plan.isEmpty { throw Exit.changes }
     }
@@ -196,6 +207,6 @@ struct Drill: AsyncParsableCommand {
         guard violations.isEmpty else { throw Exit.invalid }
         let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)
         let title = "Drill: \(failed.sorted().map(\.rawValue).joined(separator: ", ")) down"
-        try planning.emit(planning.render(plan, result, violations: violations, drills: planning.format == .text ? [] : [drill], title: title))
+        try planning.output(plan, result, violations: violations, drills: planning.format == .text ? [] : [drill], title: title)
     }
 }

@@ -215,6 +215,13 @@ struct PlannerTests {
         #expect(text.contains("\"summary\": {\n    \"purge\": 0,\n    \"stage-artifact\": \(p.count(.stageArtifact)),\n    \"deploy\": 2,\n    \"set-traffic\": 1,\n    \"undeploy\": 0,\n    \"delete-artifact\": 0\n  }\n}\n"))
         #expect(text.contains("\"type\": \"stage-artifact\",\n      \"region\": \"eu-west\",\n      \"artifact\": \"eu-ft\",\n      \"from\": null,\n      \"dependsOn\": [],\n      \"reason\": \"register eu-ft at its origin eu-west: active region of assistant-eu needs it\""))
         #expect(Self.plan(l, Self.converged(l)).actions.isEmpty)
+        // Streamed in pieces (as `--out` writes it), the bytes are the same, whatever the piece size.
+        for chunk in [1, 64, 1 << 20] {
+            var pieces: [String] = []
+            PlanJSON.render(p, chunk: chunk) { pieces.append($0) }
+            #expect(pieces.joined() == text)
+            #expect(chunk > 1 || pieces.count > p.actions.count)
+        }
     }
 
     @Test("the pull-request comment has the summary, the fence proof, a Mermaid graph, and stays under the limit")

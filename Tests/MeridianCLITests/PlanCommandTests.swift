@@ -88,6 +88,21 @@ struct PlanCommandTests {
         let kind = try FileManager.default.attributesOfItem(atPath: fifo.path)[.type] as? FileAttributeType
         #expect(kind != nil && kind != .typeRegular, "the FIFO was replaced by a \(String(describing: kind))")
         #expect(try String(contentsOf: captured, encoding: .utf8).contains("\"formatVersion\": 1"))
+        // A regular file is replaced whole (through a temporary file beside it, renamed over it),
+        // and nothing else is left in the directory; a directory that cannot take the file fails
+        // with exit 3 and leaves nothing behind.
+        let plain = dir.appendingPathComponent("plain.json")
+        try Data("old".utf8).write(to: plain)
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: dir.path))
+        let p = try CLI.run(["plan", "--observed", snapshot, "--format", "json", "--out", plain.path])
+        #expect(p.status == 0, "\(p.stderr)")
+        let written = try Data(contentsOf: plain)
+        #expect((try JSONSerialization.jsonObject(with: written) as? [String: Any])?["formatVersion"] as? Int == 1)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == before)
+        let missing = dir.appendingPathComponent("no-such-dir/plan.json")
+        let m = try CLI.run(["plan", "--observed", snapshot, "--format", "json", "--out", missing.path])
+        #expect(m.status == 3 && m.stderr.contains("no-such-dir/plan.json"), "\(m.status) \(m.stderr)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: dir.path)) == before)
     }
 
     @Test("drill --fail: the primary's failure promotes its standby; an unknown region is an error")

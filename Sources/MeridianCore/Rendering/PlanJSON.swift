@@ -2,6 +2,14 @@
 /// two-space indentation, a final newline. The same plan gives the same bytes.
 public enum PlanJSON {
     public static func render(_ plan: Plan) -> String {
+        var text = ""
+        render(plan) { text += $0 }
+        return text
+    }
+
+    /// The same bytes, handed to `write` in pieces of about `chunk` bytes as they are made, so a
+    /// large plan is never held whole in memory on its way out.
+    public static func render(_ plan: Plan, chunk: Int = 1 << 20, _ write: (String) throws -> Void) rethrows {
         var w = JSONWriter()
         w.beginObject()
         w.key("formatVersion"); w.raw("1")
@@ -17,7 +25,10 @@ public enum PlanJSON {
         w.endObject()
         w.key("actions")
         w.beginArray()
-        for a in plan.actions { action(a, &w) }
+        for a in plan.actions {
+            action(a, &w)
+            if w.text.utf8.count >= chunk { try write(w.drain()) }
+        }
         w.endArray()
         w.key("unserved")
         w.beginArray()
@@ -33,7 +44,7 @@ public enum PlanJSON {
         for kind in Action.Kind.allCases { w.key(kind.rawValue); w.raw(String(plan.count(kind))) }
         w.endObject()
         w.endObject()
-        return w.finish()
+        try write(w.finish())
     }
 
     private static func action(_ a: Action, _ w: inout JSONWriter) {
@@ -68,6 +79,13 @@ public struct JSONWriter {
 
     /// The text with its final newline, handed over without a copy (a large plan's JSON is
     /// tens of megabytes: `text + "\n"` held it twice).
+    /// The text written so far, taken out; writing goes on where it left off.
+    public mutating func drain() -> String {
+        let done = text
+        text = ""
+        return done
+    }
+
     public mutating func finish() -> String {
         text.append("\n")
         let done = text
