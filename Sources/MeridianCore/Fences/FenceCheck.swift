@@ -17,7 +17,7 @@ public enum FenceCheck {
                     at: artifact.meta.nameLocation))
                 continue
             }
-            guard state.regions.index(forKey: artifact.origin.value) != nil else { continue }  // ref.missing says it
+            guard state.regions.contains(artifact.origin.value) else { continue }  // ref.missing says it
             if let path = analysis.offendingReplica(of: artifact.origin.value, outside: e) {
                 out.append(Diagnostic(.fenceOrigin,
                     "Artifact '\(artifact.name)' originates in region '\(artifact.origin.value)' (jurisdiction \(analysis.jurisdictionLabel(of: artifact.origin.value)))\(replicas(path, analysis)), outside its effective fence \(analysis.describe(e))\(because(analysis, artifact.name, path.last!))",
@@ -30,7 +30,7 @@ public enum FenceCheck {
         for model in state.modelList {
             let fence = analysis.modelFence(of: model.name) ?? JurisdictionSet()
             modelFences[model.name] = fence
-            let artifactsEmpty = model.artifacts.contains { empty.contains($0.value) || state.artifacts.index(forKey: $0.value) == nil }
+            let artifactsEmpty = model.artifacts.contains { empty.contains($0.value) || !state.artifacts.contains($0.value) }
             if fence.isEmpty {
                 if artifactsEmpty { continue }
                 let parts = model.artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
@@ -48,7 +48,7 @@ public enum FenceCheck {
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value],
                   let modelFence = modelFences[model.name], !modelFence.isEmpty else { continue }
             let runtime = model.artifacts.filter { runtimeOrigin[$0.value] != nil }
-            for (role, region) in roles(of: topology) where state.regions.index(forKey: region.value) != nil {
+            for (role, region) in roles(of: topology) where state.regions.contains(region.value) {
                 // The model's fence is inside every artifact's: one bitset test clears the common
                 // case; only a region outside it is walked artifact by artifact for the message.
                 if !analysis.isInside(region.value, modelFence) {

@@ -24,9 +24,9 @@ struct StructuralValidator {
         diagnostics.append(Diagnostic(rule, message, at: location))
     }
 
-    private mutating func ref<S>(_ name: Located<Name<S>>, in dict: [Name<S>: some Any], from owner: ObjectMeta, field: String) {
-        // `index(forKey:)`, not `dict[key] == nil`: that would copy the whole object to compare it with nil.
-        guard dict.index(forKey: name.value) == nil else { return }
+    private mutating func ref<S, V>(_ name: Located<Name<S>>, in table: ObjectTable<S, V>, from owner: ObjectMeta, field: String) {
+        // `contains`, not `table[key] == nil`: that would copy the whole object to compare it with nil.
+        guard !table.contains(name.value) else { return }
         error(.refMissing, "\(owner.kind.rawValue) '\(owner.name)' \(field) refers to \(S.kindName) '\(name.value)', which does not exist",
               at: name.location)
     }
