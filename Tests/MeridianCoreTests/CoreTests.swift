@@ -140,6 +140,18 @@ struct DesiredStateTests {
         #expect(diagnostics.map(\.rule) == [.nameDuplicate, .nameDuplicate])
         #expect(Set(diagnostics.compactMap { $0.location?.line }) == [1, 9])
         #expect(state.jurisdictions[JurisdictionName("j")]?.description == nil)
+
+        // Three declarations among other names: each later one is reported against the first,
+        // which is kept; the lists stay in name order.
+        let more = objects + ["m", "j", "a"].enumerated().map { i, name in
+            ManifestObject.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, name, line: 20 + i), description: "later \(i)", countries: []))
+        }
+        let (state3, diagnostics3) = DesiredState.build(more)
+        #expect(diagnostics3.map(\.rule) == [.nameDuplicate, .nameDuplicate, .nameDuplicate, .nameDuplicate])
+        #expect(Set(diagnostics3.compactMap { $0.location?.line }) == [1, 9, 21])
+        #expect(state3.jurisdictions[JurisdictionName("j")]?.description == nil)
+        #expect(state3.jurisdictionList.map(\.name.rawValue) == ["a", "j", "m"])
+        #expect(state3.jurisdictions.keys.map(\.rawValue) == ["a", "j", "m"] && state3.jurisdictions.count == 3)
     }
 
     @Test("the same name in two kinds is no conflict")
