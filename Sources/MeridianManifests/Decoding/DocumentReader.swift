@@ -24,9 +24,9 @@ struct DocumentReader {
 
     /// The fields of a mapping. Unknown keys are reported (with a suggestion when one is
     /// close), and so are missing required ones.
-    mutating func fields(_ node: Int32, _ what: String, allowed: [String], required: [String] = []) -> Fields? {
+    mutating func fields(_ node: Int32, _ what: @autoclosure () -> String, allowed: [String], required: [String] = []) -> Fields? {
         guard stream[node].kind == .mapping else {
-            error(.schemaType, "\(what) must be a mapping, not \(stream.describe(node))", at: node)
+            error(.schemaType, "\(what()) must be a mapping, not \(stream.describe(node))", at: node)
             return nil
         }
         // One slot per allowed key: mappings here have a handful of keys, so a scan beats hashing
@@ -37,7 +37,7 @@ struct DocumentReader {
             if let slot = allowed.firstIndex(of: name) {
                 values[slot] = value
             } else {
-                var message = "unknown field '\(name)' in \(what)"
+                var message = "unknown field '\(name)' in \(what())"
                 if let near = Suggest.closest(to: name, in: allowed) { message += "; did you mean '\(near)'?" }
                 else { message += " (allowed: \(allowed.joined(separator: ", ")))" }
                 error(.schemaUnknownField, message, at: key)
@@ -45,7 +45,7 @@ struct DocumentReader {
         }
         let fields = Fields(node: node, allowed: allowed, values: values)
         for field in required where fields[field] == nil {
-            error(.schemaRequired, "\(what) is missing required field '\(field)'", at: node)
+            error(.schemaRequired, "\(what()) is missing required field '\(field)'", at: node)
         }
         return fields
     }
@@ -57,10 +57,10 @@ struct DocumentReader {
         subscript(_ key: String) -> Int32? { allowed.firstIndex(of: key).flatMap { values[$0] } }
     }
 
-    mutating func string(_ node: Int32, _ what: String) -> String? {
+    mutating func string(_ node: Int32, _ what: @autoclosure () -> String) -> String? {
         let n = stream[node]
         guard n.kind == .scalar, n.scalarType == .string else {
-            var message = "\(what) must be a string, not \(stream.describe(node))"
+            var message = "\(what()) must be a string, not \(stream.describe(node))"
             if n.kind == .scalar && n.scalarType != .null { message += "; quote it to make it a string" }
             error(.schemaType, message, at: node)
             return nil
@@ -68,100 +68,100 @@ struct DocumentReader {
         return n.text
     }
 
-    mutating func nonEmptyString(_ node: Int32, _ what: String) -> String? {
-        guard let s = string(node, what) else { return nil }
+    mutating func nonEmptyString(_ node: Int32, _ what: @autoclosure () -> String) -> String? {
+        guard let s = string(node, what()) else { return nil }
         if s.isEmpty {
-            error(.schemaEmpty, "\(what) must not be empty", at: node)
+            error(.schemaEmpty, "\(what()) must not be empty", at: node)
             return nil
         }
         return s
     }
 
-    mutating func located(_ node: Int32, _ what: String) -> Located<String>? {
-        string(node, what).map { Located($0, at: location(node)) }
+    mutating func located(_ node: Int32, _ what: @autoclosure () -> String) -> Located<String>? {
+        string(node, what()).map { Located($0, at: location(node)) }
     }
 
-    mutating func int(_ node: Int32, _ what: String, min: Int? = nil, max: Int? = nil) -> Int? {
+    mutating func int(_ node: Int32, _ what: @autoclosure () -> String, min: Int? = nil, max: Int? = nil) -> Int? {
         let n = stream[node]
         // JSON Schema counts a number with no fractional part as an integer (2020-12 §6.1.1);
         // the decoder agrees with the schemas, so `64.0` is 64.
         if n.kind == .scalar, n.scalarType == .float, let d = Double(n.text), d.isFinite, d == d.rounded(),
            abs(d) < 9.0e15 {
-            return checkRange(Int(d), what, min: min, max: max, at: node)
+            return checkRange(Int(d), what(), min: min, max: max, at: node)
         }
         guard n.kind == .scalar, n.scalarType == .int else {
-            error(.schemaType, "\(what) must be an integer, not \(stream.describe(node))", at: node)
+            error(.schemaType, "\(what()) must be an integer, not \(stream.describe(node))", at: node)
             return nil
         }
         guard let value = ScalarResolver.intValue(n.text) else {
-            error(.schemaRange, "\(what) \(n.text) does not fit in 64 bits", at: node)
+            error(.schemaRange, "\(what()) \(n.text) does not fit in 64 bits", at: node)
             return nil
         }
-        return checkRange(value, what, min: min, max: max, at: node)
+        return checkRange(value, what(), min: min, max: max, at: node)
     }
 
-    private mutating func checkRange(_ value: Int, _ what: String, min: Int?, max: Int?, at node: Int32) -> Int? {
+    private mutating func checkRange(_ value: Int, _ what: @autoclosure () -> String, min: Int?, max: Int?, at node: Int32) -> Int? {
         if let min, value < min {
-            error(.schemaRange, "\(what) must be at least \(min), not \(value)", at: node)
+            error(.schemaRange, "\(what()) must be at least \(min), not \(value)", at: node)
             return nil
         }
         if let max, value > max {
-            error(.schemaRange, "\(what) must be at most \(max), not \(value)", at: node)
+            error(.schemaRange, "\(what()) must be at most \(max), not \(value)", at: node)
             return nil
         }
         return value
     }
 
-    mutating func list(_ node: Int32, _ what: String, nonEmpty: Bool = false) -> [Int32]? {
+    mutating func list(_ node: Int32, _ what: @autoclosure () -> String, nonEmpty: Bool = false) -> [Int32]? {
         guard stream[node].kind == .sequence else {
-            error(.schemaType, "\(what) must be a list, not \(stream.describe(node))", at: node)
+            error(.schemaType, "\(what()) must be a list, not \(stream.describe(node))", at: node)
             return nil
         }
         let items = Array(stream.elements(of: node))
         if nonEmpty && items.isEmpty {
-            error(.schemaEmpty, "\(what) must not be empty", at: node)
+            error(.schemaEmpty, "\(what()) must not be empty", at: node)
             return nil
         }
         return items
     }
 
-    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: Int32, _ what: String, as _: E.Type) -> E?
+    mutating func enumValue<E: RawRepresentable & CaseIterable>(_ node: Int32, _ what: @autoclosure () -> String, as _: E.Type) -> E?
     where E.RawValue == String {
-        guard let s = string(node, what) else { return nil }
+        guard let s = string(node, what()) else { return nil }
         if let value = E(rawValue: s) { return value }
         let allowed = E.allCases.map(\.rawValue)
-        var message = "\(what) '\(s)' is not one of \(allowed.joined(separator: " | "))"
+        var message = "\(what()) '\(s)' is not one of \(allowed.joined(separator: " | "))"
         if let near = Suggest.closest(to: s, in: allowed) { message += "; did you mean '\(near)'?" }
         error(.schemaEnum, message, at: node)
         return nil
     }
 
     /// A name (or a reference to one): a DNS label, compared byte for byte.
-    mutating func name<S>(_ node: Int32, _ what: String, as _: Name<S>.Type = Name<S>.self) -> Located<Name<S>>? {
-        guard let s = string(node, what) else { return nil }
+    mutating func name<S>(_ node: Int32, _ what: @autoclosure () -> String, as _: Name<S>.Type = Name<S>.self) -> Located<Name<S>>? {
+        guard let s = string(node, what()) else { return nil }
         guard DNSLabel.isValid(s) else {
-            error(.nameInvalid, "\(what) '\(Suggest.printable(s))' is not a DNS label (lowercase a-z, 0-9 and '-', 1 to 63 characters, starting and ending with a letter or digit)", at: node)
+            error(.nameInvalid, "\(what()) '\(Suggest.printable(s))' is not a DNS label (lowercase a-z, 0-9 and '-', 1 to 63 characters, starting and ending with a letter or digit)", at: node)
             return nil
         }
         return Located(Name<S>(s), at: location(node))
     }
 
-    mutating func names<S>(_ node: Int32, _ what: String, as type: Name<S>.Type = Name<S>.self, nonEmpty: Bool = false) -> [Located<Name<S>>]? {
-        guard let items = list(node, what, nonEmpty: nonEmpty) else { return nil }
-        return items.compactMap { name($0, "\(what) entry", as: type) }
+    mutating func names<S>(_ node: Int32, _ what: @autoclosure () -> String, as type: Name<S>.Type = Name<S>.self, nonEmpty: Bool = false) -> [Located<Name<S>>]? {
+        guard let items = list(node, what(), nonEmpty: nonEmpty) else { return nil }
+        return items.compactMap { name($0, "\(what()) entry", as: type) }
     }
 
     /// A string → string mapping (labels, annotations, matchLabels).
-    mutating func stringMap(_ node: Int32, _ what: String) -> [String: String]? {
+    mutating func stringMap(_ node: Int32, _ what: @autoclosure () -> String) -> [String: String]? {
         guard stream[node].kind == .mapping else {
-            error(.schemaType, "\(what) must be a mapping of strings, not \(stream.describe(node))", at: node)
+            error(.schemaType, "\(what()) must be a mapping of strings, not \(stream.describe(node))", at: node)
             return nil
         }
         var result: [String: String] = [:]
         for (key, value) in stream.entries(of: node) {
-            guard let k = string(key, "\(what) key") else { continue }
-            if k.isEmpty { error(.schemaEmpty, "\(what) key must not be empty", at: key); continue }
-            guard let v = string(value, "\(what) '\(k)'") else { continue }
+            guard let k = string(key, "\(what()) key") else { continue }
+            if k.isEmpty { error(.schemaEmpty, "\(what()) key must not be empty", at: key); continue }
+            guard let v = string(value, "\(what()) '\(k)'") else { continue }
             result[k] = v
         }
         return result
