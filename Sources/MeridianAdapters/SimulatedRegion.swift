@@ -158,30 +158,23 @@ extension SimulatedRegion {
     /// Foundation's encoder: a region agent stores its state after every command, and encoding it
     /// was the largest share of an agent's CPU under load.
     public func stateJSON() -> String {
-        func sortedKeys<V>(_ d: [String: V]) -> [(key: String, value: V)] { d.sorted { UTF8Bytes.less($0.key, $1.key) } }
         var w = JSONWriter(pretty: false)
         w.beginObject()
         w.key("executions")
-        w.beginObject()
-        for (key, e) in sortedKeys(executions) {
-            w.key(key)
+        w.object(executions) { w, e in
             w.beginObject()
             w.key("applied"); w.raw(String(e.applied))
             w.key("generation"); w.raw(String(e.generation))
             w.key("requests"); w.raw(String(e.requests))
             w.endObject()
         }
-        w.endObject()
         w.key("held")
-        w.beginObject()
-        for (placement, h) in sortedKeys(held) {
-            w.key(placement)
+        w.object(held) { w, h in
             w.beginObject()
             w.key("count"); w.raw(String(h.count))
             w.key("type"); w.string(h.type)
             w.endObject()
         }
-        w.endObject()
         w.key("keyOrder")
         w.beginArray()
         for k in keyOrder { w.string(k) }

@@ -102,29 +102,21 @@ extension RegionObservation {
         w.beginObject()
         if let capacity {
             w.key("capacity")
-            w.beginObject()
-            for (type, c) in capacity.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
-                w.key(type)
+            w.object(capacity) { w, c in
                 w.beginObject()
                 w.key("free"); w.raw(String(c.free))
                 w.key("total"); w.raw(String(c.total))
                 w.endObject()
             }
-            w.endObject()
         }
         w.key("artifacts")
-        w.beginObject()
-        for (name, a) in artifacts.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
-            w.key(name)
+        w.object(artifacts) { w, a in
             w.beginObject()
             w.key("digest"); w.string(a.digest)
             w.endObject()
         }
-        w.endObject()
         w.key("deployments")
-        w.beginObject()
-        for (name, d) in deployments.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
-            w.key(name)
+        w.object(deployments) { w, d in
             w.beginObject()
             w.key("model"); w.string(d.model)
             w.key("ready"); w.raw(String(d.ready))
@@ -132,14 +124,11 @@ extension RegionObservation {
             w.key("version"); w.string(d.version)
             w.endObject()
         }
-        w.endObject()
         w.key("generation"); w.raw(String(generation))
         if let jurisdiction { w.key("jurisdiction"); w.string(jurisdiction) }
         w.key("reachable"); w.raw(reachable ? "true" : "false")
         w.key("traffic")
-        w.beginObject()
-        for (name, weight) in traffic.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) { w.key(name); w.raw(String(weight)) }
-        w.endObject()
+        w.object(traffic) { w, weight in w.raw(String(weight)) }
         w.endObject()
     }
 }

@@ -137,6 +137,16 @@ public struct JSONWriter {
         if let s { string(s) } else { raw("null") }
     }
 
+    /// An object of `map`'s entries in byte-wise key order, each value written by `value`.
+    public mutating func object<V>(_ map: [String: V], _ value: (inout JSONWriter, V) -> Void) {
+        beginObject()
+        for (k, v) in map.sorted(by: { UTF8Bytes.less($0.key, $1.key) }) {
+            key(k)
+            value(&self, v)
+        }
+        endObject()
+    }
+
     public mutating func beginObject() { beforeValue(); text += "{"; levels.append(Level(array: false)) }
     public mutating func beginArray() { beforeValue(); text += "["; levels.append(Level(array: true)) }
     public mutating func endObject() { end("}") }

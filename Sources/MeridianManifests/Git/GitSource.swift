@@ -73,40 +73,37 @@ public final class GitSource: @unchecked Sendable {
         parseCache.beginLoad()
         let cached = entries.map { parseCache.lookup(blob: $0.blobID, path: $0.path) }
         let repositoryPath = localPath
-        // Sizes of what must be read, from the blobs' headers (unread), on every core.
-        let sizes = ManifestLoader.inParallel(count: entries.count) { range -> [Result<Int, GitError>] in
-            var worker: GitRepository?
-            return range.map { i -> Result<Int, GitError> in
-                if let hit = cached[i] { return .success(hit.size) }
-                return Result { () throws(GitError) -> Int in
-                    if worker == nil { worker = try GitRepository(path: repositoryPath) }
-                    return try worker!.blobSize(entries[i])
+        // `miss` for every entry the cache does not hold, on every core, each worker through its
+        // own repository handle (opened only if it has a miss); `hit` for the others. In entry
+        // order; the first error in that order is thrown.
+        func each<T: Sendable>(hit: @Sendable ((parsed: ParsedFile, size: Int)) -> T,
+                               miss: @Sendable (GitRepository, GitRepository.Entry) throws(GitError) -> T) throws(GitError) -> [T] {
+            let results = ManifestLoader.inParallel(count: entries.count) { range -> [Result<T, GitError>] in
+                var worker: GitRepository?
+                return range.map { i -> Result<T, GitError> in
+                    if let c = cached[i] { return .success(hit(c)) }
+                    return Result { () throws(GitError) -> T in
+                        if worker == nil { worker = try GitRepository(path: repositoryPath) }
+                        return try miss(worker!, entries[i])
+                    }
                 }
             }
+            var values: [T] = []
+            values.reserveCapacity(results.count)
+            for r in results { values.append(try r.get()) }
+            return values
         }
-        var known: [Int] = []
-        known.reserveCapacity(sizes.count)
-        for size in sizes { known.append(try size.get()) }
-        try GitRepository.checkSizes(known, of: entries, limits: limits)
-        // Read and parse what the cache does not hold.
+        // Sizes of what must be read, from the blobs' headers (unread), checked before any read.
+        let sizes = try each(hit: { $0.size }, miss: { repo, e throws(GitError) in try repo.blobSize(e) })
+        try GitRepository.checkSizes(sizes, of: entries, limits: limits)
+        // Read and parse what the cache does not hold; each blob is dropped once parsed.
         let cache = parseCache
-        let parsed = ManifestLoader.inParallel(count: entries.count) { range -> [Result<ParsedFile, GitError>] in
-            var worker: GitRepository?
-            return range.map { i -> Result<ParsedFile, GitError> in
-                if let hit = cached[i] { return .success(hit.parsed) }
-                return Result { () throws(GitError) -> ParsedFile in
-                    if worker == nil { worker = try GitRepository(path: repositoryPath) }
-                    let e = entries[i]
-                    let file = ManifestFile(path: e.path, bytes: try worker!.blobBytes(e), blobID: e.blobID)
-                    let result = ManifestLoader.parse(file)
-                    cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
-                    return result
-                }
-            }
-        }
-        var files: [ParsedFile] = []
-        files.reserveCapacity(parsed.count)
-        for p in parsed { files.append(try p.get()) }
+        let files = try each(hit: { $0.parsed }, miss: { repo, e throws(GitError) in
+            let file = ManifestFile(path: e.path, bytes: try repo.blobBytes(e), blobID: e.blobID)
+            let result = ManifestLoader.parse(file)
+            cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
+            return result
+        })
         let digest = ManifestLoader.digest(of: entries.map { ManifestFile(path: $0.path, bytes: [], blobID: $0.blobID) })
         return ManifestLoader.assemble(files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
     }
