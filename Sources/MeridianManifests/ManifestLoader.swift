@@ -56,23 +56,20 @@ public enum ManifestLoader {
         return ParsedFile(objects: objects, diagnostics: yamlDiagnostics + decoder.diagnostics)
     }
 
-    /// Loads a revision from its files (already in path order) and runs every check. With a
-    /// cache, files that carry a blob id are parsed at most once per process. `pathPrefix`
-    /// is put before every file name in diagnostics (`<commit>:`).
-    public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = [], cache: ParseCache? = nil,
+    /// Loads a revision from its files (already in path order) and runs every check.
+    /// `pathPrefix` is put before every file name in diagnostics. (A git source reads and
+    /// parses through its parse cache instead: `GitSource.load`.)
+    public static func load(_ files: [ManifestFile], sourceDiagnostics: [Diagnostic] = [],
                             pathPrefix: String = "", digest: Bool = false) -> LoadResult {
-        cache?.beginLoad()
-        let parsed = parseAll(files, cache: cache)
+        let parsed = parseAll(files)
         return assemble(parsed, fileCount: files.count, sourceDiagnostics: sourceDiagnostics, pathPrefix: pathPrefix,
                         digest: digest ? Self.digest(of: files) : "")
     }
 
     /// Parses files on every core. Each file is independent (its own libyaml parser), results
     /// land at their file's index, so the outcome is the same as parsing in order.
-    static func parseAll(_ files: [ManifestFile], cache: ParseCache?) -> [ParsedFile] {
-        inParallel(count: files.count) { range in
-            range.map { i in cache.map { $0.parsed(files[i]) { parse($0) } } ?? parse(files[i]) }
-        }
+    static func parseAll(_ files: [ManifestFile]) -> [ParsedFile] {
+        inParallel(count: files.count) { range in range.map { parse(files[$0]) } }
     }
 
     /// `body` over `0 ..< count` on every core, in chunks (so that small files do not pay for

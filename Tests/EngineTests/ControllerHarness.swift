@@ -63,7 +63,7 @@ enum HTTP {
     static func request(_ url: String, method: String = "GET", body: String? = nil, headers: [String: String] = [:]) throws -> (Int, String) {
         var argv = ["curl", "-s", "-m", "5", "-X", method, "-o", "-", "-w", "\n%{http_code}"]
         for (k, v) in headers { argv += ["-H", "\(k): \(v)"] }
-        if let body { argv += ["--data-binary", "@-"] }
+        if body != nil { argv += ["--data-binary", "@-"] }
         argv.append(url)
         let r = try Shell.run(argv, input: body)
         let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -96,7 +96,7 @@ final class ControllerProcess: @unchecked Sendable {
 
     init(_ arguments: [String], in dir: String, name: String) throws {
         logPath = dir + "/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = Meridian.binary
         process.arguments = ["controller"] + arguments + ["--listen", "127.0.0.1:0", "--holder", name]
         process.currentDirectoryURL = URL(fileURLWithPath: dir)

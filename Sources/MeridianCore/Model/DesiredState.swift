@@ -163,10 +163,3 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     /// The names, in name order.
     public var keys: [Name<Space>] { positions.keys.sorted() }
 }
-
-extension Dictionary where Key: Comparable {
-    /// Values in key order: iteration that feeds output or plans never depends on hashing.
-    /// Sorts the keys alone: moving large values around while sorting costs more than looking
-    /// each one up once afterwards.
-    public var sortedValues: [Value] { keys.sorted().map { self[$0].unsafelyUnwrapped } }
-}

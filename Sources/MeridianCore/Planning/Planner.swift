@@ -218,8 +218,8 @@ public final class Planner {
         undeployAndPrune(desired)
         let actions = order()
         // Every declared region an action touches (or copies from), with the generation the
-        // plan was made against. Looked up in `obs` (a copy of a whole observation per action
-        // used to be a quarter of a large plan's bookkeeping).
+        // plan was made against, looked up in `obs` (this loop used to copy a whole region
+        // observation, and build an array, per action).
         var generations: [RegionName: Int] = [:]
         func note(_ r: RegionName) {
             if generations[r] == nil, let o = obs[r] { generations[r] = o.generation }

@@ -46,14 +46,6 @@ public final class ParseCache: @unchecked Sendable {
         }
     }
 
-    func parsed(_ file: ManifestFile, parse: (ManifestFile) -> ParsedFile) -> ParsedFile {
-        guard let blob = file.blobID else { return parse(file) }
-        if let hit = lookup(blob: blob, path: file.path) { return hit.parsed }
-        let result = parse(file)
-        store(result, blob: blob, path: file.path, size: file.bytes.count)
-        return result
-    }
-
     /// The cached parse of a blob at a path, and the blob's size, marked as used by this load.
     /// The caller holds the result, so a later eviction cannot take it away mid-load.
     func lookup(blob: String, path: String) -> (parsed: ParsedFile, size: Int)? {
