@@ -1,4 +1,5 @@
 internal import ArgumentParser
+internal import MeridianManifests
 
 @main
 struct Meridian: AsyncParsableCommand {
@@ -8,6 +9,11 @@ struct Meridian: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Validate.self, PlanCommand.self, Apply.self, Observe.self, Drill.self, Fence.self, Ledger.self, ControllerCommand.self, Agent.self]
     )
+
+    static func main() async {
+        ManifestLoader.keepLargeBlocksMapped()
+        await main(nil)
+    }
 }
 
 /// Exit codes of SPEC §6. Usage errors are ArgumentParser's own (64).

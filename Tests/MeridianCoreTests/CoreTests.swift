@@ -154,6 +154,36 @@ struct DesiredStateTests {
         #expect(state3.jurisdictions.keys.map(\.rawValue) == ["a", "j", "m"] && state3.jurisdictions.count == 3)
     }
 
+    @Test("random declarations with repeats: the table keeps each name's first declaration, in name order, and finds it by name", arguments: 0 ..< 20)
+    func tablesFromRandomDeclarations(seed: UInt64) {
+        var rng = SplitMix(seed: seed)
+        let n = Int(rng.next() % 300)
+        let names = (0 ..< n).map { _ in "j\(rng.next() % 120)" }
+        let declared = names.enumerated().map { i, name in
+            ManifestObject.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, name, line: i + 1), description: "\(i)", countries: []))
+        }
+        // In files of random sizes, as a loader hands them over.
+        var files: [[ManifestObject]] = []
+        var rest = declared[...]
+        while !rest.isEmpty {
+            let k = min(rest.count, Int(rng.next() % 7))
+            files.append(Array(rest.prefix(k)))
+            rest = rest.dropFirst(k)
+        }
+        let (state, diagnostics) = DesiredState.index(files: files)
+        var first: [String: Int] = [:]
+        for (i, name) in names.enumerated() where first[name] == nil { first[name] = i }
+        let expected = first.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        #expect(state.jurisdictionList.map(\.name.rawValue) == expected)
+        #expect(state.jurisdictionList.map(\.description) == expected.map { "\(first[$0]!)" })
+        for (k, name) in expected.enumerated() {
+            #expect(state.jurisdictions.position(of: JurisdictionName(name)) == k)
+            #expect(state.jurisdictions[JurisdictionName(name)]?.description == "\(first[name]!)")
+        }
+        #expect(diagnostics.count == 2 * (n - first.count))
+        #expect(DesiredState.index(declared).0.jurisdictionList == state.jurisdictionList)
+    }
+
     @Test("the same name in two kinds is no conflict")
     func kindsAreNamespaces() {
         let objects = regionAndJurisdiction + [.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, "r"), description: nil, countries: []))]
@@ -216,5 +246,18 @@ struct SHA256Tests {
         var big = SHA256()
         big.update(bytes: million)
         #expect(big.finalize() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+/// A small seeded generator, so a failing case can be replayed from its seed.
+struct SplitMix: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 &+ 1 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

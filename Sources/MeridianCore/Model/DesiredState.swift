@@ -80,31 +80,70 @@ public struct DesiredState: Sendable {
     /// Indexes the objects by name and reports names declared twice; `build` without the
     /// structural checks.
     public static func index(_ objects: [ManifestObject]) -> (DesiredState, [Diagnostic]) {
-        var diagnostics: [Diagnostic] = []
+        index(files: [objects])
+    }
+
+    /// `index` for objects that come in files (in path order), which it takes apart as it goes:
+    /// each file's objects are released once they are sorted into their kinds (unless another
+    /// owner, such as a parse cache, keeps them), so a large fleet is never held twice.
+    public static func index(files: consuming [[ManifestObject]]) -> (DesiredState, [Diagnostic]) {
+        var counts = [Int](repeating: 0, count: 8)
+        for i in files.indices {
+            for object in files[i] { counts[object.slot] += 1 }
+        }
         var jurisdictions: [Jurisdiction] = [], regions: [Region] = [], artifacts: [Artifact] = [], fences: [ResidencyFence] = []
         var models: [Model] = [], topologies: [Topology] = [], placements: [Placement] = [], guardrails: [Guardrail] = []
-        for object in objects {
-            switch object {
-            case .jurisdiction(let o): jurisdictions.append(o)
-            case .region(let o): regions.append(o)
-            case .artifact(let o): artifacts.append(o)
-            case .residencyFence(let o): fences.append(o)
-            case .model(let o): models.append(o)
-            case .topology(let o): topologies.append(o)
-            case .placement(let o): placements.append(o)
-            case .guardrail(let o): guardrails.append(o)
+        jurisdictions.reserveCapacity(counts[0])
+        regions.reserveCapacity(counts[1])
+        artifacts.reserveCapacity(counts[2])
+        fences.reserveCapacity(counts[3])
+        models.reserveCapacity(counts[4])
+        topologies.reserveCapacity(counts[5])
+        placements.reserveCapacity(counts[6])
+        guardrails.reserveCapacity(counts[7])
+        for i in files.indices {
+            var file: [ManifestObject] = []
+            swap(&file, &files[i])
+            for object in file {
+                switch object {
+                case .jurisdiction(let o): jurisdictions.append(o)
+                case .region(let o): regions.append(o)
+                case .artifact(let o): artifacts.append(o)
+                case .residencyFence(let o): fences.append(o)
+                case .model(let o): models.append(o)
+                case .topology(let o): topologies.append(o)
+                case .placement(let o): placements.append(o)
+                case .guardrail(let o): guardrails.append(o)
+                }
             }
         }
+        var diagnostics: [Diagnostic] = []
         let state = DesiredState(
-            jurisdictions: ObjectTable(declared: jurisdictions, meta: \.meta, duplicates: &diagnostics),
-            regions: ObjectTable(declared: regions, meta: \.meta, duplicates: &diagnostics),
-            artifacts: ObjectTable(declared: artifacts, meta: \.meta, duplicates: &diagnostics),
-            fences: ObjectTable(declared: fences, meta: \.meta, duplicates: &diagnostics),
-            models: ObjectTable(declared: models, meta: \.meta, duplicates: &diagnostics),
-            topologies: ObjectTable(declared: topologies, meta: \.meta, duplicates: &diagnostics),
-            placements: ObjectTable(declared: placements, meta: \.meta, duplicates: &diagnostics),
-            guardrails: ObjectTable(declared: guardrails, meta: \.meta, duplicates: &diagnostics))
+            jurisdictions: ObjectTable(declared: consume jurisdictions, meta: \.meta, duplicates: &diagnostics),
+            regions: ObjectTable(declared: consume regions, meta: \.meta, duplicates: &diagnostics),
+            artifacts: ObjectTable(declared: consume artifacts, meta: \.meta, duplicates: &diagnostics),
+            fences: ObjectTable(declared: consume fences, meta: \.meta, duplicates: &diagnostics),
+            models: ObjectTable(declared: consume models, meta: \.meta, duplicates: &diagnostics),
+            topologies: ObjectTable(declared: consume topologies, meta: \.meta, duplicates: &diagnostics),
+            placements: ObjectTable(declared: consume placements, meta: \.meta, duplicates: &diagnostics),
+            guardrails: ObjectTable(declared: consume guardrails, meta: \.meta, duplicates: &diagnostics))
         return (state, diagnostics)
+    }
+}
+
+private extension ManifestObject {
+    /// The kind's position in `DesiredState.index`'s tables.
+    var slot: Int {
+        switch self {
+        case .jurisdiction: 0
+        case .region: 1
+        case .artifact: 2
+        case .residencyFence: 3
+        case .model: 4
+        case .topology: 5
+        case .placement: 6
+        case .guardrail: 7
+        }
     }
 }
 
@@ -117,30 +156,52 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     /// From objects in declaration (path) order. A name declared twice is reported at both
     /// places, and the first declaration is kept, so the remaining checks still run and the
     /// user sees everything in one pass.
-    init(declared: [Value], meta: (Value) -> ObjectMeta, duplicates diagnostics: inout [Diagnostic]) {
-        let names = declared.map { Name<Space>(meta($0).name) }
+    init(declared: consuming [Value], meta: (Value) -> ObjectMeta, duplicates diagnostics: inout [Diagnostic]) {
+        var list = declared
+        let n = list.count
+        let names = list.map { Name<Space>(meta($0).name) }
         // By name, then by declaration: a name's first declaration comes first.
-        let order = declared.indices.sorted { a, b in names[a] != names[b] ? names[a] < names[b] : a < b }
-        var list: [Value] = []
-        list.reserveCapacity(declared.count)
+        let order = list.indices.sorted { a, b in names[a] != names[b] ? names[a] < names[b] : a < b }
         var positions: [Name<Space>: Int] = [:]
-        positions.reserveCapacity(declared.count)
+        positions.reserveCapacity(n)
+        // Where each slot of the table takes its object from: the first declarations in name
+        // order, then the duplicates, which are dropped.
+        var from: [Int] = []
+        from.reserveCapacity(n)
+        var dropped: [Int] = []
         var kept = -1
         for i in order {
             if kept >= 0 && names[kept] == names[i] {
-                let first = meta(declared[kept]), again = meta(declared[i])
+                let first = meta(list[kept]), again = meta(list[i])
                 diagnostics.append(Diagnostic(.nameDuplicate,
                     "\(again.kind.rawValue) '\(again.name)' is declared more than once; also declared at \(again.nameLocation)",
                     at: first.nameLocation))
                 diagnostics.append(Diagnostic(.nameDuplicate,
                     "\(again.kind.rawValue) '\(again.name)' is declared more than once; first declared at \(first.nameLocation)",
                     at: again.nameLocation))
+                dropped.append(i)
                 continue
             }
             kept = i
-            positions[names[i]] = list.count
-            list.append(declared[i])
+            positions[names[i]] = from.count
+            from.append(i)
         }
+        let unique = from.count
+        from += dropped
+        // The objects move into place in the array they came in (one cycle of swaps per cycle
+        // of the permutation), so the table never needs a second copy of a kind's objects.
+        var done = [Bool](repeating: false, count: n)
+        for start in 0 ..< n where !done[start] {
+            var k = start
+            while true {
+                done[k] = true
+                let source = from[k]
+                if source == start { break }
+                list.swapAt(k, source)
+                k = source
+            }
+        }
+        list.removeLast(n - unique)
         self.list = list
         self.positions = positions
     }
@@ -155,6 +216,9 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     public subscript(_ name: Name<Space>) -> Value? { positions[name].map { list[$0] } }
 
     public func contains(_ name: Name<Space>) -> Bool { positions[name] != nil }
+
+    /// Where `name` is in `list`.
+    public func position(of name: Name<Space>) -> Int? { positions[name] }
 
     public var count: Int { list.count }
     public var isEmpty: Bool { list.isEmpty }

@@ -105,7 +105,7 @@ public final class GitSource: @unchecked Sendable {
             return result
         })
         let digest = ManifestLoader.digest(of: entries.map { ManifestFile(path: $0.path, bytes: [], blobID: $0.blobID) })
-        return ManifestLoader.assemble(files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
+        return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
     }
 
     /// The commit's signature and the bytes it signs; nil when unsigned.
