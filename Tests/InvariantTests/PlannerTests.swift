@@ -194,6 +194,26 @@ struct PlannerTests {
         #expect(undeploy.reason == "undeploy old from eu-north: no manifest declares placement old")
     }
 
+    @Test("an orphan taking traffic in a later region still has its traffic moved before it is undeployed in an earlier one")
+    func orphanTrafficFirst() {
+        let l = Self.fleet(failover: [])
+        var o = Self.converged(l)
+        // Regions are visited in name order: eu-central's undeploy is drafted before eu-west's
+        // traffic action, which it must still wait for.
+        for r in ["eu-central", "eu-west"] {
+            o.regions[r, default: RegionObservation()].deployments["ghost"] = ObservedDeployment(model: "assistant", version: "2.0.0", replicas: 1, ready: 1)
+        }
+        o.regions["eu-west"]!.traffic["ghost"] = 100
+        let p = Self.plan(l, o)
+        let traffic = p.actions.first { $0.kind == .setTraffic && $0.placement == PlacementName("ghost") }
+        #expect(traffic?.weights == [RegionName("eu-west"): 0])
+        let undeploys = p.actions.filter { $0.kind == .undeploy && $0.placement == PlacementName("ghost") }
+        #expect(undeploys.compactMap(\.region?.rawValue).sorted() == ["eu-central", "eu-west"])
+        for u in undeploys {
+            #expect(traffic.map { u.dependsOn.contains($0.id) } == true, "\(u.region!) undeploys before the traffic moves")
+        }
+    }
+
     @Test("a drill of the primary's failure promotes the standby; failing every EU region leaves the placement unserved")
     func drill() {
         let l = Self.fleet()

@@ -59,12 +59,7 @@ public final class Planner {
         self.trafficOf = traffic
         self.reachableSet = reachable
         self.attestedSet = attested
-        var facts: [ArtifactName: ArtifactFacts] = [:]
-        facts.reserveCapacity(state.artifactList.count)
-        for a in state.artifactList {
-            facts[a.name] = ArtifactFacts(name: a.name, origin: a.origin.value, digest: a.digest.value)
-        }
-        self.facts = facts
+        self.factList = state.artifactList.map { ArtifactFacts(name: $0.name, origin: $0.origin.value, digest: $0.digest.value) }
         var regionStates: [RegionName: RegionState] = [:]
         for r in state.regionList { regionStates[r.name] = r.state }
         self.regionStates = regionStates
@@ -88,7 +83,10 @@ public final class Planner {
         let digest: String
     }
 
-    private let facts: [ArtifactName: ArtifactFacts]
+    /// In the order of `state.artifactList`, found through the state's own index by name (a
+    /// table of its own cost 8 MB in a 71,000-artifact fleet).
+    private let factList: [ArtifactFacts]
+    private func facts(_ name: ArtifactName) -> ArtifactFacts? { state.artifacts.position(of: name).map { factList[$0] } }
     private let regionStates: [RegionName: RegionState]
     private let modelFences: [ModelName: JurisdictionSet]
     /// Each model's accelerator per replica, so capacity sums never copy a whole model.
@@ -114,23 +112,48 @@ public final class Planner {
     private let holders: [ArtifactName: [RegionName]]
 
     private let obs: [RegionName: RegionObservation]
-    private var drafts: [Draft] = []
-    private var keys: [String: Int] = [:]
+    /// In chunks: an array that doubles briefly holds its old and its new storage, and with
+    /// 80,000 drafts that copy was the largest part of a large plan's peak memory.
+    private var drafts = ChunkedArray<Draft>()
+    private var keys: [DraftKey: Int32] = [:]
     /// Draft indices per region and kind, so that per-region lookups stay linear overall.
-    private var byRegion: [RegionName: [Action.Kind: [Int]]] = [:]
-    /// Keys of the stage actions that copy an artifact out of a region ("region/artifact").
-    private var copiesFrom: [String: [String]] = [:]
+    private var byRegion: [RegionName: [Action.Kind: [Int32]]] = [:]
+    /// The stage actions that copy an artifact out of a region.
+    private var copiesFrom: [Pair: [Int32]] = [:]
     private var unserved: [Unserved] = []
     private var purgedDeployments = Set<Pair>()
     private var purgedArtifacts = Set<Pair>()
 
-    /// An action before ids are given: dependencies are keys of other drafts.
+    /// What identifies a draft: adding the same key twice adds dependencies to the first. A
+    /// structure, not a string: a plan has one per action, and every dependency names one.
+    struct DraftKey: Hashable {
+        /// In the order of the strings that used to be the keys ("delete:…" < "deploy:…" <
+        /// "purge:r:artifact:…" < "purge:r:placement:…" < … < "traffic-isolate:…" < "traffic:…"):
+        /// the plan's last tie-break, between two actions of one kind on the same region and
+        /// name, compares these.
+        enum Variant: UInt8 {
+            case delete, deploy, purgeArtifact, purgePlacement, stage, trafficIsolate, traffic, undeploy
+        }
+        let region: String
+        let subject: String
+        let variant: Variant
+
+        init(_ variant: Variant, _ region: RegionName?, _ subject: String) {
+            self.variant = variant
+            self.region = region?.rawValue ?? ""
+            self.subject = subject
+        }
+    }
+
+    /// An action before ids are given: dependencies are indices of other drafts.
     struct Draft {
         var action: Action
-        let key: String
-        var deps: [String]
+        let variant: DraftKey.Variant
+        var deps: [Int32]
+        /// Keys not yet added when this draft was: looked up once every draft is in.
+        var pending: [DraftKey]
         /// Capacity waits: all are dropped if together they would close a cycle.
-        var softDeps: [String] = []
+        var softDeps: [Int32] = []
     }
 
     // MARK: - Regions
@@ -186,27 +209,38 @@ public final class Planner {
 
     // MARK: - Drafts
 
+    /// Adds a draft, or the dependencies to the draft already added under `key`. `deps` are
+    /// drafts already added; `keyed` may name drafts not added yet (or never: such a dependency
+    /// is dropped), so they are looked up now and, if absent, again once every draft is in.
     @discardableResult
-    private func add(_ key: String, _ action: Action, deps: [String] = [], soft: [String] = []) -> String {
-        if let i = keys[key] {
-            drafts[i].deps += deps
-            return key
+    private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], keyed: [DraftKey] = []) -> Int32 {
+        var found = deps, pending: [DraftKey] = []
+        for k in keyed {
+            if let j = keys[k] { found.append(j) } else { pending.append(k) }
         }
-        keys[key] = drafts.count
-        if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(drafts.count) }
-        if action.kind == .stageArtifact, let from = action.from, let a = action.artifact { copiesFrom["\(from)/\(a)", default: []].append(key) }
-        drafts.append(Draft(action: action, key: key, deps: deps, softDeps: soft))
-        return key
+        if let i = keys[key] {
+            drafts[Int(i)].deps += found
+            drafts[Int(i)].pending += pending
+            return i
+        }
+        let i = Int32(drafts.count)
+        keys[key] = i
+        if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
+        if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
+            copiesFrom[Pair(region: from, name: a.rawValue), default: []].append(i)
+        }
+        drafts.append(Draft(action: action, variant: key.variant, deps: found, pending: pending))
+        return i
     }
 
     /// Indices of the drafts of these kinds in a region, in the order they were added.
-    private func indices(in r: RegionName, _ kinds: [Action.Kind]) -> [Int] {
+    private func indices(in r: RegionName, _ kinds: [Action.Kind]) -> [Int32] {
         guard let perKind = byRegion[r] else { return [] }
         let found = kinds.flatMap { perKind[$0] ?? [] }
         return kinds.count > 1 ? found.sorted() : found
     }
 
-    private func purgeKeys(in r: RegionName) -> [String] { indices(in: r, [.purge]).map { drafts[$0].key } }
+    private func purges(in r: RegionName) -> [Int32] { indices(in: r, [.purge]) }
 
     // MARK: - Plan
 
@@ -252,7 +286,7 @@ public final class Planner {
             }
             for (p, reason) in badDeployments.sorted(by: { $0.0 < $1.0 }) {
                 purgedDeployments.insert(Pair(region: r, name: p))
-                add("purge:\(r):placement:\(p)", Action(kind: .purge, region: r, placement: PlacementName(p),
+                add(DraftKey(.purgePlacement, r, p), Action(kind: .purge, region: r, placement: PlacementName(p),
                     reason: "purge placement \(p) from \(r) (traffic away, undeploy): \(reason)"))
             }
             var badArtifacts: [(String, ObservedArtifact, String)] = []
@@ -266,9 +300,9 @@ public final class Planner {
             }
             for (a, copy, reason) in badArtifacts.sorted(by: { $0.0 < $1.0 }) {
                 purgedArtifacts.insert(Pair(region: r, name: a))
-                add("purge:\(r):artifact:\(a)", Action(kind: .purge, region: r, artifact: ArtifactName(a),
+                add(DraftKey(.purgeArtifact, r, a), Action(kind: .purge, region: r, artifact: ArtifactName(a),
                     reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
-                    deps: indices(in: r, [.purge]).filter { drafts[$0].action.placement != nil }.map { drafts[$0].key })
+                    deps: purges(in: r).filter { drafts[Int($0)].action.placement != nil })
             }
         }
     }
@@ -299,7 +333,7 @@ public final class Planner {
         for placement in ordered {
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
             let fence = modelFences[model.name] ?? JurisdictionSet()
-            let artifacts = model.artifacts.compactMap { facts[$0.value] }
+            let artifacts = model.artifacts.compactMap { facts($0.value) }
             // Whether r can serve this placement does not change while it is allocated (it reads
             // health, fences and copies, never the pool): asked up to five times per region, so
             // remembered. Topologies name a handful of regions, so a list beats a table.
@@ -417,23 +451,23 @@ public final class Planner {
         var missing: [(origin: Bool, region: RegionName, artifact: ArtifactFacts)] = []
         for (r, names) in desired.artifacts {
             for n in names {
-                guard let a = facts[n], !hasCopy(r, a) else { continue }
+                guard let a = facts(n), !hasCopy(r, a) else { continue }
                 missing.append((a.origin == r, r, a))
             }
         }
         missing.sort { ($0.origin ? 0 : 1, $0.region, $0.artifact.name) < ($1.origin ? 0 : 1, $1.region, $1.artifact.name) }
         // Who needs each missing copy, for the reasons: "role of placement", in placement order.
-        var users: [Pair: [String]] = [:]
+        // Positions in `placementList`, which is in name order: the same order as sorting the
+        // names, without the sort. The words are made only when the reason is.
+        var users: [Pair: [Int32]] = [:]
         if !missing.isEmpty {
             for m in missing { users[Pair(region: m.region, name: m.artifact.name.rawValue)] = [] }
-            // `placementList` is in name order: the same order as sorting the keys, without the sort.
-            for placement in state.placementList {
-                let p = placement.name
-                guard let regions = desired.replicas[p], let artifacts = modelArtifacts[placement.model.value] else { continue }
+            for (k, placement) in state.placementList.enumerated() {
+                guard let regions = desired.replicas[placement.name], let artifacts = modelArtifacts[placement.model.value] else { continue }
                 for r in regions.keys {
                     for a in artifacts {
                         let key = Pair(region: r, name: a.rawValue)
-                        if users[key] != nil { users[key]!.append("\(desired.roles[p]?[r] ?? "region") of \(p)") }
+                        if users[key] != nil { users[key]!.append(Int32(k)) }
                     }
                 }
             }
@@ -441,25 +475,28 @@ public final class Planner {
         for (_, r, a) in missing {
             do {
                 let name = a.name
-                let who = (users[Pair(region: r, name: name.rawValue)] ?? []).joined(separator: ", ")
+                let who = (users[Pair(region: r, name: name.rawValue)] ?? []).map { k in
+                    let p = state.placementList[Int(k)].name
+                    return "\(desired.roles[p]?[r] ?? "region") of \(p)"
+                }.joined(separator: ", ")
                 let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
                 let src = stageSource(a, into: r)
-                var deps = purgeKeys(in: r)
+                var deps = purges(in: r)
                 if src.viaOrigin {
                     let origin = a.origin
-                    deps.append(add("stage:\(origin):\(name)", Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
-                        reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purgeKeys(in: origin)))
+                    deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
+                        reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purges(in: origin)))
                 }
                 let reason = src.from == nil
                     ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
                     : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
-                add("stage:\(r):\(name)", Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
+                add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
             }
         }
         // Deploys: create, scale or update; a version change rolls out region by region.
         for placement in state.placementList {
             guard let model = state.models[placement.model.value], let replicas = desired.replicas[placement.name] else { continue }
-            var previousRollout: String?
+            var previousRollout: Int32?
             for r in replicas.keys.sorted() where replicas[r]! > 0 {
                 let n = replicas[r]!
                 let current = purged(placement.name.rawValue, from: r, purgedDeployments) ? nil : deployments[r]?[placement.name.rawValue]
@@ -477,10 +514,11 @@ public final class Planner {
                 } else {
                     reason = "deploy \(model.name) \(model.version.value) for \(placement.name) in \(r): \(n) replica\(n == 1 ? "" : "s") as \(role)"
                 }
-                var deps = purgeKeys(in: r) + model.artifacts.map { "stage:\(r):\($0.value)" }
+                var deps = purges(in: r)
                 if rollout, let prev = previousRollout { deps.append(prev) }
-                let key = add("deploy:\(r):\(placement.name)", Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
-                    version: model.version.value, replicas: n, reason: reason), deps: deps)
+                let key = add(DraftKey(.deploy, r, placement.name.rawValue), Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
+                    version: model.version.value, replicas: n, reason: reason), deps: deps,
+                    keyed: model.artifacts.map { DraftKey(.stage, r, $0.value.rawValue) })
                 if rollout { previousRollout = key }
             }
         }
@@ -506,15 +544,16 @@ public final class Planner {
                 // Meanwhile only healthy active regions already serving keep (a share of) the traffic.
                 let keep = have.filter { state.regions[$0.key]?.state == .active && attested($0.key) }
                 let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
-                add("traffic-isolate:\(p)", Action(kind: .setTraffic, placement: p, weights: early,
+                add(DraftKey(.trafficIsolate, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: early,
                     reason: "take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once"),
-                    deps: isolatedNow.flatMap { purgeKeys(in: $0) })
+                    deps: isolatedNow.flatMap { purges(in: $0) })
             }
-            let deps = wantPositive.keys.sorted().map { "deploy:\($0):\(p)" } + (isolatedNow.isEmpty ? [] : ["traffic-isolate:\(p)"])
+            let deps = wantPositive.keys.sorted().map { DraftKey(.deploy, $0, p.rawValue) }
+                + (isolatedNow.isEmpty ? [] : [DraftKey(.trafficIsolate, nil, p.rawValue)])
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
-            add("traffic:\(p)", Action(kind: .setTraffic, placement: p, weights: weights,
+            add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
                 reason: wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)"),
-                deps: deps)
+                keyed: deps)
         }
     }
 
@@ -531,27 +570,27 @@ public final class Planner {
                 if state.placements[name] == nil, (o.traffic[p] ?? 0) > 0 {
                     // An orphan still taking traffic: steer it away first.
                     let zero = observedTraffic(p).mapValues { _ in 0 }
-                    add("traffic:\(p)", Action(kind: .setTraffic, placement: name, weights: zero,
+                    add(DraftKey(.traffic, nil, p), Action(kind: .setTraffic, placement: name, weights: zero,
                         reason: "take \(p)'s traffic away: no manifest declares it"))
                 }
                 let why = state.placements[name] == nil ? "no manifest declares placement \(p)" : "\(p) no longer runs in \(r)"
-                add("undeploy:\(r):\(p)", Action(kind: .undeploy, region: r, placement: name, reason: "undeploy \(p) from \(r): \(why)"),
-                    deps: purgeKeys(in: r) + ["traffic:\(p)", "traffic-isolate:\(p)"])
+                // An orphan's traffic action may come with a later region's undeploy: looked up last.
+                add(DraftKey(.undeploy, r, p), Action(kind: .undeploy, region: r, placement: name, reason: "undeploy \(p) from \(r): \(why)"),
+                    deps: purges(in: r), keyed: [DraftKey(.traffic, nil, p), DraftKey(.trafficIsolate, nil, p)])
             }
             let needed = desired.artifacts[r] ?? []
             let unneeded = o.artifacts.keys.filter { a in
                 let name = ArtifactName(a)
                 // The origin copy stays.
-                return !needed.contains(name) && facts[name]?.origin != r && !purged(a, from: r, purgedArtifacts)
+                return !needed.contains(name) && facts(name)?.origin != r && !purged(a, from: r, purgedArtifacts)
             }
             for a in unneeded.sorted() {
                 let name = ArtifactName(a)
                 // After whatever used it here, and after every copy taken from it.
-                let users = indices(in: r, [.undeploy, .deploy]).map { drafts[$0].key }
-                    + (copiesFrom["\(r)/\(name)"] ?? [])
-                add("delete:\(r):\(a)", Action(kind: .deleteArtifact, region: r, artifact: name,
-                    reason: facts[name] == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
-                    deps: purgeKeys(in: r) + users)
+                let users = indices(in: r, [.undeploy, .deploy]) + (copiesFrom[Pair(region: r, name: a)] ?? [])
+                add(DraftKey(.delete, r, a), Action(kind: .deleteArtifact, region: r, artifact: name,
+                    reason: facts(name) == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
+                    deps: purges(in: r) + users)
             }
         }
         // Capacity: a deploy that grows in a region waits for what other placements release there.
@@ -562,9 +601,9 @@ public final class Planner {
                 modelAccelerators[ModelName(c.model)].map { $0.type == acc.type ? c.replicas * $0.count : 0 }
             } ?? 0
             guard (d.replicas ?? 0) * acc.count > held else { continue }
-            var releases: [String] = []
+            var releases: [Int32] = []
             for j in indices(in: r, [.undeploy, .purge, .deploy]) {
-                let other = drafts[j].action
+                let other = drafts[Int(j)].action
                 guard let q = other.placement, q != p else { continue }
                 let shrinks: Bool
                 switch other.kind {
@@ -572,7 +611,7 @@ public final class Planner {
                 case .deploy: shrinks = (other.replicas ?? 0) < (deployments[r]?[q.rawValue]?.replicas ?? 0)
                 default: shrinks = false
                 }
-                if shrinks { releases.append(drafts[j].key) }
+                if shrinks { releases.append(j) }
             }
             drafts[i].softDeps += releases
         }
@@ -582,57 +621,100 @@ public final class Planner {
     /// If the capacity waits close a cycle, the plan is ordered without any of them: a deploy
     /// that then finds no room fails and is retried on the next reconcile.
     private func order() -> [Action] {
+        // Every draft is in: the keys not found when their draft was added are looked up now,
+        // and the tables that only served lookups go before the ordering needs memory.
+        for i in drafts.indices where !drafts[i].pending.isEmpty {
+            let found = drafts[i].pending.compactMap { keys[$0] }
+            drafts[i].deps += found
+            drafts[i].pending = []
+        }
+        keys = [:]
+        byRegion = [:]
+        copiesFrom = [:]
         if let sorted = topological(withSoft: true) { return sorted }
         return topological(withSoft: false) ?? []
     }
 
     private func topological(withSoft: Bool) -> [Action]? {
         let n = drafts.count
-        var deps = [[Int]](repeating: [], count: n)
-        var dependents = [[Int]](repeating: [], count: n)
-        for (i, d) in drafts.enumerated() {
+        var deps = [[Int32]](repeating: [], count: n)
+        var dependents = [[Int32]](repeating: [], count: n)
+        for i in 0 ..< n {
             // Sorted and unique: the same as a set's sorted elements, without hashing.
-            var all: [Int] = []
-            all.reserveCapacity(d.deps.count + (withSoft ? d.softDeps.count : 0))
-            for key in d.deps { if let j = keys[key], j != i { all.append(j) } }
-            if withSoft { for key in d.softDeps { if let j = keys[key], j != i { all.append(j) } } }
+            var all = drafts[i].deps
+            if withSoft { all += drafts[i].softDeps }
             all.sort()
-            var unique: [Int] = []
+            var unique: [Int32] = []
             unique.reserveCapacity(all.count)
-            for j in all where unique.last != j { unique.append(j) }
+            for j in all where unique.last != j && Int(j) != i { unique.append(j) }
             deps[i] = unique
-            for j in unique { dependents[j].append(i) }
+            for j in unique { dependents[Int(j)].append(Int32(i)) }
         }
-        func sortKey(_ i: Int) -> (Int, String, String, String) {
+        func sortKey(_ i: Int) -> (Int, String, String, UInt8) {
             let a = drafts[i].action
-            return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", drafts[i].key)
+            return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", drafts[i].variant.rawValue)
         }
         var remaining = deps.map(\.count)
-        // The tie-break as a rank: keys are unique, so the order of the tuples is total and one
-        // sort decides every comparison the heap will make.
-        let keysOf = (0 ..< n).map(sortKey)
-        var rank = [Int](repeating: 0, count: n)
-        for (k, i) in (0 ..< n).sorted(by: { keysOf[$0] < keysOf[$1] }).enumerated() { rank[i] = k }
-        var ready = MinHeap<Int> { rank[$0] < rank[$1] }
-        for i in 0 ..< n where remaining[i] == 0 { ready.push(i) }
-        var out: [Int] = []
+        // The tie-break as a rank: keys are unique, and (kind, region, name, variant) names a
+        // key, so the order of the tuples is total and one sort decides every comparison the
+        // heap will make.
+        var rank = [Int32](repeating: 0, count: n)
+        do {
+            let keysOf = (0 ..< n).map(sortKey)
+            for (k, i) in (0 ..< n).sorted(by: { keysOf[$0] < keysOf[$1] }).enumerated() { rank[i] = Int32(k) }
+        }
+        var ready = MinHeap<Int32> { rank[Int($0)] < rank[Int($1)] }
+        for i in 0 ..< n where remaining[i] == 0 { ready.push(Int32(i)) }
+        var out: [Int32] = []
         out.reserveCapacity(n)
         while let i = ready.pop() {
             out.append(i)
-            for j in dependents[i] {
-                remaining[j] -= 1
-                if remaining[j] == 0 { ready.push(j) }
+            for j in dependents[Int(i)] {
+                remaining[Int(j)] -= 1
+                if remaining[Int(j)] == 0 { ready.push(j) }
             }
         }
         guard out.count == n else { return nil }
+        dependents = []
         // An action's id is "a" + its position; dependencies are listed in position order.
-        var position = [Int](repeating: 0, count: n)
-        for (k, i) in out.enumerated() { position[i] = k + 1 }
+        var position = [Int32](repeating: 0, count: n)
+        for (k, i) in out.enumerated() { position[Int(i)] = Int32(k + 1) }
         return out.map { i in
-            var a = drafts[i].action
-            a.id = "a\(position[i])"
-            a.dependsOn = deps[i].map { position[$0] }.sorted().map { "a\($0)" }
+            var a = drafts[Int(i)].action
+            a.id = "a\(position[Int(i)])"
+            a.dependsOn = deps[Int(i)].map { position[Int($0)] }.sorted().map { "a\($0)" }
             return a
+        }
+    }
+}
+
+/// An append-only array kept in fixed-size chunks: appending never copies what is stored.
+struct ChunkedArray<Element> {
+    private static var shift: Int { 12 }
+    private static var mask: Int { (1 << shift) - 1 }
+    private var chunks: [[Element]] = []
+    private(set) var count = 0
+
+    var indices: Range<Int> { 0 ..< count }
+
+    mutating func append(_ e: Element) {
+        if count & Self.mask == 0 {
+            var chunk: [Element] = []
+            chunk.reserveCapacity(1 << Self.shift)
+            chunks.append(chunk)
+        }
+        chunks[count >> Self.shift].append(e)
+        count += 1
+    }
+
+    subscript(i: Int) -> Element {
+        get {
+            precondition(i >= 0 && i < count, "ChunkedArray index out of range")
+            return chunks[i >> Self.shift][i & Self.mask]
+        }
+        _modify {
+            precondition(i >= 0 && i < count, "ChunkedArray index out of range")
+            yield &chunks[i >> Self.shift][i & Self.mask]
         }
     }
 }
