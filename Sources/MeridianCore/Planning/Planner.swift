@@ -112,9 +112,20 @@ public final class Planner {
     private let holders: [ArtifactName: [RegionName]]
 
     private let obs: [RegionName: RegionObservation]
-    /// In chunks: an array that doubles briefly holds its old and its new storage, and with
-    /// 80,000 drafts that copy was the largest part of a large plan's peak memory.
-    private var drafts = ChunkedArray<Draft>()
+    /// The drafts' actions, in the order they were drafted (a draft is its index here). In
+    /// chunks: an array that doubles briefly holds its old and its new storage, and with 80,000
+    /// drafts that copy was the largest part of a large plan's peak memory. Taken out whole at
+    /// the end and put in plan order in place, so the actions are never held twice.
+    private var drafted = ChunkedArray<Action>()
+    /// Each draft's key variant, for the last tie-break.
+    private var variants: [DraftKey.Variant] = []
+    /// Dependencies as edges, `dependent << 32 | dependency`, all in one array (an array per
+    /// draft was an allocation per action).
+    private var edges: [UInt64] = []
+    /// Capacity waits, as edges: all are dropped if together they would close a cycle.
+    private var softEdges: [UInt64] = []
+    /// Dependencies on keys not drafted yet when their dependent was: looked up once all are.
+    private var pendingEdges: [(dependent: Int32, key: DraftKey)] = []
     private var keys: [DraftKey: Int32] = [:]
     /// Draft indices per region and kind, so that per-region lookups stay linear overall.
     private var byRegion: [RegionName: [Action.Kind: [Int32]]] = [:]
@@ -145,15 +156,8 @@ public final class Planner {
         }
     }
 
-    /// An action before ids are given: dependencies are indices of other drafts.
-    struct Draft {
-        var action: Action
-        let variant: DraftKey.Variant
-        var deps: [Int32]
-        /// Keys not yet added when this draft was: looked up once every draft is in.
-        var pending: [DraftKey]
-        /// Capacity waits: all are dropped if together they would close a cycle.
-        var softDeps: [Int32] = []
+    private static func edge(_ dependent: Int32, on dependency: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: dependent)) << 32 | UInt64(UInt32(bitPattern: dependency))
     }
 
     // MARK: - Regions
@@ -214,22 +218,20 @@ public final class Planner {
     /// is dropped), so they are looked up now and, if absent, again once every draft is in.
     @discardableResult
     private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], keyed: [DraftKey] = []) -> Int32 {
-        var found = deps, pending: [DraftKey] = []
+        let existing = keys[key]
+        let i = existing ?? Int32(drafted.count)
+        for j in deps { edges.append(Self.edge(i, on: j)) }
         for k in keyed {
-            if let j = keys[k] { found.append(j) } else { pending.append(k) }
+            if let j = keys[k] { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
         }
-        if let i = keys[key] {
-            drafts[Int(i)].deps += found
-            drafts[Int(i)].pending += pending
-            return i
-        }
-        let i = Int32(drafts.count)
+        if existing != nil { return i }
         keys[key] = i
         if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
             copiesFrom[Pair(region: from, name: a.rawValue), default: []].append(i)
         }
-        drafts.append(Draft(action: action, variant: key.variant, deps: found, pending: pending))
+        variants.append(key.variant)
+        drafted.append(action)
         return i
     }
 
@@ -246,10 +248,13 @@ public final class Planner {
 
     func run(source: PlanSource) -> Plan {
         purge()
-        let desired = allocate()
-        stageAndDeploy(desired)
-        traffic(desired)
-        undeployAndPrune(desired)
+        do {
+            // Scoped: the desired assignment is freed before the ordering needs memory.
+            let desired = allocate()
+            stageAndDeploy(desired)
+            traffic(desired)
+            undeployAndPrune(desired)
+        }
         let actions = order()
         // Every declared region an action touches (or copies from), with the generation the
         // plan was made against, looked up in `obs` (this loop used to copy a whole region
@@ -302,7 +307,7 @@ public final class Planner {
                 purgedArtifacts.insert(Pair(region: r, name: a))
                 add(DraftKey(.purgeArtifact, r, a), Action(kind: .purge, region: r, artifact: ArtifactName(a),
                     reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
-                    deps: purges(in: r).filter { drafts[Int($0)].action.placement != nil })
+                    deps: purges(in: r).filter { drafted[Int($0)].placement != nil })
             }
         }
     }
@@ -445,52 +450,63 @@ public final class Planner {
     }
 
     private func stageAndDeploy(_ desired: Desired) {
+        let placementList = state.placementList
         // Staging: every artifact a serving or standby region needs, from an in-fence source.
         // Only the missing copies are sorted: origins first (so that a registration an origin
-        // needs for itself says so), then by region and name.
-        var missing: [(origin: Bool, region: RegionName, artifact: ArtifactFacts)] = []
-        for (r, names) in desired.artifacts {
-            for n in names {
-                guard let a = facts(n), !hasCopy(r, a) else { continue }
-                missing.append((a.origin == r, r, a))
+        // needs for itself says so), then by region and name. In a scope of its own, so that
+        // the missing copies and their users are freed before the deploys are drafted.
+        do {
+            // The artifact as its position in `factList`: a third of the size of a copy of its facts.
+            var missing: [(origin: Bool, region: RegionName, artifact: Int32)] = []
+            for (r, names) in desired.artifacts {
+                for n in names {
+                    guard let i = state.artifacts.position(of: n), !hasCopy(r, factList[i]) else { continue }
+                    missing.append((factList[i].origin == r, r, Int32(i)))
+                }
             }
-        }
-        missing.sort { ($0.origin ? 0 : 1, $0.region, $0.artifact.name) < ($1.origin ? 0 : 1, $1.region, $1.artifact.name) }
-        // Who needs each missing copy, for the reasons: "role of placement", in placement order.
-        // Positions in `placementList`, which is in name order: the same order as sorting the
-        // names, without the sort. The words are made only when the reason is.
-        var users: [Pair: [Int32]] = [:]
-        if !missing.isEmpty {
-            for m in missing { users[Pair(region: m.region, name: m.artifact.name.rawValue)] = [] }
-            for (k, placement) in state.placementList.enumerated() {
-                guard let regions = desired.replicas[placement.name], let artifacts = modelArtifacts[placement.model.value] else { continue }
-                for r in regions.keys {
-                    for a in artifacts {
-                        let key = Pair(region: r, name: a.rawValue)
-                        if users[key] != nil { users[key]!.append(Int32(k)) }
+            missing.sort { a, b in
+                (a.origin ? 0 : 1, a.region, factList[Int(a.artifact)].name) < (b.origin ? 0 : 1, b.region, factList[Int(b.artifact)].name)
+            }
+            // Who needs each missing copy, for the reasons: "role of placement", in placement
+            // order. Found one region at a time (the copies are in region order, origins first),
+            // from the placements with replicas in each region, as positions in `placementList`
+            // (which is in name order: the same order as sorting the names, without the sort).
+            var placementsIn: [RegionName: [Int32]] = [:]
+            if !missing.isEmpty {
+                for (k, placement) in placementList.enumerated() {
+                    for r in (desired.replicas[placement.name] ?? [:]).keys { placementsIn[r, default: []].append(Int32(k)) }
+                }
+            }
+            var usersRegion: RegionName?
+            var users: [ArtifactName: [Int32]] = [:]
+            for (_, r, i) in missing {
+                if usersRegion != r {
+                    users = [:]
+                    for k in placementsIn[r] ?? [] {
+                        for a in modelArtifacts[placementList[Int(k)].model.value] ?? [] { users[a, default: []].append(k) }
                     }
+                    usersRegion = r
                 }
-            }
-        }
-        for (_, r, a) in missing {
-            do {
-                let name = a.name
-                let who = (users[Pair(region: r, name: name.rawValue)] ?? []).map { k in
-                    let p = state.placementList[Int(k)].name
-                    return "\(desired.roles[p]?[r] ?? "region") of \(p)"
-                }.joined(separator: ", ")
-                let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
-                let src = stageSource(a, into: r)
-                var deps = purges(in: r)
-                if src.viaOrigin {
-                    let origin = a.origin
-                    deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
-                        reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purges(in: origin)))
+                do {
+                    let a = factList[Int(i)]
+                    let name = a.name
+                    let who = (users[name] ?? []).map { k in
+                        let p = placementList[Int(k)].name
+                        return "\(desired.roles[p]?[r] ?? "region") of \(p)"
+                    }.joined(separator: ", ")
+                    let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
+                    let src = stageSource(a, into: r)
+                    var deps = purges(in: r)
+                    if src.viaOrigin {
+                        let origin = a.origin
+                        deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
+                            reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purges(in: origin)))
+                    }
+                    let reason = src.from == nil
+                        ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
+                        : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
+                    add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
                 }
-                let reason = src.from == nil
-                    ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
-                    : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
-                add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
             }
         }
         // Deploys: create, scale or update; a version change rolls out region by region.
@@ -594,8 +610,8 @@ public final class Planner {
             }
         }
         // Capacity: a deploy that grows in a region waits for what other placements release there.
-        for i in drafts.indices where drafts[i].action.kind == .deploy {
-            let d = drafts[i].action
+        for i in drafted.indices where drafted[i].kind == .deploy {
+            let d = drafted[i]
             guard let r = d.region, let p = d.placement, let acc = d.model.flatMap({ modelAccelerators[$0] }) else { continue }
             let held = deployments[r]?[p.rawValue].flatMap { c in
                 modelAccelerators[ModelName(c.model)].map { $0.type == acc.type ? c.replicas * $0.count : 0 }
@@ -603,7 +619,7 @@ public final class Planner {
             guard (d.replicas ?? 0) * acc.count > held else { continue }
             var releases: [Int32] = []
             for j in indices(in: r, [.undeploy, .purge, .deploy]) {
-                let other = drafts[Int(j)].action
+                let other = drafted[Int(j)]
                 guard let q = other.placement, q != p else { continue }
                 let shrinks: Bool
                 switch other.kind {
@@ -613,7 +629,7 @@ public final class Planner {
                 }
                 if shrinks { releases.append(j) }
             }
-            drafts[i].softDeps += releases
+            for j in releases { softEdges.append(Self.edge(Int32(i), on: j)) }
         }
     }
 
@@ -623,11 +639,10 @@ public final class Planner {
     private func order() -> [Action] {
         // Every draft is in: the keys not found when their draft was added are looked up now,
         // and the tables that only served lookups go before the ordering needs memory.
-        for i in drafts.indices where !drafts[i].pending.isEmpty {
-            let found = drafts[i].pending.compactMap { keys[$0] }
-            drafts[i].deps += found
-            drafts[i].pending = []
+        for (i, key) in pendingEdges {
+            if let j = keys[key] { edges.append(Self.edge(i, on: j)) }
         }
+        pendingEdges = []
         keys = [:]
         byRegion = [:]
         copiesFrom = [:]
@@ -636,25 +651,45 @@ public final class Planner {
     }
 
     private func topological(withSoft: Bool) -> [Action]? {
-        let n = drafts.count
-        var deps = [[Int32]](repeating: [], count: n)
-        var dependents = [[Int32]](repeating: [], count: n)
+        let n = drafted.count
+        // Sorted edges give each draft's dependencies sorted and unique, the same as a set's
+        // sorted elements, without hashing; both directions are kept as offsets into one array.
+        var all = edges
+        if withSoft { all += softEdges }
+        all.sort()
+        var depStart = [Int32](repeating: 0, count: n + 1)
+        var depList: [Int32] = []
+        depList.reserveCapacity(all.count)
+        var dependentStart = [Int32](repeating: 0, count: n + 1)
+        var previous = UInt64.max
+        for e in all where e != previous {
+            previous = e
+            let i = Int(e >> 32), j = Int32(truncatingIfNeeded: e)
+            guard Int(j) != i else { continue }
+            depList.append(j)
+            depStart[i + 1] += 1
+            dependentStart[Int(j) + 1] += 1
+        }
+        all = []
         for i in 0 ..< n {
-            // Sorted and unique: the same as a set's sorted elements, without hashing.
-            var all = drafts[i].deps
-            if withSoft { all += drafts[i].softDeps }
-            all.sort()
-            var unique: [Int32] = []
-            unique.reserveCapacity(all.count)
-            for j in all where unique.last != j && Int(j) != i { unique.append(j) }
-            deps[i] = unique
-            for j in unique { dependents[Int(j)].append(Int32(i)) }
+            depStart[i + 1] += depStart[i]
+            dependentStart[i + 1] += dependentStart[i]
+        }
+        var dependentList = [Int32](repeating: 0, count: depList.count)
+        do {
+            var fill = dependentStart
+            for i in 0 ..< n {
+                for j in depList[Int(depStart[i]) ..< Int(depStart[i + 1])] {
+                    dependentList[Int(fill[Int(j)])] = Int32(i)
+                    fill[Int(j)] += 1
+                }
+            }
         }
         func sortKey(_ i: Int) -> (Int, String, String, UInt8) {
-            let a = drafts[i].action
-            return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", drafts[i].variant.rawValue)
+            let a = drafted[i]
+            return (a.kind.rank, a.region?.rawValue ?? "", a.placement?.rawValue ?? a.artifact?.rawValue ?? "", variants[i].rawValue)
         }
-        var remaining = deps.map(\.count)
+        var remaining = (0 ..< n).map { depStart[$0 + 1] - depStart[$0] }
         // The tie-break as a rank: keys are unique, and (kind, region, name, variant) names a
         // key, so the order of the tuples is total and one sort decides every comparison the
         // heap will make.
@@ -669,22 +704,36 @@ public final class Planner {
         out.reserveCapacity(n)
         while let i = ready.pop() {
             out.append(i)
-            for j in dependents[Int(i)] {
+            for j in dependentList[Int(dependentStart[Int(i)]) ..< Int(dependentStart[Int(i) + 1])] {
                 remaining[Int(j)] -= 1
                 if remaining[Int(j)] == 0 { ready.push(j) }
             }
         }
         guard out.count == n else { return nil }
-        dependents = []
+        dependentList = []
         // An action's id is "a" + its position; dependencies are listed in position order.
         var position = [Int32](repeating: 0, count: n)
         for (k, i) in out.enumerated() { position[Int(i)] = Int32(k + 1) }
-        return out.map { i in
-            var a = drafts[Int(i)].action
-            a.id = "a\(position[Int(i)])"
-            a.dependsOn = deps[Int(i)].map { position[Int($0)] }.sorted().map { "a\($0)" }
-            return a
+        // The actions leave their chunks (each freed once copied), then move into plan order in
+        // place: one cycle of swaps per cycle of the permutation.
+        var actions = drafted.takeAll()
+        var done = [Bool](repeating: false, count: n)
+        for start in 0 ..< n where !done[start] {
+            var k = start
+            while true {
+                done[k] = true
+                let source = Int(out[k])
+                if source == start { break }
+                actions.swapAt(k, source)
+                k = source
+            }
         }
+        for k in 0 ..< n {
+            actions[k].id = "a\(k + 1)"
+            let i = Int(out[k])
+            actions[k].dependsOn = depList[Int(depStart[i]) ..< Int(depStart[i + 1])].map { position[Int($0)] }.sorted().map { "a\($0)" }
+        }
+        return actions
     }
 }
 
@@ -705,6 +754,19 @@ struct ChunkedArray<Element> {
         }
         chunks[count >> Self.shift].append(e)
         count += 1
+    }
+
+    /// Everything, in one array; the chunks are freed one by one as they are copied.
+    mutating func takeAll() -> [Element] {
+        var all: [Element] = []
+        all.reserveCapacity(count)
+        for c in chunks.indices {
+            all.append(contentsOf: chunks[c])
+            chunks[c] = []
+        }
+        chunks = []
+        count = 0
+        return all
     }
 
     subscript(i: Int) -> Element {
