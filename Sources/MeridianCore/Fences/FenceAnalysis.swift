@@ -16,8 +16,9 @@ public struct FenceAnalysis: Sendable {
     public let universe: JurisdictionSet
     /// `allow − deny` of every fence.
     let fenceSets: [FenceName: JurisdictionSet]
-    let artifactIndex: [ArtifactName: Int]
-    let artifactNames: [ArtifactName]
+    /// An artifact's position in `state.artifactList`, which the per-artifact arrays follow:
+    /// the state's own index, not a second table of 71,000 names.
+    func artifactIndex(_ name: ArtifactName) -> Int? { state.artifacts.position(of: name) }
     let effective: [JurisdictionSet]
     /// Fences that apply to each artifact: by name first (declared order), then by selector
     /// (name order), each once.
@@ -77,15 +78,10 @@ public struct FenceAnalysis: Sendable {
         fenceSets = sets
 
         let artifacts = state.artifactList
-        let aNames = artifacts.map(\.name)
-        artifactNames = aNames
-        var aIndex: [ArtifactName: Int] = [:]
-        aIndex.reserveCapacity(aNames.count)
-        for (i, n) in aNames.enumerated() { aIndex[n] = i }
-        artifactIndex = aIndex
+        let count = artifacts.count
 
         var appliedFences: [[AppliedFence]] = []
-        appliedFences.reserveCapacity(aNames.count)
+        appliedFences.reserveCapacity(count)
         for artifact in artifacts {
             var list: [AppliedFence] = []
             var seen = Set<FenceName>()
@@ -106,13 +102,13 @@ public struct FenceAnalysis: Sendable {
         applied = appliedFences
 
         // Lineage as indices, resolved once; undeclared parents (reported as ref.missing) drop out.
-        let parentIndices: [[Int]] = artifacts.map { a in a.derivedFrom.compactMap { aIndex[$0.value] } }
+        let parentIndices: [[Int]] = artifacts.map { a in a.derivedFrom.compactMap { state.artifacts.position(of: $0.value) } }
 
         // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
         // reported by the structural checks) is skipped, so this always terminates.
-        var eff = [JurisdictionSet?](repeating: nil, count: aNames.count)
-        var onStack = [Bool](repeating: false, count: aNames.count)
-        for root in 0 ..< aNames.count where eff[root] == nil {
+        var eff = [JurisdictionSet?](repeating: nil, count: count)
+        var onStack = [Bool](repeating: false, count: count)
+        for root in 0 ..< count where eff[root] == nil {
             var stack: [(Int, Int)] = [(root, 0)]
             onStack[root] = true
             while let (node, next) = stack.last {
@@ -165,12 +161,12 @@ public struct FenceAnalysis: Sendable {
 
     /// The effective fence of an artifact; nil for an artifact that is not declared.
     public func effectiveFence(of artifact: ArtifactName) -> JurisdictionSet? {
-        artifactIndex[artifact].map { effective[$0] }
+        artifactIndex(artifact).map { effective[$0] }
     }
 
     /// The fences that apply to an artifact directly, by name and by selector.
     public func appliedFences(of artifact: ArtifactName) -> [AppliedFence] {
-        artifactIndex[artifact].map { applied[$0] } ?? []
+        artifactIndex(artifact).map { applied[$0] } ?? []
     }
 
     /// `allow − deny` of a fence.
@@ -267,14 +263,14 @@ public struct FenceAnalysis: Sendable {
         var steps: [String] = []
         var current = artifact
         var guardSteps = 0
-        while let i = artifactIndex[current], !effective[i].contains(j), guardSteps <= artifactNames.count {
+        while let i = artifactIndex(current), !effective[i].contains(j), guardSteps <= effective.count {
             guardSteps += 1
             if let f = applied[i].first(where: { !(fenceSets[$0.fence]?.contains(j) ?? false) }) {
                 steps.append("\(current) is bound by \(describe(fence: f)), which \(excludes(f.fence, jurisdiction))")
                 return steps
             }
             guard let parent = state.artifacts[current]?.derivedFrom.first(where: { p in
-                artifactIndex[p.value].map { !effective[$0].contains(j) } ?? false
+                artifactIndex(p.value).map { !effective[$0].contains(j) } ?? false
             }) else { break }
             steps.append("\(current) is derived from \(parent.value)")
             current = parent.value
