@@ -44,14 +44,15 @@ public enum ManifestLoader {
 
     /// Composes and decodes one file. Pure: the unit a parse cache keys by blob id and the
     /// unit a parallel loader spreads over cores.
-    public static func parse(_ file: ManifestFile, limits: YAMLLimits = YAMLLimits()) -> ParsedFile {
+    /// `labels`, shared by the files of one load, lets identical label maps share storage.
+    public static func parse(_ file: ManifestFile, limits: YAMLLimits = YAMLLimits(), labels: LabelInterner? = nil) -> ParsedFile {
         let (stream, yamlDiagnostics) = YAMLComposer.compose(file.bytes, file: file.path, limits: limits)
         // A fatal YAML problem leaves a partial stream; decoding it would only add noise.
         if yamlDiagnostics.contains(where: { $0.rule == .yamlSyntax || $0.rule == .yamlEncoding || $0.rule == .yamlDepth
             || $0.rule == .yamlAliasLimit || $0.rule == .yamlAlias || $0.rule == .yamlSize }) {
             return ParsedFile(objects: [], diagnostics: yamlDiagnostics)
         }
-        var decoder = ManifestDecoder(stream: stream, file: file.path)
+        var decoder = ManifestDecoder(stream: stream, file: file.path, labels: labels)
         let objects = decoder.decodeAll()
         return ParsedFile(objects: objects, diagnostics: yamlDiagnostics + decoder.diagnostics)
     }
@@ -69,7 +70,8 @@ public enum ManifestLoader {
     /// Parses files on every core. Each file is independent (its own libyaml parser), results
     /// land at their file's index, so the outcome is the same as parsing in order.
     static func parseAll(_ files: [ManifestFile]) -> [ParsedFile] {
-        inParallel(count: files.count) { range in range.map { parse(files[$0]) } }
+        let labels = LabelInterner()
+        return inParallel(count: files.count) { range in range.map { parse(files[$0], labels: labels) } }
     }
 
     /// `body` over `0 ..< count` on every core, in chunks (so that small files do not pay for

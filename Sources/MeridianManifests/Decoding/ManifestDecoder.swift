@@ -5,9 +5,11 @@ struct ManifestDecoder {
     static let apiVersion = "meridian/v1"
 
     var reader: DocumentReader
+    let labelInterner: LabelInterner?
 
-    init(stream: YAMLStream, file: String) {
+    init(stream: YAMLStream, file: String, labels: LabelInterner? = nil) {
         reader = DocumentReader(stream: stream, file: file)
+        labelInterner = labels
     }
 
     var diagnostics: [Diagnostic] { reader.diagnostics }
@@ -59,7 +61,10 @@ struct ManifestDecoder {
     private mutating func decodeMeta(_ node: Int32, kind: Kind, root: Int32) -> ObjectMeta? {
         guard let f = reader.fields(node, "metadata", allowed: ["name", "labels", "annotations"], required: ["name"]) else { return nil }
         var labels: [String: String] = [:]
-        if let l = f["labels"] { labels = reader.stringMap(l, "metadata.labels") ?? [:] }
+        if let l = f["labels"] {
+            labels = reader.stringMap(l, "metadata.labels") ?? [:]
+            if let labelInterner { labels = labelInterner.intern(labels) }
+        }
         if let a = f["annotations"] { _ = reader.stringMap(a, "metadata.annotations") }
         guard let nameNode = f["name"], let name = reader.name(nameNode, "metadata.name", as: Name<GenericSpace>.self) else { return nil }
         return ObjectMeta(kind: kind, name: name.value.rawValue, nameLocation: name.location,

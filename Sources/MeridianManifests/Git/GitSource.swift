@@ -98,9 +98,10 @@ public final class GitSource: @unchecked Sendable {
         try GitRepository.checkSizes(sizes, of: entries, limits: limits)
         // Read and parse what the cache does not hold; each blob is dropped once parsed.
         let cache = parseCache
+        let labels = LabelInterner()
         let files = try each(hit: { $0.parsed }, miss: { repo, e throws(GitError) in
             let file = ManifestFile(path: e.path, bytes: try repo.blobBytes(e), blobID: e.blobID)
-            let result = ManifestLoader.parse(file)
+            let result = ManifestLoader.parse(file, labels: labels)
             cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
             return result
         })
