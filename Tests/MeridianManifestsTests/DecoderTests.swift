@@ -110,6 +110,37 @@ struct DecoderTests {
         #expect(result.diagnostics.first?.location?.line == 15)
     }
 
+    @Test("identical label maps of one load are kept once; maps that differ in any byte stay apart, exactly as written")
+    func labelsInterned() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        let sets = ["{team: a, tier: gpu}", "{tier: gpu, team: a}", "{team: b, tier: gpu}", "{team: \(nfc)}", "{team: \(nfd)}"]
+        let files = (0 ..< 40).map { i in
+            ManifestFile(path: String(format: "m/%03d.yaml", i),
+                         bytes: Array("apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: j\(i), labels: \(sets[i % sets.count])}\n".utf8))
+        }
+        let interner = LabelInterner()
+        let parsed = files.map { ManifestLoader.parse($0, labels: interner) }
+        // The first two sets are the same map written in another order.
+        #expect(interner.count == 4)
+        let labels = parsed.flatMap(\.objects).map { object -> [String: String] in
+            guard case .jurisdiction(let j) = object else { return [:] }
+            return j.meta.labels
+        }
+        #expect(labels.count == 40)
+        for (i, map) in labels.enumerated() {
+            switch i % sets.count {
+            case 0, 1: #expect(map == ["team": "a", "tier": "gpu"])
+            case 2: #expect(map == ["team": "b", "tier": "gpu"])
+            case 3: #expect(map["team"].map { Array($0.utf8) } == Array(nfc.utf8))
+            default: #expect(map["team"].map { Array($0.utf8) } == Array(nfd.utf8))
+            }
+        }
+        // A whole load gives the same labels with or without sharing.
+        let loaded = ManifestLoader.load(files)
+        #expect(loaded.state.jurisdictionList.map { $0.meta.labels["team"].map { Array($0.utf8) } }
+            == (0 ..< 40).sorted { "j\($0)".utf8.lexicographicallyPrecedes("j\($1)".utf8) }.map { labels[$0]["team"].map { Array($0.utf8) } })
+    }
+
     @Test("files are parsed in parallel with the same outcome as one by one, every time")
     func parallelParsing() {
         let files = (0 ..< 300).map { i in
