@@ -148,7 +148,14 @@ struct DocumentReader {
 
     mutating func names<S>(_ node: Int32, _ what: @autoclosure () -> String, as type: Name<S>.Type = Name<S>.self, nonEmpty: Bool = false) -> [Located<Name<S>>]? {
         guard let items = list(node, what(), nonEmpty: nonEmpty) else { return nil }
-        return items.compactMap { name($0, "\(what()) entry", as: type) }
+        // Sized once: grown by appending, a list of three held room for four, and every
+        // artifact's lineage and fences are such lists.
+        var result: [Located<Name<S>>] = []
+        result.reserveCapacity(items.count)
+        for item in items {
+            if let n = name(item, "\(what()) entry", as: type) { result.append(n) }
+        }
+        return result
     }
 
     /// A string → string mapping (labels, annotations, matchLabels).
