@@ -126,7 +126,8 @@ public final class Planner {
     private var softEdges: [UInt64] = []
     /// Dependencies on keys not drafted yet when their dependent was: looked up once all are.
     private var pendingEdges: [(dependent: Int32, key: DraftKey)] = []
-    private var keys: [DraftKey: Int32] = [:]
+    /// Drafts by key. Holds draft indices only: a key is compared with the draft itself.
+    private var keys = DraftTable()
     /// Draft indices per region and kind, so that per-region lookups stay linear overall.
     private var byRegion: [RegionName: [Action.Kind: [Int32]]] = [:]
     /// The stage actions that copy an artifact out of a region.
@@ -218,14 +219,14 @@ public final class Planner {
     /// is dropped), so they are looked up now and, if absent, again once every draft is in.
     @discardableResult
     private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], keyed: [DraftKey] = []) -> Int32 {
-        let existing = keys[key]
+        let existing = draft(key)
         let i = existing ?? Int32(drafted.count)
         for j in deps { edges.append(Self.edge(i, on: j)) }
         for k in keyed {
-            if let j = keys[k] { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
+            if let j = draft(k) { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
         }
         if existing != nil { return i }
-        keys[key] = i
+        keys.insert(i, hash: key.hashValue)
         if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
             copiesFrom[Pair(region: from, name: a.rawValue), default: []].append(i)
@@ -233,6 +234,20 @@ public final class Planner {
         variants.append(key.variant)
         drafted.append(action)
         return i
+    }
+
+    /// The draft added under `key`, if any.
+    private func draft(_ key: DraftKey) -> Int32? {
+        keys.find(hash: key.hashValue) { self.key(of: $0) == key }
+    }
+
+    /// The key a draft was added under, from its action.
+    private func key(of i: Int32) -> DraftKey {
+        let a = drafted[Int(i)], variant = variants[Int(i)]
+        switch variant {
+        case .purgeArtifact, .stage, .delete: return DraftKey(variant, a.region, a.artifact?.rawValue ?? "")
+        case .purgePlacement, .deploy, .undeploy, .traffic, .trafficIsolate: return DraftKey(variant, a.region, a.placement?.rawValue ?? "")
+        }
     }
 
     /// Indices of the drafts of these kinds in a region, in the order they were added.
@@ -640,10 +655,10 @@ public final class Planner {
         // Every draft is in: the keys not found when their draft was added are looked up now,
         // and the tables that only served lookups go before the ordering needs memory.
         for (i, key) in pendingEdges {
-            if let j = keys[key] { edges.append(Self.edge(i, on: j)) }
+            if let j = draft(key) { edges.append(Self.edge(i, on: j)) }
         }
         pendingEdges = []
-        keys = [:]
+        keys = DraftTable()
         byRegion = [:]
         copiesFrom = [:]
         if let sorted = topological(withSoft: true) { return sorted }
@@ -734,6 +749,49 @@ public final class Planner {
             actions[k].dependsOn = depList[Int(depStart[i]) ..< Int(depStart[i + 1])].map { position[Int($0)] }.sorted().map { "a\($0)" }
         }
         return actions
+    }
+}
+
+/// An open-addressing table of draft indices by their keys' hashes: 8 bytes a slot (the index
+/// and 32 bits of the hash), where a dictionary from keys (two strings and a tag) cost 48, 6 MB
+/// in a large plan. Callers compare a candidate with the key through the draft itself, only
+/// when the stored hash bits agree.
+struct DraftTable {
+    /// `hash bits << 32 | index + 1`; 0 is empty.
+    private var slots = [UInt64](repeating: 0, count: 16)
+    private var count = 0
+
+    func find(hash: Int, matches: (Int32) -> Bool) -> Int32? {
+        let mask = slots.count - 1
+        let bits = UInt64(UInt32(truncatingIfNeeded: hash))
+        var s = hash & mask
+        while true {
+            let slot = slots[s]
+            if slot == 0 { return nil }
+            let i = Int32(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+            if slot >> 32 == bits && matches(i) { return i }
+            s = (s + 1) & mask
+        }
+    }
+
+    /// Adds a draft that is not in the table.
+    mutating func insert(_ i: Int32, hash: Int) {
+        if (count + 1) * 2 > slots.count {
+            // Positions come from the stored 32 bits of each hash, so a table grows without
+            // hashing a key again (tables here stay far below 2^32 slots).
+            let old = slots
+            slots = [UInt64](repeating: 0, count: old.count * 2)
+            for slot in old where slot != 0 { place(slot, at: Int(slot >> 32)) }
+        }
+        place(UInt64(UInt32(truncatingIfNeeded: hash)) << 32 | UInt64(UInt32(i) + 1), at: Int(UInt32(truncatingIfNeeded: hash)))
+        count += 1
+    }
+
+    private mutating func place(_ slot: UInt64, at position: Int) {
+        let mask = slots.count - 1
+        var s = position & mask
+        while slots[s] != 0 { s = (s + 1) & mask }
+        slots[s] = slot
     }
 }
 
