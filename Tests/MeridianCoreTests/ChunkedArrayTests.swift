@@ -19,3 +19,26 @@ struct ChunkedArrayTests {
         #expect(a[4096] == [4096] && b[4096] == [])
     }
 }
+
+@Suite("The planner's draft table")
+struct DraftTableTests {
+    @Test("finds every draft by its key through growth and colliding hashes, and nothing that was not added")
+    func findThroughCollisions() {
+        var table = DraftTable()
+        // Keys are strings here; hashes are made to collide in groups of eight.
+        let keys = (0 ..< 5000).map { "key-\($0)" }
+        func hash(_ k: Int) -> Int { (k / 8) &* 0x9E37_79B9 }
+        for (i, _) in keys.enumerated() {
+            #expect(table.find(hash: hash(i)) { keys[Int($0)] == keys[i] } == nil)
+            table.insert(Int32(i), hash: hash(i))
+        }
+        for (i, key) in keys.enumerated() {
+            #expect(table.find(hash: hash(i)) { keys[Int($0)] == key } == Int32(i))
+        }
+        // A key never added, with a hash shared by eight that were.
+        #expect(table.find(hash: hash(16)) { keys[Int($0)] == "absent" } == nil)
+        // Negative hashes (Hasher gives any Int) land in the table like any other.
+        table.insert(5000, hash: -12345)
+        #expect(table.find(hash: -12345) { $0 == 5000 } == 5000)
+    }
+}
