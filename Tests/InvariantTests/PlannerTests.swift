@@ -194,6 +194,67 @@ struct PlannerTests {
         #expect(undeploy.reason == "undeploy old from eu-north: no manifest declares placement old")
     }
 
+    /// Two full regions; `a` is declared in r2 (and runs in r1), `b`, if declared, in r1 (and runs in r2).
+    static func capacityCase(declareB: Bool) -> (LoadResult, ObservedState) {
+        var docs = [
+            Y.jurisdiction("us"),
+            Y.region("r1", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+            Y.region("r2", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+            Y.artifact("base", origin: "r1"),
+            Y.model("m", ["base"], gpus: 4),
+            Y.topology("t1", mode: "single-region", [("r1", nil)]),
+            Y.topology("t2", mode: "single-region", [("r2", nil)]),
+            Y.placement("a", model: "m", topology: "t2", replicas: 2),
+        ]
+        if declareB { docs.append(Y.placement("b", model: "m", topology: "t1", replicas: 2)) }
+        let l = Y.load(docs)
+        #expect(l.isValid, "\(l.diagnostics)")
+        var o = ObservedState()
+        for (r, p) in [("r1", "a"), ("r2", "b")] {
+            o.regions[r] = RegionObservation(capacity: ["gpu": AcceleratorCapacity(total: 8, free: 0)],
+                                             artifacts: ["base": ObservedArtifact(digest: digest)],
+                                             deployments: [p: ObservedDeployment(model: "m", version: "1.0.0", replicas: 2, ready: 2)],
+                                             traffic: [p: 100])
+        }
+        return (l, o)
+    }
+
+    @Test("a deploy that needs room another placement frees in its region waits for that; a swap that would wait in a circle is ordered without the waits")
+    func capacityWaits() {
+        func find(_ p: Plan, _ kind: Action.Kind, _ placement: String, _ region: String? = nil) -> Action? {
+            p.actions.first { $0.kind == kind && $0.placement == PlacementName(placement) && (region == nil || $0.region == RegionName(region!)) }
+        }
+        // b is gone: a's deploy in r2 waits for b's undeploy there, which waits for b's traffic to go.
+        let (l1, o1) = Self.capacityCase(declareB: false)
+        let p1 = Self.plan(l1, o1)
+        let deployA = find(p1, .deploy, "a", "r2"), undeployB = find(p1, .undeploy, "b", "r2"), trafficB = find(p1, .setTraffic, "b")
+        #expect(deployA != nil && undeployB != nil && trafficB != nil, "\(p1.actions)")
+        #expect(deployA.map { d in undeployB.map { d.dependsOn.contains($0.id) } == true } == true, "\(p1.actions)")
+        #expect(undeployB.map { u in trafficB.map { u.dependsOn.contains($0.id) } == true } == true)
+        // a and b swap regions: each deploy would wait for the other's undeploy, which waits (through
+        // its traffic) for the other deploy. The plan drops the waits, keeps every hard dependency,
+        // and is still a valid order.
+        let (l2, o2) = Self.capacityCase(declareB: true)
+        let p2 = Self.plan(l2, o2)
+        let swapped = [("a", "r2", "r1"), ("b", "r1", "r2")].map { p, to, from in
+            (find(p2, .deploy, p, to), find(p2, .undeploy, p, from), find(p2, .setTraffic, p))
+        }
+        #expect(p2.actions.count == 6, "\(p2.actions)")
+        for (deploy, undeploy, traffic) in swapped {
+            guard let deploy, let undeploy, let traffic else {
+                Issue.record("missing an action: \(p2.actions)")
+                continue
+            }
+            #expect(traffic.dependsOn.contains(deploy.id))
+            #expect(undeploy.dependsOn.contains(traffic.id))
+            #expect(!deploy.dependsOn.contains { id in p2.actions.contains { $0.id == id && $0.kind == .undeploy } })
+        }
+        let position = Dictionary(uniqueKeysWithValues: p2.actions.enumerated().map { ($1.id, $0) })
+        for a in p2.actions {
+            #expect(a.dependsOn.allSatisfy { (position[$0] ?? .max) < position[a.id]! }, "\(a.id) comes after what it depends on")
+        }
+    }
+
     @Test("an orphan taking traffic in a later region still has its traffic moved before it is undeployed in an earlier one")
     func orphanTrafficFirst() {
         let l = Self.fleet(failover: [])
