@@ -42,3 +42,18 @@ struct DraftTableTests {
         #expect(table.find(hash: -12345) { $0 == 5000 } == 5000)
     }
 }
+
+@Suite("In-place permutation")
+struct PermuteTests {
+    @Test("every element lands where the permutation says, for random permutations of every small size", arguments: 0 ..< 40)
+    func randomPermutations(n: Int) {
+        var rng = SplitMix(seed: UInt64(n))
+        for _ in 0 ..< 20 {
+            let from = Array(0 ..< n).shuffled(using: &rng)
+            var values = (0 ..< n).map { "v\($0)" }
+            let before = values
+            values.permute(taking: from.map { Int32($0) })
+            #expect(values == from.map { before[$0] })
+        }
+    }
+}

@@ -188,19 +188,9 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         }
         let unique = from.count
         from += dropped
-        // The objects move into place in the array they came in (one cycle of swaps per cycle
-        // of the permutation), so the table never needs a second copy of a kind's objects.
-        var done = [Bool](repeating: false, count: n)
-        for start in 0 ..< n where !done[start] {
-            var k = start
-            while true {
-                done[k] = true
-                let source = from[k]
-                if source == start { break }
-                list.swapAt(k, source)
-                k = source
-            }
-        }
+        // The objects move into place in the array they came in, so the table never needs a
+        // second copy of a kind's objects.
+        list.permute(taking: from)
         list.removeLast(n - unique)
         self.list = list
         self.positions = positions

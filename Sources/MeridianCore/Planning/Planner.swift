@@ -754,20 +754,9 @@ public final class Planner {
         // An action's id is "a" + its position; dependencies are listed in position order.
         var position = [Int32](repeating: 0, count: n)
         for (k, i) in out.enumerated() { position[Int(i)] = Int32(k + 1) }
-        // The actions leave their chunks (each freed once copied), then move into plan order in
-        // place: one cycle of swaps per cycle of the permutation.
+        // The actions leave their chunks (each freed once copied), then move into plan order in place.
         var actions = drafted.takeAll()
-        var done = [Bool](repeating: false, count: n)
-        for start in 0 ..< n where !done[start] {
-            var k = start
-            while true {
-                done[k] = true
-                let source = Int(out[k])
-                if source == start { break }
-                actions.swapAt(k, source)
-                k = source
-            }
-        }
+        actions.permute(taking: out)
         for k in 0 ..< n {
             actions[k].id = "a\(k + 1)"
             let i = Int(out[k])
@@ -817,6 +806,26 @@ struct DraftTable {
         var s = position & mask
         while slots[s] != 0 { s = (s + 1) & mask }
         slots[s] = slot
+    }
+}
+
+extension Array {
+    /// Rearranges the elements in place so that element `k` is the one that was at `from[k]`
+    /// (`from` is a permutation of the indices): one cycle of swaps per cycle of the permutation,
+    /// and no second copy of the elements.
+    mutating func permute<I: BinaryInteger>(taking from: [I]) {
+        precondition(from.count == count, "a permutation of every index")
+        var done = [Bool](repeating: false, count: count)
+        for start in 0 ..< count where !done[start] {
+            var k = start
+            while true {
+                done[k] = true
+                let source = Int(from[k])
+                if source == start { break }
+                swapAt(k, source)
+                k = source
+            }
+        }
     }
 }
 
