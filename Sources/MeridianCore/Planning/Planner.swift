@@ -240,13 +240,19 @@ public final class Planner {
     // MARK: - Drafts
 
     /// Adds a draft, or the dependencies to the draft already added under `key`. `deps` are
-    /// drafts already added; `keyed` may name drafts not added yet (or never: such a dependency
-    /// is dropped), so they are looked up now and, if absent, again once every draft is in.
+    /// drafts already added. `ifDrafted` names drafts by key that are added before this one if
+    /// at all (a stage before the deploys, a deploy before the traffic): a key not found is no
+    /// dependency. `keyed` may name drafts added later, so a key not found now is looked up
+    /// again once every draft is in (and dropped if it is still not found).
     @discardableResult
-    private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], keyed: [DraftKey] = []) -> Int32 {
+    private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], ifDrafted: [DraftKey] = [],
+                     keyed: [DraftKey] = []) -> Int32 {
         let existing = draft(key)
         let i = existing ?? Int32(drafted.count)
         for j in deps { edges.append(Self.edge(i, on: j)) }
+        for k in ifDrafted {
+            if let j = draft(k) { edges.append(Self.edge(i, on: j)) }
+        }
         for k in keyed {
             if let j = draft(k) { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
         }
@@ -574,7 +580,7 @@ public final class Planner {
                 if rollout, let prev = previousRollout { deps.append(prev) }
                 let key = add(DraftKey(.deploy, r, placement.name.rawValue), Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
                     version: model.version.value, replicas: n, reason: reason), deps: deps,
-                    keyed: model.artifacts.map { DraftKey(.stage, r, $0.value.rawValue) })
+                    ifDrafted: model.artifacts.map { DraftKey(.stage, r, $0.value.rawValue) })
                 if rollout { previousRollout = key }
             }
         }
@@ -609,7 +615,7 @@ public final class Planner {
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
             add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
                 reason: wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)"),
-                keyed: deps)
+                ifDrafted: deps)
         }
     }
 
