@@ -247,7 +247,8 @@ public final class Planner {
     @discardableResult
     private func add(_ key: DraftKey, _ action: Action, deps: [Int32] = [], ifDrafted: [DraftKey] = [],
                      keyed: [DraftKey] = []) -> Int32 {
-        let existing = draft(key)
+        let hash = key.hashValue
+        let existing = draft(key, hash: hash)
         let i = existing ?? Int32(drafted.count)
         for j in deps { edges.append(Self.edge(i, on: j)) }
         for k in ifDrafted {
@@ -257,7 +258,7 @@ public final class Planner {
             if let j = draft(k) { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
         }
         if existing != nil { return i }
-        keys.insert(i, hash: key.hashValue)
+        keys.insert(i, hash: hash)
         if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
             copiesFrom[Pair(region: from, name: a.rawValue), default: []].append(i)
@@ -268,8 +269,8 @@ public final class Planner {
     }
 
     /// The draft added under `key`, if any.
-    private func draft(_ key: DraftKey) -> Int32? {
-        keys.find(hash: key.hashValue) { self.key(of: $0) == key }
+    private func draft(_ key: DraftKey, hash: Int? = nil) -> Int32? {
+        keys.find(hash: hash ?? key.hashValue) { self.key(of: $0) == key }
     }
 
     /// The key a draft was added under, from its action.
@@ -812,26 +813,6 @@ struct DraftTable {
         var s = position & mask
         while slots[s] != 0 { s = (s + 1) & mask }
         slots[s] = slot
-    }
-}
-
-extension Array {
-    /// Rearranges the elements in place so that element `k` is the one that was at `from[k]`
-    /// (`from` is a permutation of the indices): one cycle of swaps per cycle of the permutation,
-    /// and no second copy of the elements.
-    mutating func permute<I: BinaryInteger>(taking from: [I]) {
-        precondition(from.count == count, "a permutation of every index")
-        var done = [Bool](repeating: false, count: count)
-        for start in 0 ..< count where !done[start] {
-            var k = start
-            while true {
-                done[k] = true
-                let source = Int(from[k])
-                if source == start { break }
-                swapAt(k, source)
-                k = source
-            }
-        }
     }
 }
 
