@@ -141,6 +141,32 @@ struct DecoderTests {
             == (0 ..< 40).sorted { "j\($0)".utf8.lexicographicallyPrecedes("j\($1)".utf8) }.map { labels[$0]["team"].map { Array($0.utf8) } })
     }
 
+    @Test("a snapshot's equal digests are held once; digests that differ in any byte stay apart, exactly as written")
+    func snapshotDigestsShared() throws {
+        let nfc = "sha256:caf\u{E9}", nfd = "sha256:cafe\u{301}"
+        let long = "sha256:" + String(repeating: "ab", count: 32)
+        let json = """
+            {"formatVersion": 1, "regions": {
+              "r1": {"artifacts": {"a": {"digest": "\(long)"}, "b": {"digest": "\(nfc)"}}},
+              "r2": {"artifacts": {"a": {"digest": "\(long)"}, "b": {"digest": "\(nfd)"}, "c": {"digest": "\(long)"}}}
+            }}
+            """
+        let state = try ObservedSnapshot.decode(Array(json.utf8), source: "s.json")
+        func digest(_ r: String, _ a: String) -> String? { state.regions[r]?.artifacts[a]?.digest }
+        func storage(_ s: String?) -> UnsafePointer<UInt8>? {
+            var s = s
+            return s?.withUTF8 { $0.baseAddress }
+        }
+        #expect([digest("r1", "a"), digest("r2", "a"), digest("r2", "c")] == [long, long, long])
+        // One string: the three copies' bytes are at one address.
+        #expect(storage(digest("r1", "a")) != nil)
+        #expect(storage(digest("r1", "a")) == storage(digest("r2", "a")))
+        #expect(storage(digest("r1", "a")) == storage(digest("r2", "c")))
+        // Canonically equivalent, but not the same bytes: each as written.
+        #expect(digest("r1", "b").map { Array($0.utf8) } == Array(nfc.utf8))
+        #expect(digest("r2", "b").map { Array($0.utf8) } == Array(nfd.utf8))
+    }
+
     @Test("files are parsed in parallel with the same outcome as one by one, every time")
     func parallelParsing() {
         let files = (0 ..< 300).map { i in

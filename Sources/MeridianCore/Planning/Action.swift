@@ -22,7 +22,6 @@ public struct Action: Sendable, Hashable {
     }
 
     public var id: String
-    public let kind: Kind
     /// Nil only for `set-traffic`, which names its regions in `weights`.
     public let region: RegionName?
     public let artifact: ArtifactName?
@@ -32,14 +31,25 @@ public struct Action: Sendable, Hashable {
     public let from: RegionName?
     public let model: ModelName?
     public let version: String?
-    public let replicas: Int?
     public let weights: [RegionName: Int]?
     public var dependsOn: [String]
-    public let reason: String
+    /// Why the action is in the plan; kept with the plan's other reasons (see `ReasonText`).
+    public let reasonText: ReasonText
+    public var reason: String { reasonText.string }
+    // The short fields last, where they share the tail: 8 bytes less per action.
+    public let replicas: Int?
+    public let kind: Kind
 
     public init(id: String = "", kind: Kind, region: RegionName? = nil, artifact: ArtifactName? = nil, placement: PlacementName? = nil,
                 from: RegionName? = nil, model: ModelName? = nil, version: String? = nil, replicas: Int? = nil,
                 weights: [RegionName: Int]? = nil, dependsOn: [String] = [], reason: String) {
+        self.init(id: id, kind: kind, region: region, artifact: artifact, placement: placement, from: from, model: model,
+                  version: version, replicas: replicas, weights: weights, dependsOn: dependsOn, reason: ReasonText(reason))
+    }
+
+    public init(id: String = "", kind: Kind, region: RegionName? = nil, artifact: ArtifactName? = nil, placement: PlacementName? = nil,
+                from: RegionName? = nil, model: ModelName? = nil, version: String? = nil, replicas: Int? = nil,
+                weights: [RegionName: Int]? = nil, dependsOn: [String] = [], reason: ReasonText) {
         self.id = id
         self.kind = kind
         self.region = region
@@ -51,7 +61,7 @@ public struct Action: Sendable, Hashable {
         self.replicas = replicas
         self.weights = weights
         self.dependsOn = dependsOn
-        self.reason = reason
+        self.reasonText = reason
     }
 
     /// Every region the action acts on.

@@ -78,7 +78,6 @@ public final class Planner {
         self.trafficOf = traffic
         self.reachableSet = reachable
         self.attestedSet = attested
-        self.factList = state.artifactList.map { ArtifactFacts(name: $0.name, origin: $0.origin.value, digest: $0.digest.value) }
         var regionStates: [RegionName: RegionState] = [:]
         for r in state.regionList { regionStates[r.name] = r.state }
         self.regionStates = regionStates
@@ -102,10 +101,13 @@ public final class Planner {
         let digest: String
     }
 
-    /// In the order of `state.artifactList`, found through the state's own index by name (a
-    /// table of its own cost 8 MB in a 71,000-artifact fleet).
-    private let factList: [ArtifactFacts]
-    private func facts(_ name: ArtifactName) -> ArtifactFacts? { state.artifacts.position(of: name).map { factList[$0] } }
+    /// The facts of the artifact at `i` in `state.artifactList`, read in place (a table of
+    /// them cost 3.4 MB in a 71,000-artifact fleet, and one by name 8 MB).
+    private func fact(_ i: Int) -> ArtifactFacts {
+        ArtifactFacts(name: ArtifactName(state.artifacts.list[i].meta.name), origin: state.artifacts.list[i].origin.value,
+                      digest: state.artifacts.list[i].digest.value)
+    }
+    private func facts(_ name: ArtifactName) -> ArtifactFacts? { state.artifacts.position(of: name).map(fact) }
     private let regionStates: [RegionName: RegionState]
     private let modelFences: [ModelName: JurisdictionSet]
     /// Each model's accelerator per replica, so capacity sums never copy a whole model.
@@ -142,6 +144,9 @@ public final class Planner {
     /// drafts that copy was the largest part of a large plan's peak memory. Taken out whole at
     /// the end and put in plan order in place, so the actions are never held twice.
     private var drafted = ChunkedArray<Action>()
+    /// Where the drafts' reasons are written (see `ReasonText`).
+    private var reasons = ReasonText.Arena()
+    private func text(_ reason: String) -> ReasonText { reasons.add(reason) }
     /// Each draft's key variant, for the last tie-break.
     private var variants: [DraftKey.Variant] = []
     /// Dependencies as edges, `dependent << 32 | dependency`, all in one array (an array per
@@ -257,7 +262,10 @@ public final class Planner {
         for k in keyed {
             if let j = draft(k) { edges.append(Self.edge(i, on: j)) } else { pendingEdges.append((i, k)) }
         }
-        if existing != nil { return i }
+        if existing != nil {
+            reasons.discard(action.reasonText)
+            return i
+        }
         keys.insert(i, hash: hash)
         if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
@@ -339,7 +347,7 @@ public final class Planner {
             for (p, reason) in badDeployments.sorted(by: { $0.0 < $1.0 }) {
                 purgedDeployments.insert(Pair(region: r, name: p))
                 add(DraftKey(.purgePlacement, r, p), Action(kind: .purge, region: r, placement: PlacementName(p),
-                    reason: "purge placement \(p) from \(r) (traffic away, undeploy): \(reason)"))
+                    reason: text("purge placement \(p) from \(r) (traffic away, undeploy): \(reason)")))
             }
             var badArtifacts: [(String, ObservedArtifact, String)] = []
             for (a, copy) in o.artifacts {
@@ -353,7 +361,7 @@ public final class Planner {
             for (a, copy, reason) in badArtifacts.sorted(by: { $0.0 < $1.0 }) {
                 purgedArtifacts.insert(Pair(region: r, name: a))
                 add(DraftKey(.purgeArtifact, r, a), Action(kind: .purge, region: r, artifact: ArtifactName(a),
-                    reason: "purge artifact \(a) (\(copy.digest)) from \(r): \(reason)"),
+                    reason: text("purge artifact \(a) (\(copy.digest)) from \(r): \(reason)")),
                     deps: purges(in: r).filter { drafted[Int($0)].placement != nil })
             }
         }
@@ -503,16 +511,17 @@ public final class Planner {
         // needs for itself says so), then by region and name. In a scope of its own, so that
         // the missing copies and their users are freed before the deploys are drafted.
         do {
-            // The artifact as its position in `factList`: a third of the size of a copy of its facts.
+            // The artifact as its position in `state.artifactList`, which is in name order, so
+            // positions order as the names do.
             var missing: [(origin: Bool, region: RegionName, artifact: Int32)] = []
             for (r, names) in desired.artifacts {
                 for n in names {
-                    guard let i = state.artifacts.position(of: n), !hasCopy(r, factList[i]) else { continue }
-                    missing.append((factList[i].origin == r, r, Int32(i)))
+                    guard let i = state.artifacts.position(of: n), !hasCopy(r, fact(i)) else { continue }
+                    missing.append((state.artifacts.list[i].origin.value == r, r, Int32(i)))
                 }
             }
             missing.sort { a, b in
-                (a.origin ? 0 : 1, a.region, factList[Int(a.artifact)].name) < (b.origin ? 0 : 1, b.region, factList[Int(b.artifact)].name)
+                (a.origin ? 0 : 1, a.region, a.artifact) < (b.origin ? 0 : 1, b.region, b.artifact)
             }
             // Who needs each missing copy, for the reasons: "role of placement", in placement
             // order. Found one region at a time (the copies are in region order, origins first),
@@ -535,7 +544,7 @@ public final class Planner {
                     usersRegion = r
                 }
                 do {
-                    let a = factList[Int(i)]
+                    let a = fact(Int(i))
                     let name = a.name
                     let who = (users[name] ?? []).map { k in
                         let p = placementList[Int(k)].name
@@ -547,12 +556,12 @@ public final class Planner {
                     if src.viaOrigin {
                         let origin = a.origin
                         deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
-                            reason: "register \(name) at its origin \(origin): the source for \(r)"), deps: purges(in: origin)))
+                            reason: text("register \(name) at its origin \(origin): the source for \(r)")), deps: purges(in: origin)))
                     }
                     let reason = src.from == nil
                         ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
                         : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
-                    add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
+                    add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: text(reason)), deps: deps)
                 }
             }
         }
@@ -580,7 +589,7 @@ public final class Planner {
                 var deps = purges(in: r)
                 if rollout, let prev = previousRollout { deps.append(prev) }
                 let key = add(DraftKey(.deploy, r, placement.name.rawValue), Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
-                    version: model.version.value, replicas: n, reason: reason), deps: deps,
+                    version: model.version.value, replicas: n, reason: text(reason)), deps: deps,
                     ifDrafted: model.artifacts.map { DraftKey(.stage, r, $0.value.rawValue) })
                 if rollout { previousRollout = key }
             }
@@ -608,14 +617,14 @@ public final class Planner {
                 let keep = have.filter { state.regions[$0.key]?.state == .active && attested($0.key) }
                 let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
                 add(DraftKey(.trafficIsolate, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: early,
-                    reason: "take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once"),
+                    reason: text("take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once")),
                     deps: isolatedNow.flatMap { purges(in: $0) })
             }
             let deps = wantPositive.keys.sorted().map { DraftKey(.deploy, $0, p.rawValue) }
                 + (isolatedNow.isEmpty ? [] : [DraftKey(.trafficIsolate, nil, p.rawValue)])
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
             add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
-                reason: wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)"),
+                reason: text(wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)")),
                 ifDrafted: deps)
         }
     }
@@ -634,11 +643,11 @@ public final class Planner {
                     // An orphan still taking traffic: steer it away first.
                     let zero = observedTraffic(p).mapValues { _ in 0 }
                     add(DraftKey(.traffic, nil, p), Action(kind: .setTraffic, placement: name, weights: zero,
-                        reason: "take \(p)'s traffic away: no manifest declares it"))
+                        reason: text("take \(p)'s traffic away: no manifest declares it")))
                 }
                 let why = state.placements[name] == nil ? "no manifest declares placement \(p)" : "\(p) no longer runs in \(r)"
                 // An orphan's traffic action may come with a later region's undeploy: looked up last.
-                add(DraftKey(.undeploy, r, p), Action(kind: .undeploy, region: r, placement: name, reason: "undeploy \(p) from \(r): \(why)"),
+                add(DraftKey(.undeploy, r, p), Action(kind: .undeploy, region: r, placement: name, reason: text("undeploy \(p) from \(r): \(why)")),
                     deps: purges(in: r), keyed: [DraftKey(.traffic, nil, p), DraftKey(.trafficIsolate, nil, p)])
             }
             let needed = desired.artifacts[r] ?? []
@@ -652,7 +661,7 @@ public final class Planner {
                 // After whatever used it here, and after every copy taken from it.
                 let users = indices(in: r, [.undeploy, .deploy]) + (copiesFrom[Pair(region: r, name: a)] ?? [])
                 add(DraftKey(.delete, r, a), Action(kind: .deleteArtifact, region: r, artifact: name,
-                    reason: facts(name) == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it"),
+                    reason: text(facts(name) == nil ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it")),
                     deps: purges(in: r) + users)
             }
         }

@@ -5,17 +5,20 @@ internal import MeridianCore
 /// sees every problem at once.
 struct DocumentReader {
     let stream: YAMLStream
-    let file: String
+    /// The file, shared by every location read from it.
+    let source: SourceFile
     var diagnostics: [Diagnostic] = []
 
     init(stream: YAMLStream, file: String) {
         self.stream = stream
-        self.file = file
+        self.source = SourceFile(file)
     }
+
+    var file: String { source.path }
 
     func location(_ node: Int32) -> SourceLocation {
         let n = stream[node]
-        return SourceLocation(file: file, line: Int(n.line), column: Int(n.column))
+        return SourceLocation(source, line: Int(n.line), column: Int(n.column))
     }
 
     mutating func error(_ rule: Rule, _ message: String, at node: Int32) {
