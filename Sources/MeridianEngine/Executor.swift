@@ -283,7 +283,7 @@ public struct Executor: Sendable {
         if let from = a.from {
             let source = try await observeReachable(from)
             observed.regions[from.rawValue] = source
-            if let x = a.artifact, let declared = state.artifacts[x], source.artifacts[x.rawValue]?.digest != declared.digest.value {
+            if let x = a.artifact, let declared = state.artifacts[x], !(source.artifacts[x.rawValue].map { declared.declaredDigest.matches($0.digest) } ?? false) {
                 throw .transient("\(from) does not hold \(x) at \(declared.digest.value.prefix(19))… yet, so it cannot be copied from there")
             }
         }

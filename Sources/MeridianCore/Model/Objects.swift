@@ -83,19 +83,24 @@ public struct Artifact: Sendable, Hashable {
     // last: 16 bytes less per artifact than in declaration order.
     public let meta: ObjectMeta
     public let type: ArtifactType
-    public let digest: Located<String>
+    /// The declared digest, held compactly (see `ArtifactDigest`); `digest` gives it as text.
+    public let declaredDigest: ArtifactDigest
+    public let digestLocation: SourceLocation
     public let origin: Located<RegionName>
     public let derivedFrom: [Located<ArtifactName>]
     public let fences: [Located<FenceName>]
     public let sizeBytes: Int64?
 
     public var name: ArtifactName { ArtifactName(meta.name) }
+    /// The digest as written, and where.
+    public var digest: Located<String> { Located(declaredDigest.string, at: digestLocation) }
 
     public init(meta: ObjectMeta, type: ArtifactType, digest: Located<String>, sizeBytes: Int64?, origin: Located<RegionName>,
                 derivedFrom: [Located<ArtifactName>], fences: [Located<FenceName>]) {
         self.meta = meta
         self.type = type
-        self.digest = digest
+        self.declaredDigest = ArtifactDigest(digest.value)
+        self.digestLocation = digest.location
         self.sizeBytes = sizeBytes
         self.origin = origin
         self.derivedFrom = derivedFrom

@@ -73,7 +73,7 @@ struct StructuralValidator {
     }
 
     private mutating func check(_ a: Artifact) {
-        if !Digest.isValid(a.digest.value) {
+        if !a.declaredDigest.isValid {
             error(.artifactDigest, "Artifact '\(a.meta.name)' digest '\(a.digest.value)' is not sha256:<64 lowercase hex digits>", at: a.digest.location)
         }
         ref(a.origin, in: state.regions, from: a.meta, field: "spec.origin")
