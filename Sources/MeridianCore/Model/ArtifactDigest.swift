@@ -32,10 +32,10 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
         case .sha256(let a, let b, let c, let d):
             return String(unsafeUninitializedCapacity: 71) { out in
                 for (i, byte) in "sha256:".utf8.enumerated() { out[i] = byte }
-                let hex = Array("0123456789abcdef".utf8)
                 for (k, word) in [a, b, c, d].enumerated() {
                     for j in 0 ..< 16 {
-                        out[7 + k * 16 + j] = hex[Int((word >> UInt64(60 - 4 * j)) & 0xF)]
+                        let nibble = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * j)) & 0xF
+                        out[7 + k * 16 + j] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
                     }
                 }
                 return 71
@@ -51,9 +51,26 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
         case .text(let s):
             return UTF8Bytes.equal(s, other)
         case .sha256(let a, let b, let c, let d):
-            // The valid form maps one to one onto the words: equal words, equal bytes.
-            guard let w = Self.sha256Words(other) else { return false }
-            return w.0 == a && w.1 == b && w.2 == c && w.3 == d
+            // Compared with the text this digest is written as, byte by byte, without making it
+            // (the planner asks this for every copy it looks at).
+            let bytes = other.utf8
+            guard bytes.count == 71 else { return false }
+            func same(_ p: some Collection<UInt8>) -> Bool {
+                var i = p.startIndex
+                for expected in "sha256:".utf8 {
+                    guard p[i] == expected else { return false }
+                    p.formIndex(after: &i)
+                }
+                for word in [a, b, c, d] {
+                    for j in 0 ..< 16 {
+                        let nibble = UInt8(truncatingIfNeeded: word >> UInt64(60 - 4 * j)) & 0xF
+                        guard p[i] == (nibble < 10 ? 0x30 + nibble : 0x57 + nibble) else { return false }
+                        p.formIndex(after: &i)
+                    }
+                }
+                return true
+            }
+            return bytes.withContiguousStorageIfAvailable { same($0) } ?? same(bytes)
         }
     }
 
