@@ -21,9 +21,9 @@ public struct HTTPRegionAdapter: RegionAdapter {
         private var body: Data?
         private var value: RegionObservation?
 
-        func decoded(_ new: Data) throws -> RegionObservation {
+        func decoded(_ new: Data) throws(JSONError) -> RegionObservation {
             if let hit = lock.withLock({ body == new ? value : nil }) { return hit }
-            let decoded = try JSONDecoder().decode(RegionObservation.self, from: new)
+            let decoded = try RegionObservation(json: new)
             lock.withLock {
                 body = new
                 value = decoded
@@ -58,9 +58,8 @@ public struct HTTPRegionAdapter: RegionAdapter {
 
     public func execute(_ command: RegionCommand, idempotencyKey: String) async throws(AdapterError) -> ExecutionResult {
         let request = AgentExecuteRequest(idempotencyKey: idempotencyKey, command: command)
-        guard let payload = try? JSONEncoder().encode(request) else { throw .permanent("cannot encode \(command.actionID)") }
-        let body = try await send(.POST, "/v1/execute", body: payload)
-        do { return try JSONDecoder().decode(ExecutionResult.self, from: body) } catch {
+        let body = try await send(.POST, "/v1/execute", body: Data(request.json().utf8))
+        do { return try ExecutionResult(json: body) } catch {
             throw .permanent("\(region): the agent's answer to \(command.actionID) is not valid: \(error)")
         }
     }

@@ -251,8 +251,9 @@ public final class RegionAgent: Sendable {
             do { body = try await request.body.collect(upTo: Self.maxBodyBytes) } catch {
                 return json(.contentTooLarge, AgentError(error: "request body larger than \(Self.maxBodyBytes) bytes", transient: false))
             }
-            guard let decoded = try? JSONDecoder().decode(AgentExecuteRequest.self, from: Data(body.readableBytesView)) else {
-                return json(.badRequest, AgentError(error: "the body is not an execute request", transient: false))
+            let decoded: AgentExecuteRequest
+            do { decoded = try AgentExecuteRequest(json: body.readableBytesView) } catch {
+                return json(.badRequest, AgentError(error: "the body is not an execute request: \(error)", transient: false))
             }
             var fault = Fault.none
             let n = agent.executeRequests.add(1, ordering: .relaxed).newValue
@@ -262,7 +263,7 @@ public final class RegionAgent: Sendable {
                 fault = Bool.random() ? .before : .after
             }
             do throws(AdapterError) {
-                return json(.ok, try agent.execute(decoded, fault: fault))
+                return json(.ok, encoded: Data(try agent.execute(decoded, fault: fault).json().utf8))
             } catch {
                 return json(error.isTransient ? .serviceUnavailable : .unprocessableContent, AgentError(error: error.message, transient: error.isTransient))
             }

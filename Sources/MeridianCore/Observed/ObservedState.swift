@@ -36,6 +36,22 @@ public struct ObservedArtifact: Sendable, Hashable, Codable {
     public init(digest: String) { self.digest = digest }
 }
 
+extension ObservedDeployment {
+    /// From its JSON form, as `Decodable` reads it (see `RegionObservation.init(json:)`).
+    public init(fields d: JSONFields) throws(JSONError) {
+        self.init(model: try d.string("model"), version: try d.string("version"), replicas: try d.int("replicas"), ready: try d.int("ready"))
+    }
+
+    public func write(into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("model"); w.string(model)
+        w.key("ready"); w.raw(String(ready))
+        w.key("replicas"); w.raw(String(replicas))
+        w.key("version"); w.string(version)
+        w.endObject()
+    }
+}
+
 public struct ObservedDeployment: Sendable, Hashable, Codable {
     public var model: String
     public var version: String
@@ -88,6 +104,31 @@ public struct RegionObservation: Sendable, Hashable, Codable {
 }
 
 extension RegionObservation {
+    /// The observation from its JSON form, as `Decodable` reads it (absent or null fields take
+    /// their defaults; unknown fields are ignored), without Foundation: the executor reads one
+    /// before every action. Stricter in two places: a key twice in one object, and a number
+    /// with a fraction or exponent where an integer belongs, are errors.
+    public init(json bytes: some Collection<UInt8>) throws(JSONError) {
+        try self.init(fields: JSONFields(JSONReader.parse(bytes), path: ""))
+    }
+
+    init(fields f: JSONFields) throws(JSONError) {
+        reachable = try f.boolIfPresent("reachable") ?? true
+        generation = try f.intIfPresent("generation") ?? 0
+        jurisdiction = try f.stringIfPresent("jurisdiction")
+        capacity = try f.mapIfPresent("capacity") { v, path throws(JSONError) in
+            let c = try JSONFields(v, path: path)
+            return AcceleratorCapacity(total: try c.int("total"), free: try c.int("free"))
+        }
+        artifacts = try f.mapIfPresent("artifacts") { v, path throws(JSONError) in
+            ObservedArtifact(digest: try JSONFields(v, path: path).string("digest"))
+        } ?? [:]
+        deployments = try f.mapIfPresent("deployments") { v, path throws(JSONError) in
+            try ObservedDeployment(fields: JSONFields(v, path: path))
+        } ?? [:]
+        traffic = try f.mapIfPresent("traffic") { v, path throws(JSONError) in try JSONFields.int(v, path) } ?? [:]
+    }
+
     /// The observation as compact JSON, keys in order: what `RegionObservation`'s `Codable`
     /// form decodes (an absent jurisdiction or capacity is left out, as the synthesized encoder
     /// leaves it). A region agent serves this after every change; Foundation's encoder was a
@@ -116,14 +157,7 @@ extension RegionObservation {
             w.endObject()
         }
         w.key("deployments")
-        w.object(deployments) { w, d in
-            w.beginObject()
-            w.key("model"); w.string(d.model)
-            w.key("ready"); w.raw(String(d.ready))
-            w.key("replicas"); w.raw(String(d.replicas))
-            w.key("version"); w.string(d.version)
-            w.endObject()
-        }
+        w.object(deployments) { w, d in d.write(into: &w) }
         w.key("generation"); w.raw(String(generation))
         if let jurisdiction { w.key("jurisdiction"); w.string(jurisdiction) }
         w.key("reachable"); w.raw(reachable ? "true" : "false")
