@@ -18,7 +18,7 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Whether the digest has the valid form (the same rule as `Digest.isValid`).
+    /// Whether the digest has the valid form (`Digest.isValid` asks this).
     public var isValid: Bool {
         if case .sha256 = storage { return true }
         return false

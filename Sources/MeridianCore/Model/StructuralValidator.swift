@@ -223,12 +223,8 @@ struct StructuralValidator {
 }
 
 public enum Digest {
-    /// `sha256:` followed by exactly 64 lowercase hex digits.
-    public static func isValid(_ s: String) -> Bool {
-        let bytes = s.utf8
-        guard bytes.count == 71, bytes.starts(with: "sha256:".utf8) else { return false }
-        return bytes.dropFirst(7).allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
-    }
+    /// `sha256:` followed by exactly 64 lowercase hex digits: the one rule, `ArtifactDigest`'s.
+    public static func isValid(_ s: String) -> Bool { ArtifactDigest(s).isValid }
     public static let pattern = "^sha256:[0-9a-f]{64}$"
 }
 
