@@ -51,9 +51,33 @@ public final class Planner {
             if o.jurisdiction.map({ $0 == r.jurisdiction.value.rawValue }) ?? true { attested.insert(r.name) }
         }
         self.obs = obs
+        // What the hot loops ask of regions and artifacts, by position (regions in
+        // `state.regionList`, artifacts in `state.artifacts.list`: both in name order), so that
+        // asking costs no hashing of names. Positions order as the names do.
+        let regionCount = state.regionList.count
+        var bits = [UInt8](repeating: 0, count: regionCount)
+        var closures = [FenceAnalysis.RegionClosure?](repeating: nil, count: regionCount)
+        for (k, r) in state.regionList.enumerated() {
+            if reachable.contains(r.name) { bits[k] |= Self.reachableBit }
+            if attested.contains(r.name) { bits[k] |= Self.attestedBit }
+            if r.state == .active { bits[k] |= Self.activeBit }
+            if r.state == .isolated { bits[k] |= Self.isolatedBit }
+            closures[k] = fences.regionClosure[r.name]
+        }
+        self.regionBits = bits
+        self.regionClosures = closures
+        self.originOf = state.artifacts.list.map { a in state.regions.position(of: a.origin.value).map { Int32($0) } ?? -1 }
+        // The fences' table of effective fences is by the same positions when it was computed
+        // from this state (the callers' case: the arrays share storage); otherwise each is
+        // looked up by name.
+        let sameArtifacts = fences.effective.count == state.artifacts.count
+            && fences.state.artifacts.list.withUnsafeBufferPointer { a in state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        self.effectiveFences = sameArtifacts ? fences.effective
+            : state.artifacts.list.map { fences.effectiveFence(of: ArtifactName($0.meta.name)) ?? JurisdictionSet() }
         // The regions holding a copy of each declared artifact, in region name order, as one
         // list with offsets by the artifact's position (a table of arrays cost 4 MB in the
-        // benchmark fleet): counted, then filled.
+        // benchmark fleet): counted, then filled. With each, whether that copy has the declared
+        // digest.
         var start = [Int32](repeating: 0, count: state.artifacts.count + 1)
         for r in state.regionList {
             for a in (copies[r.name] ?? [:]).keys {
@@ -61,18 +85,22 @@ public final class Planner {
             }
         }
         for i in 0 ..< state.artifacts.count { start[i + 1] += start[i] }
-        var list = [RegionName](repeating: RegionName(""), count: Int(start[state.artifacts.count]))
+        var list = [Int32](repeating: 0, count: Int(start[state.artifacts.count]))
+        var matches = [Bool](repeating: false, count: list.count)
         var fill = start
-        for r in state.regionList {
-            for a in (copies[r.name] ?? [:]).keys {
+        for (k, r) in state.regionList.enumerated() {
+            for (a, copy) in copies[r.name] ?? [:] {
                 if let i = state.artifacts.position(of: ArtifactName(a)) {
-                    list[Int(fill[i])] = r.name
+                    list[Int(fill[i])] = Int32(k)
+                    matches[Int(fill[i])] = state.artifacts.list[i].declaredDigest.matches(copy.digest)
                     fill[i] += 1
                 }
             }
         }
+        // Filled region by region in region order: each artifact's slice is in region order.
         self.holderStart = start
-        self.holderList = list
+        self.holderRegion = list
+        self.holderMatches = matches
         self.copies = copies
         self.deployments = deployments
         self.trafficOf = traffic
@@ -129,14 +157,21 @@ public final class Planner {
         let name: String
     }
 
-    /// The regions that report a copy of each artifact, in name order.
+    /// Per region, by position: what `reachable`, `attested` and its declared state say.
+    private let regionBits: [UInt8]
+    private static let reachableBit: UInt8 = 1, attestedBit: UInt8 = 2, activeBit: UInt8 = 4, isolatedBit: UInt8 = 8
+    /// Per region, by position: the jurisdictions its storage reaches (`FenceAnalysis`).
+    private let regionClosures: [FenceAnalysis.RegionClosure?]
+    /// Per artifact, by position: its origin's region position (-1: not a declared region).
+    private let originOf: [Int32]
+    /// Per artifact, by position: its effective fence.
+    private let effectiveFences: [JurisdictionSet]
+    /// The regions that report a copy of each artifact, as region positions in name order
+    /// (`holderStart[i] ..< holderStart[i + 1]` for the artifact at `i`), and whether each
+    /// copy has the declared digest.
     private let holderStart: [Int32]
-    private let holderList: [RegionName]
-
-    private func holders(_ a: ArtifactName) -> ArraySlice<RegionName> {
-        guard let i = state.artifacts.position(of: a) else { return [] }
-        return holderList[Int(holderStart[i]) ..< Int(holderStart[i + 1])]
-    }
+    private let holderRegion: [Int32]
+    private let holderMatches: [Bool]
 
     private let obs: [RegionName: RegionObservation]
     /// The drafts' actions, in the order they were drafted (a draft is its index here). In
@@ -203,12 +238,24 @@ public final class Planner {
     private func isolated(_ r: RegionName) -> Bool { regionStates[r] == .isolated }
 
     /// Whether a region may take new work for a workload whose fence is `set`.
-    private func eligible(_ r: RegionName, _ set: JurisdictionSet) -> Bool {
-        reachable(r) && attested(r) && regionStates[r] == .active && fences.isInside(r, set)
+    private func eligible(_ r: Int32, _ set: JurisdictionSet) -> Bool {
+        let need = Self.reachableBit | Self.attestedBit | Self.activeBit
+        return regionBits[Int(r)] & need == need && isInside(r, set)
     }
 
-    /// A region that may serve as a copy source.
-    private func usableSource(_ r: RegionName) -> Bool { reachable(r) && attested(r) && !isolated(r) }
+    /// `FenceAnalysis.isInside`, by region position: the region and every region its storage
+    /// replicates to are inside `set`.
+    private func isInside(_ r: Int32, _ set: JurisdictionSet) -> Bool {
+        guard r >= 0, let c = regionClosures[Int(r)], !c.unknown else { return false }
+        return c.jurisdictions.isSubset(of: set)
+    }
+
+    /// A region that may serve as a copy source (-1, no declared region, never does).
+    private func usableSource(_ r: Int32) -> Bool {
+        r >= 0 && regionBits[Int(r)] & (Self.reachableBit | Self.attestedBit | Self.isolatedBit) == Self.reachableBit | Self.attestedBit
+    }
+
+    private func regionName(_ r: Int32) -> RegionName { state.regionList[Int(r)].name }
 
     private func why(_ r: RegionName, _ set: JurisdictionSet) -> String {
         guard let region = state.regions[r] else { return "\(r) is not declared" }
@@ -220,8 +267,13 @@ public final class Planner {
         return "\(r) has no room"
     }
 
-    private func hasCopy(_ r: RegionName, _ a: ArtifactFacts) -> Bool {
-        (copies[r]?[a.name.rawValue].map { a.digest.matches($0.digest) } ?? false) && !purged(a.name.rawValue, from: r, purgedArtifacts)
+    /// Whether region `r` holds the artifact at `a` with its declared digest (and no purge
+    /// takes it out).
+    private func hasCopy(_ r: Int32, _ a: Int) -> Bool {
+        for k in Int(holderStart[a]) ..< Int(holderStart[a + 1]) where holderRegion[k] == r {
+            return holderMatches[k] && (purgedArtifacts.isEmpty || !purged(state.artifacts.list[a].meta.name, from: regionName(r), purgedArtifacts))
+        }
+        return false
     }
 
     /// Whether a purge takes `name` out of `r` (most plans purge nothing: no hashing then).
@@ -229,16 +281,20 @@ public final class Planner {
         !set.isEmpty && set.contains(Pair(region: r, name: name))
     }
 
-    /// Whether `a` can be made present in `r` in this plan, and from where.
-    private func stageSource(_ a: ArtifactFacts, into r: RegionName) -> (possible: Bool, from: RegionName?, viaOrigin: Bool) {
-        if r == a.origin || hasCopy(r, a) { return (true, nil, false) }
-        guard let e = fences.effectiveFence(of: a.name) else { return (false, nil, false) }
-        let origin = a.origin
+    /// Whether the artifact at `a` can be made present in region `r` in this plan, and from
+    /// which region.
+    private func stageSource(_ a: Int, into r: Int32) -> (possible: Bool, from: Int32?, viaOrigin: Bool) {
+        let origin = originOf[a]
+        if r == origin || hasCopy(r, a) { return (true, nil, false) }
+        let e = effectiveFences[a]
         if usableSource(origin) && hasCopy(origin, a) { return (true, origin, false) }
-        for candidate in holders(a.name) where candidate != r && usableSource(candidate) && fences.isInside(candidate, e) && hasCopy(candidate, a) {
-            return (true, candidate, false)
+        for k in Int(holderStart[a]) ..< Int(holderStart[a + 1]) {
+            let candidate = holderRegion[k]
+            if candidate != r && usableSource(candidate) && isInside(candidate, e) && hasCopy(candidate, a) {
+                return (true, candidate, false)
+            }
         }
-        if usableSource(origin) && fences.isInside(origin, e) { return (true, origin, true) }
+        if usableSource(origin) && isInside(origin, e) { return (true, origin, true) }
         return (false, nil, false)
     }
 
@@ -297,7 +353,11 @@ public final class Planner {
         return kinds.count > 1 ? found.sorted() : found
     }
 
-    private func purges(in r: RegionName) -> [Int32] { indices(in: r, [.purge]) }
+    /// The purges drafted in a region (each purge is recorded in one of the purged sets first:
+    /// when both are empty there are none, and nothing is looked up).
+    private func purges(in r: RegionName) -> [Int32] {
+        purgedDeployments.isEmpty && purgedArtifacts.isEmpty ? [] : indices(in: r, [.purge])
+    }
 
     // MARK: - Plan
 
@@ -330,7 +390,17 @@ public final class Planner {
     /// SPEC §2.5: whatever is observed outside its fence is purged first: its placements (traffic
     /// away, undeploy), then the artifacts.
     private func purge() {
-        for region in state.regionList where reachable(region.name) {
+        // The declared artifacts held outside their effective fence, per region position, in
+        // name order: found from the holders, without hashing a name. (An undeclared artifact
+        // has no fence to check here; prune deletes it.)
+        var outside = [[Int32]](repeating: [], count: state.regionList.count)
+        for i in 0 ..< state.artifacts.count {
+            let e = effectiveFences[i]
+            for k in Int(holderStart[i]) ..< Int(holderStart[i + 1]) where !isInside(holderRegion[k], e) {
+                outside[Int(holderRegion[k])].append(Int32(i))
+            }
+        }
+        for (k, region) in state.regionList.enumerated() where reachable(region.name) {
             let r = region.name
             let o = observation(r)
             let trusted = attested(r)
@@ -340,7 +410,7 @@ public final class Planner {
             for (p, d) in o.deployments {
                 if !trusted {
                     badDeployments.append((p, distrust))
-                } else if let fence = modelFences[ModelName(d.model)], !fences.isInside(r, fence) {
+                } else if let fence = modelFences[ModelName(d.model)], !isInside(Int32(k), fence) {
                     badDeployments.append((p, "model \(d.model)'s fence \(fences.describe(fence)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"))
                 }
             }
@@ -350,12 +420,14 @@ public final class Planner {
                     reason: text("purge placement \(p) from \(r) (traffic away, undeploy): \(reason)")))
             }
             var badArtifacts: [(String, ObservedArtifact, String)] = []
-            for (a, copy) in o.artifacts {
-                if !trusted {
-                    badArtifacts.append((a, copy, distrust))
-                } else if let e = fences.effectiveFence(of: ArtifactName(a)), !fences.isInside(r, e) {
-                    // An undeclared artifact has no fence to check here; prune deletes it.
-                    badArtifacts.append((a, copy, "its effective fence \(fences.describe(e)) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"))
+            if !trusted {
+                for (a, copy) in o.artifacts { badArtifacts.append((a, copy, distrust)) }
+            } else {
+                for i in outside[k] {
+                    let a = state.artifacts.list[Int(i)].meta.name
+                    // A holder of the artifact: its copy is in the observation.
+                    guard let copy = o.artifacts[a] else { continue }
+                    badArtifacts.append((a, copy, "its effective fence \(fences.describe(effectiveFences[Int(i)])) excludes \(r) (jurisdiction \(fences.jurisdictionLabel(of: r)))"))
                 }
             }
             for (a, copy, reason) in badArtifacts.sorted(by: { $0.0 < $1.0 }) {
@@ -372,8 +444,9 @@ public final class Planner {
         var replicas: [PlacementName: [RegionName: Int]] = [:]
         var roles: [PlacementName: [RegionName: String]] = [:]
         var weights: [PlacementName: [RegionName: Int]] = [:]
-        /// Artifacts each region must hold.
-        var artifacts: [RegionName: Set<ArtifactName>] = [:]
+        /// Artifacts each region must hold, as positions in `state.artifacts.list`, by region
+        /// position: sorted and unique once `allocate` is done.
+        var artifacts: [[Int32]]
     }
 
     /// Assigns replicas to regions by priority, with capacity failover inside the fence.
@@ -388,19 +461,22 @@ public final class Planner {
             }
             pool[region.name] = p
         }
-        var desired = Desired()
+        var desired = Desired(artifacts: Array(repeating: [], count: state.regionList.count))
         let ordered = state.placementList.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
         for placement in ordered {
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
             let fence = modelFences[model.name] ?? JurisdictionSet()
-            let artifacts = model.artifacts.compactMap { facts($0.value) }
+            let artifacts = model.artifacts.compactMap { state.artifacts.position(of: $0.value) }
             // Whether r can serve this placement does not change while it is allocated (it reads
             // health, fences and copies, never the pool): asked up to five times per region, so
             // remembered. Topologies name a handful of regions, so a list beats a table.
             var known: [(RegionName, Bool)] = []
             func ok(_ r: RegionName) -> Bool {
                 if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
-                let answer = eligible(r, fence) && artifacts.allSatisfy { stageSource($0, into: r).possible }
+                // An undeclared region is never reachable, so never eligible.
+                let answer = state.regions.position(of: r).map { k in
+                    eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource($0, into: Int32(k)).possible }
+                } ?? false
                 known.append((r, answer))
                 return answer
             }
@@ -480,10 +556,15 @@ public final class Planner {
             desired.replicas[placement.name] = replicas
             desired.roles[placement.name] = roles
             desired.weights[placement.name] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
-            let artifactNames = artifacts.map(\.name)
+            let positions = artifacts.map { Int32($0) }
             for r in replicas.keys {
-                desired.artifacts[r, default: []].formUnion(artifactNames)
+                // Every region with replicas passed `ok`, so it is declared.
+                if let k = state.regions.position(of: r) { desired.artifacts[k] += positions }
             }
+        }
+        for k in desired.artifacts.indices where !desired.artifacts[k].isEmpty {
+            desired.artifacts[k].sort()
+            desired.artifacts[k].removeAdjacentDuplicates()
         }
         return desired
     }
@@ -513,11 +594,12 @@ public final class Planner {
         do {
             // The artifact as its position in `state.artifactList`, which is in name order, so
             // positions order as the names do.
-            var missing: [(origin: Bool, region: RegionName, artifact: Int32)] = []
-            for (r, names) in desired.artifacts {
-                for n in names {
-                    guard let i = state.artifacts.position(of: n), !hasCopy(r, fact(i)) else { continue }
-                    missing.append((state.artifacts.list[i].origin.value == r, r, Int32(i)))
+            // Regions as their positions too (in name order, so they order as names do).
+            var missing: [(origin: Bool, region: Int32, artifact: Int32)] = []
+            for (k, positions) in desired.artifacts.enumerated() {
+                let r = Int32(k)
+                for i in positions where !hasCopy(r, Int(i)) {
+                    missing.append((originOf[Int(i)] == r, r, i))
                 }
             }
             missing.sort { a, b in
@@ -533,15 +615,16 @@ public final class Planner {
                     for r in (desired.replicas[placement.name] ?? [:]).keys { placementsIn[r, default: []].append(Int32(k)) }
                 }
             }
-            var usersRegion: RegionName?
+            var usersRegion: Int32 = -1
             var users: [ArtifactName: [Int32]] = [:]
-            for (_, r, i) in missing {
-                if usersRegion != r {
+            for (_, ri, i) in missing {
+                let r = regionName(ri)
+                if usersRegion != ri {
                     users = [:]
                     for k in placementsIn[r] ?? [] {
                         for a in modelArtifacts[placementList[Int(k)].model.value] ?? [] { users[a, default: []].append(k) }
                     }
-                    usersRegion = r
+                    usersRegion = ri
                 }
                 do {
                     let a = fact(Int(i))
@@ -551,7 +634,8 @@ public final class Planner {
                         return "\(desired.roles[p]?[r] ?? "region") of \(p)"
                     }.joined(separator: ", ")
                     let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
-                    let src = stageSource(a, into: r)
+                    let found = stageSource(Int(i), into: ri)
+                    let src = (from: found.from.map(regionName), viaOrigin: found.viaOrigin)
                     var deps = purges(in: r)
                     if src.viaOrigin {
                         let origin = a.origin
@@ -630,7 +714,7 @@ public final class Planner {
     }
 
     private func undeployAndPrune(_ desired: Desired) {
-        for region in state.regionList where reachable(region.name) && !isolated(region.name) && attested(region.name) {
+        for (k, region) in state.regionList.enumerated() where reachable(region.name) && !isolated(region.name) && attested(region.name) {
             let r = region.name
             let o = observation(r)
             // What goes is found first; only it is sorted.
@@ -650,11 +734,11 @@ public final class Planner {
                 add(DraftKey(.undeploy, r, p), Action(kind: .undeploy, region: r, placement: name, reason: text("undeploy \(p) from \(r): \(why)")),
                     deps: purges(in: r), keyed: [DraftKey(.traffic, nil, p), DraftKey(.trafficIsolate, nil, p)])
             }
-            let needed = desired.artifacts[r] ?? []
+            let needed = desired.artifacts[k]
             let unneeded = o.artifacts.keys.filter { a in
-                let name = ArtifactName(a)
+                guard let i = state.artifacts.position(of: ArtifactName(a)) else { return !purged(a, from: r, purgedArtifacts) }
                 // The origin copy stays.
-                return !needed.contains(name) && facts(name)?.origin != r && !purged(a, from: r, purgedArtifacts)
+                return !needed.sortedContains(Int32(i)) && originOf[i] != Int32(k) && !purged(a, from: r, purgedArtifacts)
             }
             for a in unneeded.sorted() {
                 let name = ArtifactName(a)
@@ -858,9 +942,10 @@ struct ChunkedArray<Element> {
     }
 
     subscript(i: Int) -> Element {
-        get {
+        // Read in place: asking one field of an action does not copy (and retain) all of it.
+        _read {
             precondition(i >= 0 && i < count, "ChunkedArray index out of range")
-            return chunks[i >> Self.shift][i & Self.mask]
+            yield chunks[i >> Self.shift][i & Self.mask]
         }
         _modify {
             precondition(i >= 0 && i < count, "ChunkedArray index out of range")
@@ -902,5 +987,28 @@ struct MinHeap<Element> {
             i = m
         }
         return top
+    }
+}
+
+extension Array where Element: Comparable {
+    /// Drops each element equal to the one before it: on a sorted array, keeps one of each.
+    mutating func removeAdjacentDuplicates() {
+        guard count > 1 else { return }
+        var kept = 1
+        for i in 1 ..< count where self[i] != self[kept - 1] {
+            self[kept] = self[i]
+            kept += 1
+        }
+        removeLast(count - kept)
+    }
+
+    /// Whether a sorted array holds `e` (binary search).
+    func sortedContains(_ e: Element) -> Bool {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self[mid] < e { low = mid + 1 } else { high = mid }
+        }
+        return low < count && self[low] == e
     }
 }
