@@ -77,21 +77,23 @@ public struct FenceAnalysis: Sendable {
         }
         fenceSets = sets
 
-        let artifacts = state.artifactList
+        let artifacts = state.artifacts.list
         let count = artifacts.count
 
         var appliedFences: [[AppliedFence]] = []
         appliedFences.reserveCapacity(count)
-        for artifact in artifacts {
+        // By index, reading fields in place: a `for in` copied (and retained) every artifact.
+        for i in artifacts.indices {
             var list: [AppliedFence] = []
             var seen = Set<FenceName>()
-            for f in artifact.fences where sets[f.value] != nil && seen.insert(f.value).inserted {
+            for f in artifacts[i].fences where sets[f.value] != nil && seen.insert(f.value).inserted {
                 list.append(AppliedFence(fence: f.value, source: .byName))
             }
             var matched: [FenceName] = selectorAll
-            for (key, value) in artifact.meta.labels {
+            let labels = artifacts[i].meta.labels
+            for (key, value) in labels {
                 if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
-                    matched += candidates.filter { state.fences[$0]!.selects(artifact.meta.labels) }
+                    matched += candidates.filter { state.fences[$0]!.selects(labels) }
                 }
             }
             for f in matched.sorted() where seen.insert(f).inserted {
@@ -174,9 +176,9 @@ public struct FenceAnalysis: Sendable {
 
     /// A model's fence: the intersection of its artifacts' effective fences.
     public func modelFence(of model: ModelName) -> JurisdictionSet? {
-        guard let m = state.models[model] else { return nil }
+        guard let k = state.models.position(of: model) else { return nil }
         var set = universe
-        for a in m.artifacts {
+        for a in state.models.list[k].artifacts {
             if let e = effectiveFence(of: a.value) { set.formIntersection(e) } else { return JurisdictionSet() }
         }
         return set

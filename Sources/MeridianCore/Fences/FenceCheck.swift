@@ -8,20 +8,25 @@ public enum FenceCheck {
 
         // An artifact that can live nowhere; then its origin (and the origin's replicas).
         var empty = Set<ArtifactName>()
-        for artifact in state.artifactList {
-            let e = analysis.effectiveFence(of: artifact.name) ?? JurisdictionSet()
+        // By index, reading fields in place: a `for in` copied (and retained) every artifact.
+        let artifacts = state.artifacts.list
+        for i in artifacts.indices {
+            let name = artifacts[i].name
+            // The analysis is by the same positions (it was computed from this state).
+            let e = analysis.effective[i]
             if e.isEmpty {
-                empty.insert(artifact.name)
+                empty.insert(name)
                 out.append(Diagnostic(.fenceEmpty,
-                    "Artifact '\(artifact.name)' can live nowhere: its effective fence is empty (\(contributions(analysis, artifact.name)))",
-                    at: artifact.meta.nameLocation))
+                    "Artifact '\(name)' can live nowhere: its effective fence is empty (\(contributions(analysis, name)))",
+                    at: artifacts[i].meta.nameLocation))
                 continue
             }
-            guard state.regions.contains(artifact.origin.value) else { continue }  // ref.missing says it
-            if let path = analysis.offendingReplica(of: artifact.origin.value, outside: e) {
+            let origin = artifacts[i].origin
+            guard state.regions.contains(origin.value) else { continue }  // ref.missing says it
+            if let path = analysis.offendingReplica(of: origin.value, outside: e) {
                 out.append(Diagnostic(.fenceOrigin,
-                    "Artifact '\(artifact.name)' originates in region '\(artifact.origin.value)' (jurisdiction \(analysis.jurisdictionLabel(of: artifact.origin.value)))\(replicas(path, analysis)), outside its effective fence \(analysis.describe(e))\(because(analysis, artifact.name, path.last!))",
-                    at: artifact.origin.location))
+                    "Artifact '\(name)' originates in region '\(origin.value)' (jurisdiction \(analysis.jurisdictionLabel(of: origin.value)))\(replicas(path, analysis)), outside its effective fence \(analysis.describe(e))\(because(analysis, name, path.last!))",
+                    at: origin.location))
             }
         }
 

@@ -14,10 +14,13 @@ public enum PlanVerifier {
 
     /// The reason one action would break a fence, or nil when it is safe.
     public static func verify(_ action: Action, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> (String, String)? {
+        // Objects are read in place, by position: copying a whole declaration per action was
+        // most of this check's time.
         func attestedInside(_ r: RegionName, _ set: JurisdictionSet) -> String? {
-            guard let region = state.regions[r] else { return "\(r) is not a declared region" }
-            if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != region.jurisdiction.value.rawValue {
-                return "\(r) attests jurisdiction \(attested), not \(region.jurisdiction.value)"
+            guard let k = state.regions.position(of: r) else { return "\(r) is not a declared region" }
+            let declared = state.regions.list[k].jurisdiction.value
+            if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != declared.rawValue {
+                return "\(r) attests jurisdiction \(attested), not \(declared)"
             }
             if !fences.isInside(r, set) {
                 return "\(r) (jurisdiction \(fences.jurisdictionLabel(of: r)), with its replicas) is outside \(fences.describe(set))"
@@ -28,13 +31,15 @@ public enum PlanVerifier {
         case .purge, .undeploy, .deleteArtifact:
             return nil  // removing never crosses a fence
         case .stageArtifact:
-            guard let name = action.artifact, let r = action.region, let a = state.artifacts[name], let e = fences.effectiveFence(of: name) else {
+            guard let name = action.artifact, let r = action.region, let i = state.artifacts.position(of: name),
+                  let e = fences.effectiveFence(of: name) else {
                 return (action.id, "stages an artifact that is not declared")
             }
+            let origin = state.artifacts.list[i].origin.value
             if let why = attestedInside(r, e) { return (action.id, "stage \(name) into \(r): \(why)") }
-            if a.type.isRuntime && r != a.origin.value { return (action.id, "runtime artifact \(name) may not leave \(a.origin.value)") }
+            if state.artifacts.list[i].type.isRuntime && r != origin { return (action.id, "runtime artifact \(name) may not leave \(origin)") }
             if let from = action.from, let why = attestedInside(from, e) { return (action.id, "stage \(name) from \(from): \(why)") }
-            if action.from == nil && r != a.origin.value { return (action.id, "\(name) can be registered only at its origin \(a.origin.value)") }
+            if action.from == nil && r != origin { return (action.id, "\(name) can be registered only at its origin \(origin)") }
             return nil
         case .deploy:
             guard let r = action.region, let m = action.model, let fence = fences.modelFence(of: m) else {
@@ -44,7 +49,7 @@ public enum PlanVerifier {
             return nil
         case .setTraffic:
             guard let p = action.placement else { return (action.id, "set-traffic without a placement") }
-            let model = state.placements[p].map(\.model.value)
+            let model = state.placements.position(of: p).map { state.placements.list[$0].model.value }
             for (r, w) in (action.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
                 guard let model, let fence = fences.modelFence(of: model) else {
                     return (action.id, "sends traffic of undeclared placement \(p) to \(r)")

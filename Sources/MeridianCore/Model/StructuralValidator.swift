@@ -10,7 +10,8 @@ struct StructuralValidator {
         var v = self
         for j in state.jurisdictionList { v.check(j) }
         for r in state.regionList { v.check(r) }
-        for a in state.artifactList { v.check(a) }
+        // By index: each artifact is passed in place, where a `for in` copied (and retained) it.
+        for i in state.artifacts.list.indices { v.check(state.artifacts.list[i]) }
         v.checkLineageCycles()
         for f in state.fenceList { v.check(f) }
         for m in state.modelList { v.check(m) }
@@ -93,10 +94,7 @@ struct StructuralValidator {
         enum Colour { case white, grey, black }
         // Artifacts by position in `artifactList`, so the walk reads each one's parents in place
         // instead of copying whole artifacts out of a dictionary at every step.
-        let artifacts = state.artifactList
-        var position: [ArtifactName: Int] = [:]
-        position.reserveCapacity(artifacts.count)
-        for (i, a) in artifacts.enumerated() { position[a.name] = i }
+        let artifacts = state.artifacts.list
         var colour = [Colour](repeating: .white, count: artifacts.count)
         for rootIndex in artifacts.indices where colour[rootIndex] == .white {
             var stack: [(Int, Int)] = [(rootIndex, 0)]
@@ -106,7 +104,7 @@ struct StructuralValidator {
                 if next < artifacts[node].derivedFrom.count {
                     stack[stack.count - 1].1 += 1
                     let parent = artifacts[node].derivedFrom[next]
-                    guard let p = position[parent.value] else { continue }
+                    guard let p = state.artifacts.position(of: parent.value) else { continue }
                     switch colour[p] {
                     case .white:
                         colour[p] = .grey
