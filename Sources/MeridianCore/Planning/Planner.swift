@@ -439,11 +439,13 @@ public final class Planner {
         }
     }
 
+    /// By placement position in `state.placementList` (tables by name were a tenth of
+    /// `allocate`'s time); a placement that cannot be allocated has empty tables.
     struct Desired {
         /// Replicas per region of each placement (0 for a cold standby, which is staged only).
-        var replicas: [PlacementName: [RegionName: Int]] = [:]
-        var roles: [PlacementName: [RegionName: String]] = [:]
-        var weights: [PlacementName: [RegionName: Int]] = [:]
+        var replicas: [[RegionName: Int]]
+        var roles: [[RegionName: String]]
+        var weights: [[RegionName: Int]]
         /// Artifacts each region must hold, as positions in `state.artifacts.list`, by region
         /// position: sorted and unique once `allocate` is done.
         var artifacts: [[Int32]]
@@ -461,9 +463,15 @@ public final class Planner {
             }
             pool[region.name] = p
         }
-        var desired = Desired(artifacts: Array(repeating: [], count: state.regionList.count))
-        let ordered = state.placementList.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
-        for placement in ordered {
+        let placements = state.placementList
+        var desired = Desired(replicas: Array(repeating: [:], count: placements.count), roles: Array(repeating: [:], count: placements.count),
+                              weights: Array(repeating: [:], count: placements.count), artifacts: Array(repeating: [], count: state.regionList.count))
+        // By priority, then name: positions are in name order, so they break ties as names do.
+        let ordered = placements.indices.sorted { a, b in
+            placements[a].priority != placements[b].priority ? placements[a].priority > placements[b].priority : a < b
+        }
+        for position in ordered {
+            let placement = placements[position]
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
             let fence = modelFences[model.name] ?? JurisdictionSet()
             let artifacts = model.artifacts.compactMap { state.artifacts.position(of: $0.value) }
@@ -553,9 +561,9 @@ public final class Planner {
                 replicas[f] = 0
                 roles[f] = "failover candidate"
             }
-            desired.replicas[placement.name] = replicas
-            desired.roles[placement.name] = roles
-            desired.weights[placement.name] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
+            desired.replicas[position] = replicas
+            desired.roles[position] = roles
+            desired.weights[position] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
             let positions = artifacts.map { Int32($0) }
             for r in replicas.keys {
                 // Every region with replicas passed `ok`, so it is declared.
@@ -612,7 +620,7 @@ public final class Planner {
             var placementsIn: [RegionName: [Int32]] = [:]
             if !missing.isEmpty {
                 for (k, placement) in placementList.enumerated() {
-                    for r in (desired.replicas[placement.name] ?? [:]).keys { placementsIn[r, default: []].append(Int32(k)) }
+                    for r in desired.replicas[k].keys { placementsIn[r, default: []].append(Int32(k)) }
                 }
             }
             var usersRegion: Int32 = -1
@@ -630,8 +638,7 @@ public final class Planner {
                     let a = fact(Int(i))
                     let name = a.name
                     let who = (users[name] ?? []).map { k in
-                        let p = placementList[Int(k)].name
-                        return "\(desired.roles[p]?[r] ?? "region") of \(p)"
+                        return "\(desired.roles[Int(k)][r] ?? "region") of \(placementList[Int(k)].name)"
                     }.joined(separator: ", ")
                     let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
                     let found = stageSource(Int(i), into: ri)
@@ -650,13 +657,15 @@ public final class Planner {
             }
         }
         // Deploys: create, scale or update; a version change rolls out region by region.
-        for placement in state.placementList {
-            guard let model = state.models[placement.model.value], let replicas = desired.replicas[placement.name] else { continue }
+        for (position, placement) in state.placementList.enumerated() {
+            // An empty table is a placement that was not allocated (or has nowhere to run).
+            let replicas = desired.replicas[position]
+            guard let model = state.models[placement.model.value], !replicas.isEmpty else { continue }
             var previousRollout: Int32?
             for r in replicas.keys.sorted() where replicas[r]! > 0 {
                 let n = replicas[r]!
                 let current = purged(placement.name.rawValue, from: r, purgedDeployments) ? nil : deployments[r]?[placement.name.rawValue]
-                let role = desired.roles[placement.name]?[r] ?? "region"
+                let role = desired.roles[position][r] ?? "region"
                 var reason: String
                 var rollout = false
                 if let c = current {
@@ -686,9 +695,9 @@ public final class Planner {
     }
 
     private func traffic(_ desired: Desired) {
-        for placement in state.placementList {
+        for (position, placement) in state.placementList.enumerated() {
             let p = placement.name
-            let want = desired.weights[p] ?? [:]
+            let want = desired.weights[position]
             let have = observedTraffic(p.rawValue)
             let wantPositive = want.filter { $0.value > 0 }
             guard wantPositive != have else { continue }
@@ -719,7 +728,7 @@ public final class Planner {
             let o = observation(r)
             // What goes is found first; only it is sorted.
             let leaving = o.deployments.keys.filter { p in
-                !purged(p, from: r, purgedDeployments) && (desired.replicas[PlacementName(p)]?[r] ?? 0) == 0
+                !purged(p, from: r, purgedDeployments) && (state.placements.position(of: PlacementName(p)).flatMap { desired.replicas[$0][r] } ?? 0) == 0
             }
             for p in leaving.sorted() {
                 let name = PlacementName(p)
