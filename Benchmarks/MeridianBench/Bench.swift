@@ -4,8 +4,13 @@ import MeridianCore
 import MeridianEngine
 import MeridianManifests
 
-// `swift run -c release meridian-bench [large|small] [--json FILE] [--agents N] [--placements N] [--skip-apply] [--skip-pyyaml] [--keep] [--parallelism N]`
-// `meridian-bench --apply-only [--agents N] [--placements N]`: only (g) (for a profiler).
+// `swift run -c release meridian-bench [large|small] [FLEET OPTIONS] [--json FILE] [--agents N] [--apply-placements N] [--skip-apply] [--skip-pyyaml] [--keep] [--parallelism N]`
+// `meridian-bench [large|small] [FLEET OPTIONS] --generate DIR`: only write the fleet's repository
+// and its half-converged snapshot into DIR (for trying `meridian` on it), and describe it.
+// FLEET OPTIONS override the preset's: `--jurisdictions N --regions N --base-artifacts N
+// --artifacts N --max-parents N --lineage-depth N --models N --topologies N --placements N
+// --objects-per-file N`.
+// `meridian-bench --apply-only [--agents N] [--apply-placements N]`: only (g) (for a profiler).
 // `meridian-bench large --plan-loop N`: only plan, N times, alternately against the converged and
 // the half-converged state (for a profiler).
 //
@@ -31,16 +36,56 @@ struct MeridianBench {
             args.remove(at: i)
             return true
         }
+        /// Bad usage: said on stderr, exit status 2 (as `meridian` does), nothing run.
+        func usage(_ problems: [String]) -> Never {
+            for p in problems { FileHandle.standardError.write(Data("meridian-bench: \(p)\n".utf8)) }
+            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N | --apply-only]\n".utf8))
+            exit(2)
+        }
+        var problems: [String] = []
+        func integer(_ name: String) -> Int? {
+            guard let text = option(name) else { return nil }
+            guard let n = Int(text) else {
+                problems.append("\(name): expected a whole number, got '\(text)'")
+                return nil
+            }
+            return n
+        }
         let jsonOut = option("--json")
+        let generateInto = option("--generate")
         let small = args.contains("small")
-        let agentCount = Int(option("--agents") ?? (small ? "4" : "50")) ?? 50
-        let applyPlacements = Int(option("--placements") ?? (small ? "40" : "500")) ?? 500
+        let agentCount = integer("--agents") ?? (small ? 4 : 50)
+        let applyPlacements = integer("--apply-placements") ?? (small ? 40 : 500)
         let skipApply = flag("--skip-apply")
         let skipPyYAML = flag("--skip-pyyaml")
-        let keep = flag("--keep")
-        let planLoop = option("--plan-loop").flatMap { Int($0) }
-        let applyParallelism = Int(option("--parallelism") ?? "128") ?? 128
-        if flag("--apply-only") {
+        let keep = flag("--keep") || generateInto != nil
+        var parameters: FleetGenerator.Parameters = small ? .small : .large
+        parameters.jurisdictions = integer("--jurisdictions") ?? parameters.jurisdictions
+        parameters.regions = integer("--regions") ?? parameters.regions
+        parameters.baseArtifacts = integer("--base-artifacts") ?? parameters.baseArtifacts
+        parameters.artifacts = integer("--artifacts") ?? parameters.artifacts
+        parameters.maxParents = integer("--max-parents") ?? parameters.maxParents
+        parameters.lineageDepth = integer("--lineage-depth") ?? parameters.lineageDepth
+        parameters.models = integer("--models") ?? parameters.models
+        parameters.topologies = integer("--topologies") ?? parameters.topologies
+        parameters.placements = integer("--placements") ?? parameters.placements
+        parameters.objectsPerFile = integer("--objects-per-file") ?? parameters.objectsPerFile
+        let planLoop = integer("--plan-loop")
+        let applyParallelism = integer("--parallelism") ?? 128
+        let applyOnly = flag("--apply-only")
+        problems += parameters.problems()
+        if !(1 ... 1_000).contains(agentCount) { problems.append("--agents \(agentCount): must be from 1 to 1000") }
+        if !(1 ... 1_000_000).contains(applyPlacements) { problems.append("--apply-placements \(applyPlacements): must be from 1 to 1000000") }
+        if !(1 ... 10_000).contains(applyParallelism) { problems.append("--parallelism \(applyParallelism): must be from 1 to 10000") }
+        if let n = planLoop, !(1 ... 10_000).contains(n) { problems.append("--plan-loop \(n): must be from 1 to 10000") }
+        let presets = args.filter { $0 == "large" || $0 == "small" }
+        if presets.count > 1 { problems.append("name one preset, large or small") }
+        for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
+        if let dir = generateInto, let existing = try? FileManager.default.contentsOfDirectory(atPath: dir), !existing.isEmpty {
+            problems.append("--generate \(dir): the directory is not empty")
+        }
+        if !problems.isEmpty { usage(problems) }
+        if applyOnly {
             // For a profiler: only (g), against agents started from this binary's sibling.
             let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-apply-\(UUID().uuidString.prefix(8))").path
@@ -56,7 +101,10 @@ struct MeridianBench {
                          Double(h.actions) / h.seconds, h.failed))
             return
         }
+        // A preset with any parameter changed is described as custom (the JSON keeps the preset
+        // it started from, and the fleet's own counts).
         let preset = small ? "small" : "large"
+        let label = parameters == (small ? .small : .large) ? preset : "custom (from \(preset))"
         let runs = small ? 1 : 3
 
         func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
@@ -74,15 +122,16 @@ struct MeridianBench {
         }
         func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
 
-        var generator = FleetGenerator(small ? .small : .large)
+        var generator = FleetGenerator(parameters)
         let files = generator.files()
         let yamlBytes = files.reduce(0) { $0 + $1.bytes.count }
 
         // The fleet, committed to a real repository.
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")
+        let work = generateInto.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")
         let repo = work.appendingPathComponent("repo")
         defer { if !keep { try? FileManager.default.removeItem(at: work) } }
-        if keep { FileHandle.standardError.write(Data("bench: keeping the fleet in \(work.path)\n".utf8)) }
+        if keep && generateInto == nil { FileHandle.standardError.write(Data("bench: keeping the fleet in \(work.path)\n".utf8)) }
         for file in files {
             let url = repo.appendingPathComponent(file.path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -138,6 +187,27 @@ struct MeridianBench {
         let snapshot = PlanSimulator.apply(halfPlan, to: ObservedState(), state: loaded.state)
         let snapshotPath = work.appendingPathComponent("observed.json").path
         try Data(ObservedSnapshot.encode(snapshot).utf8).write(to: URL(fileURLWithPath: snapshotPath))
+        // The fleet as generated (the counts are the state's: per-jurisdiction shares round).
+        let st = loaded.state
+        let fleet: [String: Any] = [
+            "jurisdictions": st.jurisdictionList.count, "regions": st.regionList.count, "artifacts": st.artifacts.count,
+            "baseArtifacts": parameters.baseArtifacts, "maxParents": parameters.maxParents, "lineageDepth": generator.maxLineageDepth,
+            "models": st.modelList.count, "topologies": st.topologyList.count, "placements": st.placementList.count,
+            "objects": st.objectCount, "files": files.count, "yamlBytes": yamlBytes,
+        ]
+        let fleetLine = "\(st.jurisdictionList.count) jurisdictions, \(st.regionList.count) regions, \(st.artifacts.count) artifacts (\(parameters.baseArtifacts) base, lineage \(generator.maxLineageDepth) deep), \(st.modelList.count) models, \(st.topologyList.count) topologies, \(st.placementList.count) placements"
+        if generateInto != nil {
+            print("generated: \(label) fleet, \(st.objectCount) objects in \(files.count) files, \(String(format: "%.1f", Double(yamlBytes) / 1e6)) MB of YAML")
+            print("fleet: \(fleetLine)")
+            print("repository: \(repo.path) (ref main, path fleet)")
+            print("observed snapshot, half converged: \(snapshotPath)")
+            print("try: meridian plan --repo \(repo.path) --ref main --path fleet --observed \(snapshotPath)")
+            if let jsonOut {
+                let doc: [String: Any] = ["preset": preset, "fleet": fleet, "repository": repo.path, "observed": snapshotPath]
+                try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: jsonOut))
+            }
+            return
+        }
         let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: loaded.state)
         let (convergedPlan, planConverged) = best(runs) { Planner.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
         precondition(convergedPlan.isEmpty, "the converged fleet re-plans to \(convergedPlan.actions.count) actions")
@@ -294,7 +364,8 @@ struct MeridianBench {
         FileHandle.standardError.write(Data("bench: Report.\n".utf8))
         // Report.
         let ratio = { (s: Double) in s / floor }
-        print("Meridian benchmark: \(preset) fleet, \(loaded.state.objectCount) objects in \(files.count) files, \(String(format: "%.1f", Double(yamlBytes) / 1e6)) MB of YAML, \(floorEvents) YAML events")
+        print("Meridian benchmark: \(label) fleet, \(loaded.state.objectCount) objects in \(files.count) files, \(String(format: "%.1f", Double(yamlBytes) / 1e6)) MB of YAML, \(floorEvents) YAML events")
+        print("fleet: \(fleetLine)")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB; best of \(runs)")
         print("")
         func row(_ name: String, _ value: String, _ r: String, _ target: String) {
@@ -348,7 +419,7 @@ struct MeridianBench {
             let doc: [String: Any] = [
                 "preset": preset, "objects": loaded.state.objectCount, "files": files.count, "yamlBytes": yamlBytes, "yamlEvents": floorEvents,
                 "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memoryBytes": ProcessInfo.processInfo.physicalMemory],
-                "runs": runs, "figures": figures,
+                "runs": runs, "figures": figures, "fleet": fleet,
             ]
             let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: jsonOut))

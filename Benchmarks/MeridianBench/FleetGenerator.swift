@@ -4,12 +4,16 @@ import MeridianManifests
 /// a named fence and a selector fence; artifacts derive from an unfenced base and from earlier
 /// artifacts of their own jurisdiction; topologies and placements stay inside it.
 struct FleetGenerator {
-    struct Parameters {
+    struct Parameters: Equatable {
         var jurisdictions = 20
         var regions = 1_000
         var baseArtifacts = 1_000
         var artifacts = 70_000
         var maxParents = 2
+        /// The longest `derivedFrom` chain, counted in artifacts from a base (a base is 0, an
+        /// artifact derived only from a base 1). Nil: each artifact derives from random earlier
+        /// ones of its jurisdiction, so chains grow about logarithmically (the presets).
+        var lineageDepth: Int?
         var models = 10_000
         var topologies = 3_000
         var placements = 14_000
@@ -20,10 +24,39 @@ struct FleetGenerator {
                                       models: 60, topologies: 20, placements: 80, objectsPerFile: 10)
 
         var objectCount: Int { jurisdictions * 3 + regions + baseArtifacts + artifacts + models + topologies + placements }
+
+        /// What makes a fleet that cannot be generated valid (or would not fit in memory), one
+        /// line per problem, naming the option.
+        func problems() -> [String] {
+            var out: [String] = []
+            func within(_ option: String, _ value: Int, _ range: ClosedRange<Int>, _ why: String = "") {
+                if !range.contains(value) { out.append("--\(option) \(value): must be from \(range.lowerBound) to \(range.upperBound)\(why)") }
+            }
+            within("jurisdictions", jurisdictions, 1 ... 1_000)
+            within("regions", regions, 1 ... 100_000)
+            within("base-artifacts", baseArtifacts, 1 ... 1_000_000)
+            within("artifacts", artifacts, jurisdictions ... 5_000_000, " (at least one per jurisdiction)")
+            within("max-parents", maxParents, 0 ... 16)
+            if let d = lineageDepth {
+                within("lineage-depth", d, 1 ... 100_000)
+                if d > artifacts / max(jurisdictions, 1) {
+                    out.append("--lineage-depth \(d): a chain that deep needs \(d) artifacts in one jurisdiction; there are \(artifacts / max(jurisdictions, 1)) (--artifacts over --jurisdictions)")
+                }
+                if d > 1 && maxParents == 0 { out.append("--lineage-depth \(d): needs --max-parents of at least 1 (with none, every artifact derives from a base only)") }
+            }
+            within("models", models, jurisdictions ... 1_000_000, " (at least one per jurisdiction)")
+            within("topologies", topologies, jurisdictions ... 1_000_000, " (at least one per jurisdiction)")
+            within("placements", placements, 0 ... 5_000_000)
+            within("objects-per-file", objectsPerFile, 1 ... 100_000)
+            if out.isEmpty && objectCount > 10_000_000 { out.append("the fleet would hold \(objectCount) objects; at most 10,000,000") }
+            return out
+        }
     }
 
     let p: Parameters
     private var rng: UInt64 = 0x5EED
+    /// The longest `derivedFrom` chain generated (see `Parameters.lineageDepth`), once `files()` ran.
+    private(set) var maxLineageDepth = 0
 
     init(_ p: Parameters) { self.p = p }
 
@@ -44,9 +77,12 @@ struct FleetGenerator {
     mutating func files() -> [ManifestFile] {
         var docs: [String] = []
         let J = p.jurisdictions
-        let regionsPer = max(p.regions / J, 3)
+        /// Jurisdiction j's share of n: the remainder goes one each to the first jurisdictions.
+        func share(_ n: Int, _ j: Int) -> Int { n / J + (j < n % J ? 1 : 0) }
+        func regionsIn(_ j: Int) -> Int { max(share(p.regions, j), 3) }
         func region(_ j: Int, _ k: Int) -> String { "r-\(j)-\(k)" }
         for j in 0 ..< J {
+            let regionsPer = regionsIn(j)
             docs.append("apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: j\(j)}\nspec: {description: Jurisdiction \(j)}\n")
             docs.append("apiVersion: meridian/v1\nkind: ResidencyFence\nmetadata: {name: only-j\(j)}\nspec: {allow: [j\(j)]}\n")
             docs.append("apiVersion: meridian/v1\nkind: ResidencyFence\nmetadata: {name: origin-j\(j)}\nspec:\n  allow: [j\(j)]\n  selector: {matchLabels: {data-origin: j\(j)}}\n")
@@ -74,11 +110,29 @@ struct FleetGenerator {
         for b in 0 ..< p.baseArtifacts {
             docs.append("apiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: base-\(b)}\nspec: {type: weights, digest: \"\(digest(b))\", origin: \(region(b % J, 0))}\n")
         }
-        let perJ = p.artifacts / J
+        // Every artifact's digest is its own: numbered across jurisdictions.
+        var serial = 0
         for j in 0 ..< J {
+            let perJ = share(p.artifacts, j), regionsPer = regionsIn(j)
+            // Each artifact's lineage depth (a base is 0).
+            var depth = [Int](repeating: 0, count: perJ)
             for i in 0 ..< perJ {
                 var parents = ["base-\(next(p.baseArtifacts))"]
-                for _ in 0 ..< next(p.maxParents + 1) where i > 0 { parents.append("a-\(j)-\(next(i))") }
+                var from: [Int] = []
+                if let d = p.lineageDepth {
+                    // Layers: artifact i is at depth i % d + 1 and derives from artifacts one
+                    // layer up (positions ≡ its layer - 1 mod d, all earlier than i), so the
+                    // chains are exactly d deep once there are d artifacts.
+                    let layer = i % d + 1
+                    if layer > 1 {
+                        for _ in 0 ..< 1 + next(p.maxParents) { from.append(next(i / d + 1) * d + layer - 2) }
+                    }
+                } else {
+                    for _ in 0 ..< next(p.maxParents + 1) where i > 0 { from.append(next(i)) }
+                }
+                for k in from { parents.append("a-\(j)-\(k)") }
+                depth[i] = 1 + (from.map { depth[$0] }.max() ?? 0)
+                maxLineageDepth = max(maxLineageDepth, depth[i])
                 let byLabel = next(2) == 0
                 docs.append("""
                 apiVersion: meridian/v1
@@ -95,17 +149,19 @@ struct FleetGenerator {
                     meridian.io/description: "Synthetic artifact \(i) of jurisdiction j\(j), generated for the Meridian benchmark fleet"
                 spec:
                   type: \(["weights", "adapter", "embeddings", "vector-index", "dataset"][i % 5])
-                  digest: "\(digest(1_000_000 + j * perJ + i))"
+                  digest: "\(digest(1_000_000 + serial))"
                   sizeBytes: \(1_000_000 + i)
                   origin: \(region(j, next(regionsPer)))
                   derivedFrom: [\(Array(Set(parents)).sorted().joined(separator: ", "))]
                   fences: [\(byLabel ? "" : "only-j\(j)")]
 
                 """)
+                serial += 1
             }
         }
-        let modelsPer = p.models / J, topologiesPer = p.topologies / J, placementsPer = p.placements / J
         for j in 0 ..< J {
+            let perJ = share(p.artifacts, j), regionsPer = regionsIn(j)
+            let modelsPer = share(p.models, j), topologiesPer = share(p.topologies, j), placementsPer = share(p.placements, j)
             for m in 0 ..< modelsPer {
                 let arts = Set((0 ..< 3).map { _ in "a-\(j)-\(next(perJ))" }).sorted()
                 docs.append("apiVersion: meridian/v1\nkind: Model\nmetadata: {name: m-\(j)-\(m)}\nspec: {version: \"1.\(m % 10).0\", artifacts: [\(arts.joined(separator: ", "))], accelerator: {type: h100, count: 1}}\n")

@@ -37,4 +37,100 @@ struct BenchHarnessTests {
         #expect((figures["apply"]?["actionsPerSecond"] as? Double ?? 0) > 0)
         #expect((figures["executorOverhead"]?["secondsPerAction"] as? Double ?? 0) > 0)
     }
+
+    static var bench: URL { Meridian.binary.deletingLastPathComponent().appendingPathComponent("meridian-bench") }
+
+    /// Runs `meridian-bench`, reading stdout and stderr at once.
+    static func runBench(_ arguments: [String]) throws -> Meridian.Result {
+        let p = Process()
+        p.executableURL = bench
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let box = Meridian.DataBox()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            box.err = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return Meridian.Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: box.err, as: UTF8.self))
+    }
+
+    @Test("the generator takes its parameters from options: the fleet it writes has those counts and that lineage depth, and validates")
+    func generatorParameters() throws {
+        let dir = try TempDir("meridian-bench-generate")
+        let into = dir.path + "/fleet", json = dir.path + "/fleet.json"
+        let r = try Self.runBench(["small", "--generate", into, "--json", json, "--jurisdictions", "3", "--regions", "10", "--base-artifacts", "4",
+                                   "--artifacts", "61", "--max-parents", "2", "--lineage-depth", "6", "--models", "10", "--topologies", "7",
+                                   "--placements", "11", "--objects-per-file", "7"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("custom (from small) fleet"), "\(r)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let fleet = try #require(doc["fleet"] as? [String: Any])
+        // Shares that do not divide evenly go one each to the first jurisdictions: nothing is dropped.
+        #expect(fleet["jurisdictions"] as? Int == 3)
+        #expect(fleet["regions"] as? Int == 10)
+        #expect(fleet["artifacts"] as? Int == 61 + 4)
+        #expect(fleet["models"] as? Int == 10)
+        #expect(fleet["topologies"] as? Int == 7)
+        #expect(fleet["placements"] as? Int == 11)
+        #expect(fleet["lineageDepth"] as? Int == 6)
+
+        // The depth, measured on the files written: the longest derivedFrom chain from a base.
+        var parents: [String: [String]] = [:]
+        var files = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: into + "/repo/fleet") where name.hasSuffix(".yaml") {
+            files += 1
+            var current: String?
+            for line in try String(contentsOfFile: into + "/repo/fleet/" + name, encoding: .utf8).split(separator: "\n") {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.hasPrefix("name: a-") { current = String(t.dropFirst(6)) }
+                if t.hasPrefix("derivedFrom: ["), let c = current {
+                    parents[c] = t.dropFirst(14).dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    current = nil
+                }
+            }
+        }
+        #expect(parents.count == 61)
+        #expect(files == (3 * 3 + 10 + 4 + 61 + 10 + 7 + 11 + 6) / 7, "every object in files of 7")
+        var memo: [String: Int] = [:]
+        func depth(_ a: String) -> Int {
+            if let d = memo[a] { return d }
+            let d = 1 + ((parents[a] ?? []).filter { $0.hasPrefix("a-") }.map(depth).max() ?? 0)
+            memo[a] = d
+            return d
+        }
+        #expect(parents.keys.map(depth).max() == 6)
+
+        let valid = try Meridian.run(["validate", "--repo", into + "/repo", "--ref", "main", "--path", "fleet"], in: dir.path)
+        #expect(valid.status == 0, "\(valid)")
+        // Half converged: the plan has work left, and it plans cleanly.
+        let plan = try Meridian.run(["plan", "--repo", into + "/repo", "--ref", "main", "--path", "fleet", "--observed", into + "/observed.json",
+                                     "--format", "json", "--detailed-exitcode"], in: dir.path)
+        #expect(plan.status == 2, "the half-converged snapshot leaves changes: \(plan)")
+    }
+
+    @Test("bad generator parameters are refused with exit 2, naming the option, and nothing is generated")
+    func badParameters() throws {
+        let dir = try TempDir("meridian-bench-bad")
+        let into = dir.path + "/fleet"
+        for (args, says) in [(["--lineage-depth", "0"], "--lineage-depth 0"),
+                             (["--artifacts", "many"], "--artifacts: expected a whole number"),
+                             (["--jurisdictions", "4", "--models", "3"], "--models 3: must be from 4"),
+                             (["--lineage-depth", "5", "--max-parents", "0"], "needs --max-parents of at least 1"),
+                             (["--artifacts", "20", "--lineage-depth", "30"], "needs 30 artifacts in one jurisdiction"),
+                             (["--regions"], "unknown option '--regions'"),
+                             (["--frobnicate", "1"], "unknown option '--frobnicate'")] {
+            let r = try Self.runBench(["small", "--generate", into] + args)
+            #expect(r.status == 2, "\(args): \(r)")
+            #expect(r.stderr.contains(says), "\(args): \(r)")
+            #expect(!FileManager.default.fileExists(atPath: into), "\(args): nothing is generated")
+        }
+    }
 }
