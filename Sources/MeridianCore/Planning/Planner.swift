@@ -759,26 +759,32 @@ public final class Planner {
             }
         }
         // Capacity: a deploy that grows in a region waits for what other placements release there.
+        // What releases capacity in a region is found once per region (it does not depend on the
+        // deploy that waits), in draft order.
+        var releasesIn: [RegionName: [Int32]] = [:]
+        func releases(in r: RegionName) -> [Int32] {
+            if let found = releasesIn[r] { return found }
+            var found: [Int32] = []
+            for j in indices(in: r, [.undeploy, .purge, .deploy]) {
+                guard let q = drafted[Int(j)].placement else { continue }
+                let shrinks: Bool
+                switch drafted[Int(j)].kind {
+                case .undeploy, .purge: shrinks = true
+                case .deploy: shrinks = (drafted[Int(j)].replicas ?? 0) < (deployments[r]?[q.rawValue]?.replicas ?? 0)
+                default: shrinks = false
+                }
+                if shrinks { found.append(j) }
+            }
+            releasesIn[r] = found
+            return found
+        }
         for i in drafted.indices where drafted[i].kind == .deploy {
-            let d = drafted[i]
-            guard let r = d.region, let p = d.placement, let acc = d.model.flatMap({ modelAccelerators[$0] }) else { continue }
+            guard let r = drafted[i].region, let p = drafted[i].placement, let acc = drafted[i].model.flatMap({ modelAccelerators[$0] }) else { continue }
             let held = deployments[r]?[p.rawValue].flatMap { c in
                 modelAccelerators[ModelName(c.model)].map { $0.type == acc.type ? c.replicas * $0.count : 0 }
             } ?? 0
-            guard (d.replicas ?? 0) * acc.count > held else { continue }
-            var releases: [Int32] = []
-            for j in indices(in: r, [.undeploy, .purge, .deploy]) {
-                let other = drafted[Int(j)]
-                guard let q = other.placement, q != p else { continue }
-                let shrinks: Bool
-                switch other.kind {
-                case .undeploy, .purge: shrinks = true
-                case .deploy: shrinks = (other.replicas ?? 0) < (deployments[r]?[q.rawValue]?.replicas ?? 0)
-                default: shrinks = false
-                }
-                if shrinks { releases.append(j) }
-            }
-            for j in releases { softEdges.append(Self.edge(Int32(i), on: j)) }
+            guard (drafted[i].replicas ?? 0) * acc.count > held else { continue }
+            for j in releases(in: r) where drafted[Int(j)].placement != p { softEdges.append(Self.edge(Int32(i), on: j)) }
         }
     }
 
