@@ -849,19 +849,25 @@ public final class Planner {
         // key, so the order of the tuples is total and one sort decides every comparison the
         // heap will make.
         var rank = [Int32](repeating: 0, count: n)
+        // The draft at each rank: the heap holds ranks, the smallest first.
+        var byRank = [Int32](repeating: 0, count: n)
         do {
             let keysOf = (0 ..< n).map(sortKey)
-            for (k, i) in (0 ..< n).sorted(by: { keysOf[$0] < keysOf[$1] }).enumerated() { rank[i] = Int32(k) }
+            for (k, i) in (0 ..< n).sorted(by: { keysOf[$0] < keysOf[$1] }).enumerated() {
+                rank[i] = Int32(k)
+                byRank[k] = Int32(i)
+            }
         }
-        var ready = MinHeap<Int32> { rank[Int($0)] < rank[Int($1)] }
-        for i in 0 ..< n where remaining[i] == 0 { ready.push(Int32(i)) }
+        var ready = MinHeap<Int32>()
+        for i in 0 ..< n where remaining[i] == 0 { ready.push(rank[i]) }
         var out: [Int32] = []
         out.reserveCapacity(n)
-        while let i = ready.pop() {
+        while let k = ready.pop() {
+            let i = byRank[Int(k)]
             out.append(i)
             for j in dependentList[Int(dependentStart[Int(i)]) ..< Int(dependentStart[Int(i) + 1])] {
                 remaining[Int(j)] -= 1
-                if remaining[Int(j)] == 0 { ready.push(j) }
+                if remaining[Int(j)] == 0 { ready.push(rank[Int(j)]) }
             }
         }
         guard out.count == n else { return nil }
@@ -970,11 +976,12 @@ struct ChunkedArray<Element> {
 }
 
 /// A binary min-heap under a strict ordering.
-struct MinHeap<Element> {
+/// A binary min-heap of comparable elements (the planner keeps ranks in it: comparing two is
+/// one integer comparison, with no closure and no captured table to check access to).
+struct MinHeap<Element: Comparable> {
     private var items: [Element] = []
-    private let less: (Element, Element) -> Bool
 
-    init(_ less: @escaping (Element, Element) -> Bool) { self.less = less }
+    private func less(_ a: Element, _ b: Element) -> Bool { a < b }
 
     mutating func push(_ e: Element) {
         items.append(e)
