@@ -40,26 +40,12 @@ struct BenchHarnessTests {
 
     static var bench: URL { Meridian.binary.deletingLastPathComponent().appendingPathComponent("meridian-bench") }
 
-    /// Runs `meridian-bench`, reading stdout and stderr at once.
+    /// Runs `meridian-bench` to completion.
     static func runBench(_ arguments: [String]) throws -> Meridian.Result {
         let p = Process()
         p.executableURL = bench
         p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let box = Meridian.DataBox()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            box.err = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Meridian.Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: box.err, as: UTF8.self))
+        return try Meridian.collect(p)
     }
 
     @Test("the generator takes its parameters from options: the fleet it writes has those counts and that lineage depth, and validates")

@@ -59,7 +59,11 @@ enum Meridian {
 
     /// Runs to completion, reading stdout and stderr at once (a full pipe must never block the child).
     static func run(_ arguments: [String], in directory: String, env: [String: String] = [:]) throws -> Result {
-        let p = process(arguments, in: directory, env: env)
+        try collect(process(arguments, in: directory, env: env))
+    }
+
+    /// Runs a process to completion, reading its stdout and stderr at once.
+    static func collect(_ p: Process) throws -> Result {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
