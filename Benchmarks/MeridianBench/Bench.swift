@@ -81,6 +81,7 @@ struct MeridianBench {
         let presets = args.filter { $0 == "large" || $0 == "small" }
         if presets.count > 1 { problems.append("name one preset, large or small") }
         for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
+        if applyOnly && generateInto != nil { problems.append("--generate and --apply-only: the apply benchmark generates a fleet of its own; name one") }
         if let dir = generateInto, let existing = try? FileManager.default.contentsOfDirectory(atPath: dir), !existing.isEmpty {
             problems.append("--generate \(dir): the directory is not empty")
         }

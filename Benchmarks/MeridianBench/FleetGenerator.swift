@@ -33,7 +33,8 @@ struct FleetGenerator {
                 if !range.contains(value) { out.append("--\(option) \(value): must be from \(range.lowerBound) to \(range.upperBound)\(why)") }
             }
             within("jurisdictions", jurisdictions, 1 ... 1_000)
-            within("regions", regions, 1 ... 100_000)
+            // Topologies pick two regions and a third for failover within a jurisdiction.
+            within("regions", regions, 3 * jurisdictions ... 100_000, " (at least three per jurisdiction)")
             within("base-artifacts", baseArtifacts, 1 ... 1_000_000)
             within("artifacts", artifacts, jurisdictions ... 5_000_000, " (at least one per jurisdiction)")
             within("max-parents", maxParents, 0 ... 16)
@@ -79,7 +80,7 @@ struct FleetGenerator {
         let J = p.jurisdictions
         /// Jurisdiction j's share of n: the remainder goes one each to the first jurisdictions.
         func share(_ n: Int, _ j: Int) -> Int { n / J + (j < n % J ? 1 : 0) }
-        func regionsIn(_ j: Int) -> Int { max(share(p.regions, j), 3) }
+        func regionsIn(_ j: Int) -> Int { share(p.regions, j) }
         func region(_ j: Int, _ k: Int) -> String { "r-\(j)-\(k)" }
         for j in 0 ..< J {
             let regionsPer = regionsIn(j)

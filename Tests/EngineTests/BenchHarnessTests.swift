@@ -111,6 +111,7 @@ struct BenchHarnessTests {
                              (["--jurisdictions", "4", "--models", "3"], "--models 3: must be from 4"),
                              (["--lineage-depth", "5", "--max-parents", "0"], "needs --max-parents of at least 1"),
                              (["--artifacts", "20", "--lineage-depth", "30"], "needs 30 artifacts in one jurisdiction"),
+                             (["--jurisdictions", "4", "--regions", "11"], "--regions 11: must be from 12"),
                              (["--regions"], "unknown option '--regions'"),
                              (["--frobnicate", "1"], "unknown option '--frobnicate'")] {
             let r = try Self.runBench(["small", "--generate", into] + args)
