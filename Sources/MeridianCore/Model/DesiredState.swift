@@ -101,11 +101,12 @@ public struct DesiredState: Sendable {
         topologies.reserveCapacity(counts[5])
         placements.reserveCapacity(counts[6])
         guardrails.reserveCapacity(counts[7])
-        for i in files.indices {
-            var file: [ManifestObject] = []
-            swap(&file, &files[i])
-            for object in file {
-                switch object {
+        // Each object is moved out of its file (popped from the end: a `for in` copied every
+        // object, retaining each of its fields, and released them all again with the file), so
+        // the kinds fill in reverse declaration order and are turned around once at the end.
+        for i in files.indices.reversed() {
+            while let object = files[i].popLast() {
+                switch consume object {
                 case .jurisdiction(let o): jurisdictions.append(o)
                 case .region(let o): regions.append(o)
                 case .artifact(let o): artifacts.append(o)
@@ -117,6 +118,14 @@ public struct DesiredState: Sendable {
                 }
             }
         }
+        jurisdictions.reverseInPlace()
+        regions.reverseInPlace()
+        artifacts.reverseInPlace()
+        fences.reverseInPlace()
+        models.reverseInPlace()
+        topologies.reverseInPlace()
+        placements.reverseInPlace()
+        guardrails.reverseInPlace()
         var diagnostics: [Diagnostic] = []
         let state = DesiredState(
             jurisdictions: ObjectTable(declared: consume jurisdictions, meta: \.meta, duplicates: &diagnostics),

@@ -5,15 +5,24 @@ extension Array {
     mutating func permute<I: BinaryInteger>(taking from: [I]) {
         precondition(from.count == count, "a permutation of every index")
         var done = [Bool](repeating: false, count: count)
-        for start in 0 ..< count where !done[start] {
-            var k = start
-            while true {
-                done[k] = true
-                let source = Int(from[k])
-                if source == start { break }
-                swapAt(k, source)
-                k = source
+        // Swapped through the buffer: its swap moves the two elements, where the array's copies
+        // them (retaining and releasing every field of both).
+        withUnsafeMutableBufferPointer { elements in
+            for start in 0 ..< elements.count where !done[start] {
+                var k = start
+                while true {
+                    done[k] = true
+                    let source = Int(from[k])
+                    if source == start { break }
+                    elements.swapAt(k, source)
+                    k = source
+                }
             }
         }
+    }
+
+    /// `reverse()`, moving the elements instead of copying them (see `permute`).
+    mutating func reverseInPlace() {
+        withUnsafeMutableBufferPointer { $0.reverse() }
     }
 }
