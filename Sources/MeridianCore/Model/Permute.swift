@@ -13,6 +13,8 @@ extension Array {
                 while true {
                     done[k] = true
                     let source = Int(from[k])
+                    // The buffer's swap is unchecked in release builds: the index is checked here.
+                    precondition(source >= 0 && source < elements.count, "a permutation of every index")
                     if source == start { break }
                     elements.swapAt(k, source)
                     k = source
