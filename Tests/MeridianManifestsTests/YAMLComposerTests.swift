@@ -7,7 +7,7 @@ import Testing
 struct YAMLComposerTests {
     private func mapping(_ s: YAMLStream, _ node: Int32) -> [String: String] {
         var out: [String: String] = [:]
-        for (k, v) in s.entries(of: node) { out[s[k].text] = s[v].text }
+        for (k, v) in s.entries(of: node) { out[s.text(k)] = s.text(v) }
         return out
     }
 
@@ -22,7 +22,7 @@ struct YAMLComposerTests {
         """)
         #expect(d.isEmpty)
         let root = try #require(s.documents.first)
-        let m = try #require(s.entries(of: root).first { s[$0.key].text == "m" }?.value)
+        let m = try #require(s.entries(of: root).first { s.text($0.key) == "m" }?.value)
         #expect(mapping(s, m) == ["a": "base", "b": "other", "c": "explicit", "d": "other"])
     }
 
@@ -35,9 +35,24 @@ struct YAMLComposerTests {
         #expect(d.first?.location?.line == 41)
     }
 
-    @Test("keys are compared byte for byte: composed and decomposed é are different keys")
-    func byteKeys() {
+    @Test("keys are compared byte for byte: composed and decomposed é are different keys, in small and large mappings alike")
+    func byteKeys() throws {
         #expect(compose("caf\u{E9}: 1\ncafe\u{301}: 2").1.isEmpty)
+        // Past the 16 keys where the composer switches from a scan to a hash table.
+        let many = (0 ..< 20).map { "k\($0): 1" }.joined(separator: "\n")
+        let (s, d) = compose(many + "\ncaf\u{E9}: 1\ncafe\u{301}: 2\n")
+        #expect(d.isEmpty)
+        // Counted as entries: a Swift dictionary would itself fold the two é keys into one.
+        #expect(Array(s.entries(of: s.documents[0])).count == 22)
+        // Merged keys past the threshold: explicit ones still win, new ones are added once.
+        let merged = "base: &b {k3: merged, extra: merged}\nm:\n  <<: *b\n" + (0 ..< 20).map { "  k\($0): own" }.joined(separator: "\n")
+        let (ms, md) = compose(merged)
+        #expect(md.isEmpty)
+        let m = try #require(ms.entries(of: ms.documents[0]).first { ms.text($0.key) == "m" }?.value)
+        let entries = mapping(ms, m)
+        #expect(entries.count == 21)
+        #expect(entries["k3"] == "own")
+        #expect(entries["extra"] == "merged")
     }
 
     @Test("a 200,000-deep flow nesting is an error, not a stack overflow")

@@ -33,11 +33,13 @@ struct DocumentReader {
             return nil
         }
         // One slot per allowed key: mappings here have a handful of keys, so a scan beats hashing
-        // (keys are unique: the composer refuses duplicates).
-        var values = [Int32?](repeating: nil, count: allowed.count)
+        // (keys are unique: the composer refuses duplicates). The slots are inline, not an array
+        // allocated for every mapping.
+        precondition(allowed.count <= 8, "a schema mapping with more than 8 fields")
+        var values = InlineArray<8, Int32>(repeating: -1)
         for (key, value) in stream.entries(of: node) {
-            let name = stream[key].text
-            if let slot = allowed.firstIndex(of: name) {
+            let name = stream.texts[Int(key)]
+            if let slot = allowed.firstIndex(where: { UTF8Bytes.equal($0, name) }) {
                 values[slot] = value
             } else {
                 var message = "unknown field '\(name)' in \(what())"
@@ -56,8 +58,12 @@ struct DocumentReader {
     struct Fields {
         let node: Int32
         let allowed: [String]
-        let values: [Int32?]
-        subscript(_ key: String) -> Int32? { allowed.firstIndex(of: key).flatMap { values[$0] } }
+        /// The value node of each allowed key, -1 where absent.
+        let values: InlineArray<8, Int32>
+        subscript(_ key: String) -> Int32? {
+            guard let slot = allowed.firstIndex(where: { UTF8Bytes.equal($0, key) }) else { return nil }
+            return values[slot] < 0 ? nil : values[slot]
+        }
     }
 
     mutating func string(_ node: Int32, _ what: @autoclosure () -> String) -> String? {
@@ -68,7 +74,7 @@ struct DocumentReader {
             error(.schemaType, message, at: node)
             return nil
         }
-        return n.text
+        return stream.text(node)
     }
 
     mutating func nonEmptyString(_ node: Int32, _ what: @autoclosure () -> String) -> String? {
@@ -88,7 +94,7 @@ struct DocumentReader {
         let n = stream[node]
         // JSON Schema counts a number with no fractional part as an integer (2020-12 §6.1.1);
         // the decoder agrees with the schemas, so `64.0` is 64.
-        if n.kind == .scalar, n.scalarType == .float, let d = Double(n.text), d.isFinite, d == d.rounded(),
+        if n.kind == .scalar, n.scalarType == .float, let d = Double(stream.text(node)), d.isFinite, d == d.rounded(),
            abs(d) < 9.0e15 {
             return checkRange(Int(d), what(), min: min, max: max, at: node)
         }
@@ -96,8 +102,8 @@ struct DocumentReader {
             error(.schemaType, "\(what()) must be an integer, not \(stream.describe(node))", at: node)
             return nil
         }
-        guard let value = ScalarResolver.intValue(n.text) else {
-            error(.schemaRange, "\(what()) \(n.text) does not fit in 64 bits", at: node)
+        guard let value = ScalarResolver.intValue(stream.text(node)) else {
+            error(.schemaRange, "\(what()) \(stream.text(node)) does not fit in 64 bits", at: node)
             return nil
         }
         return checkRange(value, what(), min: min, max: max, at: node)
@@ -115,12 +121,13 @@ struct DocumentReader {
         return value
     }
 
-    mutating func list(_ node: Int32, _ what: @autoclosure () -> String, nonEmpty: Bool = false) -> [Int32]? {
+    /// A list's items, read in place (index them from `startIndex`).
+    mutating func list(_ node: Int32, _ what: @autoclosure () -> String, nonEmpty: Bool = false) -> ArraySlice<Int32>? {
         guard stream[node].kind == .sequence else {
             error(.schemaType, "\(what()) must be a list, not \(stream.describe(node))", at: node)
             return nil
         }
-        let items = Array(stream.elements(of: node))
+        let items = stream.elements(of: node)
         if nonEmpty && items.isEmpty {
             error(.schemaEmpty, "\(what()) must not be empty", at: node)
             return nil
@@ -163,18 +170,43 @@ struct DocumentReader {
 
     /// A string → string mapping (labels, annotations, matchLabels).
     mutating func stringMap(_ node: Int32, _ what: @autoclosure () -> String) -> [String: String]? {
+        var result: [String: String] = [:]
+        guard checkStringMap(node, what(), each: { result[$0] = $1 }) else { return nil }
+        return result
+    }
+
+    /// A string → string mapping's keys and values in order (key, value, key, value…), when it
+    /// is one that `stringMap` reads without a word: a mapping of strings with no empty key.
+    /// nil otherwise, and nothing is reported (`stringMap` says what is wrong).
+    func writtenStringMap(_ node: Int32) -> [String]? {
+        guard stream[node].kind == .mapping else { return nil }
+        var texts: [String] = []
+        texts.reserveCapacity(Int(stream[node].childCount))
+        for (key, value) in stream.entries(of: node) {
+            let k = stream[key], v = stream[value]
+            guard k.kind == .scalar, k.scalarType == .string, v.kind == .scalar, v.scalarType == .string else { return nil }
+            let text = stream.texts[Int(key)]
+            if text.isEmpty { return nil }
+            texts.append(text)
+            texts.append(stream.texts[Int(value)])
+        }
+        return texts
+    }
+
+    /// Checks a string → string mapping that is not kept (annotations), reporting what
+    /// `stringMap` would, without building it; false when it is not a mapping.
+    mutating func checkStringMap(_ node: Int32, _ what: @autoclosure () -> String, each: (String, String) -> Void = { _, _ in }) -> Bool {
         guard stream[node].kind == .mapping else {
             error(.schemaType, "\(what()) must be a mapping of strings, not \(stream.describe(node))", at: node)
-            return nil
+            return false
         }
-        var result: [String: String] = [:]
         for (key, value) in stream.entries(of: node) {
             guard let k = string(key, "\(what()) key") else { continue }
             if k.isEmpty { error(.schemaEmpty, "\(what()) key must not be empty", at: key); continue }
             guard let v = string(value, "\(what()) '\(k)'") else { continue }
-            result[k] = v
+            each(k, v)
         }
-        return result
+        return true
     }
 }
 

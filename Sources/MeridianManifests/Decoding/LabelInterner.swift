@@ -9,6 +9,11 @@ internal import MeridianCore
 public final class LabelInterner: @unchecked Sendable {
     private let lock = NSLock()
     private var seen = Set<Labels>()
+    /// Shared maps by the hash of their mapping as written (keys and values in order): a map
+    /// seen before is found by hashing a few short strings, without building a dictionary. Only
+    /// the hash is kept, not the text (the text costs 1.4 MB on the benchmark fleet); a hit is
+    /// checked against the map itself.
+    private var written: [Int: [String: String]] = [:]
 
     public init() {}
 
@@ -17,6 +22,45 @@ public final class LabelInterner: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return seen.insert(Labels(map: labels)).memberAfterInsert.map
+    }
+
+    /// The map of a label mapping written as `texts` (key, value, key, value…, every one a
+    /// valid label string), shared with every identical map of the load.
+    func intern(written texts: [String]) -> [String: String] {
+        guard !texts.isEmpty else { return [:] }
+        var hasher = Hasher()
+        hasher.combine(texts.count)
+        for t in texts { hasher.combine(t) }
+        let hash = hasher.finalize()
+        lock.lock()
+        defer { lock.unlock() }
+        if let shared = written[hash], Self.holds(shared, exactly: texts) { return shared }
+        var map: [String: String] = [:]
+        map.reserveCapacity(texts.count / 2)
+        var i = 0
+        while i + 1 < texts.count {
+            map[texts[i]] = texts[i + 1]
+            i += 2
+        }
+        let shared = seen.insert(Labels(map: map)).memberAfterInsert.map
+        // On a collision of hashes the first map stays; the other is built each time (rare, and
+        // still right).
+        if written[hash] == nil { written[hash] = shared }
+        return shared
+    }
+
+    /// Whether `map` is exactly the map `texts` writes: as many entries as pairs (so no key is
+    /// written twice), and each pair's key and value in it byte for byte.
+    private static func holds(_ map: [String: String], exactly texts: [String]) -> Bool {
+        guard map.count * 2 == texts.count else { return false }
+        var i = 0
+        while i + 1 < texts.count {
+            guard let at = map.index(forKey: texts[i]) else { return false }
+            let (key, value) = map[at]
+            guard UTF8Bytes.equal(key, texts[i]), UTF8Bytes.equal(value, texts[i + 1]) else { return false }
+            i += 2
+        }
+        return true
     }
 
     /// Number of distinct maps seen.

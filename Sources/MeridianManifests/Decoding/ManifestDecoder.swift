@@ -38,14 +38,15 @@ struct ManifestDecoder {
         if specNode == nil && kind != .jurisdiction {
             reader.error(.schemaRequired, "\(kind.rawValue) document is missing required field 'spec'", at: root)
         }
-        let what = "\(kind.rawValue) '\(meta?.name ?? "?")' spec"
+        // Said only in a message, so only built for one.
+        let name = meta?.name ?? "?"
         let object = decodeSpec(kind: kind, meta: meta ?? ObjectMeta(kind: kind, name: "", nameLocation: reader.location(root),
                                                                      location: reader.location(root), labels: [:]),
-                                specNode, what)
+                                specNode, { "\(kind.rawValue) '\(name)' spec" })
         return meta == nil ? nil : object
     }
 
-    private mutating func decodeSpec(kind: Kind, meta: ObjectMeta, _ specNode: Int32?, _ what: String) -> ManifestObject? {
+    private mutating func decodeSpec(kind: Kind, meta: ObjectMeta, _ specNode: Int32?, _ what: () -> String) -> ManifestObject? {
         switch kind {
         case .jurisdiction: return decodeJurisdiction(meta, specNode, what).map(ManifestObject.jurisdiction)
         case .region: return specNode.flatMap { decodeRegion(meta, $0, what) }.map(ManifestObject.region)
@@ -62,18 +63,22 @@ struct ManifestDecoder {
         guard let f = reader.fields(node, "metadata", allowed: ["name", "labels", "annotations"], required: ["name"]) else { return nil }
         var labels: [String: String] = [:]
         if let l = f["labels"] {
-            labels = reader.stringMap(l, "metadata.labels") ?? [:]
-            if let labelInterner { labels = labelInterner.intern(labels) }
+            if let labelInterner, let written = reader.writtenStringMap(l) {
+                labels = labelInterner.intern(written: written)
+            } else {
+                labels = reader.stringMap(l, "metadata.labels") ?? [:]
+                if let labelInterner { labels = labelInterner.intern(labels) }
+            }
         }
-        if let a = f["annotations"] { _ = reader.stringMap(a, "metadata.annotations") }
+        if let a = f["annotations"] { _ = reader.checkStringMap(a, "metadata.annotations") }
         guard let nameNode = f["name"], let name = reader.name(nameNode, "metadata.name", as: Name<GenericSpace>.self) else { return nil }
         return ObjectMeta(kind: kind, name: name.value.rawValue, nameLocation: name.location,
                           location: reader.location(root), labels: labels)
     }
 
-    private mutating func decodeJurisdiction(_ meta: ObjectMeta, _ node: Int32?, _ what: String) -> Jurisdiction? {
+    private mutating func decodeJurisdiction(_ meta: ObjectMeta, _ node: Int32?, _ what: () -> String) -> Jurisdiction? {
         guard let node else { return Jurisdiction(meta: meta, description: nil, countries: []) }
-        guard let f = reader.fields(node, what, allowed: ["description", "countries"]) else { return nil }
+        guard let f = reader.fields(node, what(), allowed: ["description", "countries"]) else { return nil }
         let description = f["description"].flatMap { reader.string($0, "description") }
         var countries: [Located<String>] = []
         if let n = f["countries"] {
@@ -97,8 +102,8 @@ struct ManifestDecoder {
         return Located(code, at: reader.location(node))
     }
 
-    private mutating func decodeRegion(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Region? {
-        guard let f = reader.fields(node, what,
+    private mutating func decodeRegion(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Region? {
+        guard let f = reader.fields(node, what(),
                                     allowed: ["provider", "location", "jurisdiction", "state", "replicatesTo", "capacity", "adapter"],
                                     required: ["jurisdiction"]) else { return nil }
         let provider = f["provider"].flatMap { reader.nonEmptyString($0, "provider") }
@@ -185,15 +190,15 @@ struct ManifestDecoder {
             let args = items.compactMap { reader.string($0, "adapter.command entry") }
             guard args.count == items.count, ok else { return nil }
             if args[0].isEmpty {
-                reader.error(.schemaEmpty, "adapter.command's program must not be empty", at: items[0])
+                reader.error(.schemaEmpty, "adapter.command's program must not be empty", at: items[items.startIndex])
                 return nil
             }
             return .exec(command: args)
         }
     }
 
-    private mutating func decodeArtifact(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Artifact? {
-        guard let f = reader.fields(node, what, allowed: ["type", "digest", "sizeBytes", "origin", "derivedFrom", "fences"],
+    private mutating func decodeArtifact(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Artifact? {
+        guard let f = reader.fields(node, what(), allowed: ["type", "digest", "sizeBytes", "origin", "derivedFrom", "fences"],
                                     required: ["type", "digest", "origin"]) else { return nil }
         let type = f["type"].flatMap { reader.enumValue($0, "type", as: ArtifactType.self) }
         let digest = f["digest"].flatMap { reader.located($0, "digest") }
@@ -206,14 +211,14 @@ struct ManifestDecoder {
                         derivedFrom: derivedFrom ?? [], fences: fences ?? [])
     }
 
-    private mutating func decodeFence(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> ResidencyFence? {
-        guard let f = reader.fields(node, what, allowed: ["allow", "deny", "selector"], required: ["allow"]) else { return nil }
+    private mutating func decodeFence(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> ResidencyFence? {
+        guard let f = reader.fields(node, what(), allowed: ["allow", "deny", "selector"], required: ["allow"]) else { return nil }
         var ok = true
         var allow: [Located<JurisdictionPattern>] = []
         if let a = f["allow"] {
             if let items = reader.list(a, "allow", nonEmpty: true) {
                 for item in items {
-                    if reader.stream[item].kind == .scalar, reader.stream[item].scalarType == .string, reader.stream[item].text == "*" {
+                    if reader.stream[item].kind == .scalar, reader.stream[item].scalarType == .string, reader.stream.text(item) == "*" {
                         allow.append(Located(.any, at: reader.location(item)))
                     } else if let name = reader.name(item, "allow entry", as: JurisdictionName.self) {
                         allow.append(Located(.named(name.value), at: name.location))
@@ -233,8 +238,8 @@ struct ManifestDecoder {
         return ResidencyFence(meta: meta, allow: allow, deny: deny ?? [], matchLabels: matchLabels)
     }
 
-    private mutating func decodeModel(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Model? {
-        guard let f = reader.fields(node, what, allowed: ["version", "artifacts", "accelerator"], required: ["version", "artifacts"]) else { return nil }
+    private mutating func decodeModel(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Model? {
+        guard let f = reader.fields(node, what(), allowed: ["version", "artifacts", "accelerator"], required: ["version", "artifacts"]) else { return nil }
         let version = f["version"].flatMap { reader.located($0, "version") }
         let artifacts = f["artifacts"].flatMap { reader.names($0, "artifacts", as: ArtifactName.self, nonEmpty: true) }
         var acc: AcceleratorCount?
@@ -245,8 +250,8 @@ struct ManifestDecoder {
         return Model(meta: meta, version: version, artifacts: artifacts, accelerator: acc)
     }
 
-    private mutating func decodeTopology(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Topology? {
-        guard let f = reader.fields(node, what, allowed: ["mode", "regions", "standby", "failover"], required: ["mode", "regions"]) else { return nil }
+    private mutating func decodeTopology(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Topology? {
+        guard let f = reader.fields(node, what(), allowed: ["mode", "regions", "standby", "failover"], required: ["mode", "regions"]) else { return nil }
         var ok = true
         let mode = f["mode"].flatMap { reader.enumValue($0, "mode", as: TopologyMode.self) }
         var regions: [TopologyRegion] = []
@@ -276,8 +281,8 @@ struct ManifestDecoder {
         return Topology(meta: meta, mode: mode, regions: regions, standby: standby, failover: failover)
     }
 
-    private mutating func decodePlacement(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Placement? {
-        guard let f = reader.fields(node, what, allowed: ["model", "topology", "replicas", "minReplicas", "priority"],
+    private mutating func decodePlacement(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Placement? {
+        guard let f = reader.fields(node, what(), allowed: ["model", "topology", "replicas", "minReplicas", "priority"],
                                     required: ["model", "topology", "replicas"]) else { return nil }
         let model = f["model"].flatMap { reader.name($0, "model", as: ModelName.self) }
         let topology = f["topology"].flatMap { reader.name($0, "topology", as: TopologyName.self) }
@@ -288,8 +293,8 @@ struct ManifestDecoder {
         return Placement(meta: meta, model: model, topology: topology, replicas: replicas, minReplicas: minReplicas ?? 1, priority: priority ?? 0)
     }
 
-    private mutating func decodeGuardrail(_ meta: ObjectMeta, _ node: Int32, _ what: String) -> Guardrail? {
-        guard let f = reader.fields(node, what, allowed: ["models"], required: ["models"]) else { return nil }
+    private mutating func decodeGuardrail(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Guardrail? {
+        guard let f = reader.fields(node, what(), allowed: ["models"], required: ["models"]) else { return nil }
         guard let m = f["models"], let items = reader.list(m, "models", nonEmpty: true) else { return nil }
         var ok = true
         var rules: [GuardrailRule] = []

@@ -75,6 +75,10 @@ struct YAMLComposer {
     private var anchors: [String: Int32] = [:]
     private var aliasBudgetUsed = 0
     private var documentRoot: Int32?
+    /// `finishMapping`'s working lists, reused from one mapping to the next.
+    private var entryScratch: [Int32] = []
+    private var mergeScratch: [Int32] = []
+    private var keys = KeySet()
 
     private init(bytes: some Collection<UInt8>, file: String, limits: YAMLLimits) {
         self.file = file
@@ -110,6 +114,7 @@ struct YAMLComposer {
 
     private mutating func run() {
         stream.nodes.reserveCapacity(input.count / 8)
+        stream.texts.reserveCapacity(input.count / 8)
         while !fatal {
             guard yaml_parser_parse(parser, event) == 1 else {
                 parserError()
@@ -185,7 +190,7 @@ struct YAMLComposer {
                 type = plainStyle ? ScalarResolver.resolvePlain(bytes: UnsafeBufferPointer(start: s.value, count: s.length)) : .string
             }
             let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil,
-                                                   line: line, column: column, childStart: 0, childCount: 0, text: text), size: 1)
+                                                   line: line, column: column, childStart: 0, childCount: 0), text: text, size: 1)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
             attach(index)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
@@ -203,7 +208,7 @@ struct YAMLComposer {
                 return
             }
             let index = appendNode(YAMLStream.Node(kind: isMap ? .mapping : .sequence, scalarType: .null, plain: false,
-                                                   line: line, column: column, childStart: 0, childCount: 0, text: ""), size: 1)
+                                                   line: line, column: column, childStart: 0, childCount: 0), text: "", size: 1)
             if let anchor = anchorPtr { anchors[String(cString: anchor)] = index }
             stack.append(Open(node: index, scratchStart: scratch.count, size: 1))
         case YAML_SEQUENCE_END_EVENT:
@@ -268,8 +273,9 @@ struct YAMLComposer {
         }
     }
 
-    private mutating func appendNode(_ node: YAMLStream.Node, size: Int) -> Int32 {
+    private mutating func appendNode(_ node: YAMLStream.Node, text: String, size: Int) -> Int32 {
         stream.nodes.append(node)
+        stream.texts.append(text)
         sizes.append(size)
         return Int32(stream.nodes.count - 1)
     }
@@ -290,79 +296,97 @@ struct YAMLComposer {
 
     /// Checks keys (scalars, no duplicates) and resolves merge keys: explicit keys win over
     /// merged ones, and among several merged mappings the earlier one wins (YAML merge spec).
+    /// Its working lists are the composer's, emptied and reused: a manifest is made of small
+    /// mappings, and three fresh arrays for each were a tenth of composing.
     private mutating func finishMapping(_ open: Open) {
-        let raw = scratch[open.scratchStart...]
-        var result: [Int32] = []
-        result.reserveCapacity(raw.count)
-        var merges: [Int32] = []
+        entryScratch.removeAll(keepingCapacity: true)
+        mergeScratch.removeAll(keepingCapacity: true)
+        // Taken out for the duration, so that reading the stream beside it needs no copy.
         var keys = KeySet()
-        var i = raw.startIndex
-        while i + 1 < raw.endIndex {
-            let key = raw[i]
-            let value = raw[i + 1]
+        swap(&keys, &self.keys)
+        defer { swap(&keys, &self.keys) }
+        keys.reset()
+        var i = open.scratchStart
+        while i + 1 < scratch.count {
+            let key = scratch[i]
+            let value = scratch[i + 1]
             i += 2
-            let k = stream[key]
+            let k = stream.nodes[Int(key)]
             if k.kind != .scalar {
                 report(.yamlKey, "mapping keys must be scalars", line: k.line, column: k.column)
                 continue
             }
             if k.scalarType == .merge {
-                merges.append(value)
+                mergeScratch.append(value)
                 continue
             }
-            if let first = keys.insert(k.text, at: key) {
-                report(.yamlDuplicateKey, "duplicate key '\(k.text)' (first at line \(stream[first].line))", line: k.line, column: k.column)
+            if let first = keys.insert(key, in: stream) {
+                report(.yamlDuplicateKey, "duplicate key '\(stream.text(key))' (first at line \(stream[first].line))", line: k.line, column: k.column)
                 continue
             }
-            result.append(key)
-            result.append(value)
+            entryScratch.append(key)
+            entryScratch.append(value)
         }
-        for merge in merges {
+        for merge in mergeScratch {
             let m = stream[merge]
-            let sources: [Int32]
-            switch m.kind {
-            case .mapping: sources = [merge]
-            case .sequence: sources = Array(stream.elements(of: merge))
-            case .scalar: sources = [merge]
-            }
+            let sources: ArraySlice<Int32> = m.kind == .sequence ? stream.elements(of: merge) : [merge]
             for source in sources {
                 let s = stream[source]
                 guard s.kind == .mapping else {
                     report(.yamlMerge, "a merge key (<<) takes a mapping or a list of mappings, not \(stream.describe(source))", line: s.line, column: s.column)
                     continue
                 }
-                for (key, value) in stream.entries(of: source) where keys.insert(stream[key].text, at: key) == nil {
-                    result.append(key)
-                    result.append(value)
+                var j = Int(s.childStart)
+                while j + 1 < Int(s.childStart + s.childCount) {
+                    let key = stream.children[j], value = stream.children[j + 1]
+                    j += 2
+                    if keys.insert(key, in: stream) == nil {
+                        entryScratch.append(key)
+                        entryScratch.append(value)
+                    }
                 }
             }
         }
         scratch.removeSubrange(open.scratchStart...)
         let start = Int32(stream.children.count)
-        stream.children.append(contentsOf: result)
+        stream.children.append(contentsOf: entryScratch)
         stream.nodes[Int(open.node)].childStart = start
-        stream.nodes[Int(open.node)].childCount = Int32(result.count)
+        stream.nodes[Int(open.node)].childCount = Int32(entryScratch.count)
         sizes[Int(open.node)] = open.size
+    }
 
-        /// Keys compared byte for byte; a linear scan for the small mappings manifests are made
-        /// of, a hash table past that so that a huge mapping is not quadratic.
-        struct KeySet {
-            private var small: [(String, Int32)] = []
-            private var large: [String: Int32]?
-            mutating func insert(_ key: String, at node: Int32) -> Int32? {
-                if large != nil {
-                    if let existing = large![key] { return existing }
-                    large![key] = node
-                    return nil
-                }
-                for (k, n) in small where UTF8Bytes.equal(k, key) { return n }
-                small.append((key, node))
-                if small.count > 16 {
-                    large = Dictionary(small, uniquingKeysWith: { a, _ in a })
-                    small = []
-                }
+    /// The keys of the mapping being finished, compared byte for byte (never merely as
+    /// canonically equivalent Unicode): a linear scan for the small mappings manifests are made
+    /// of, a hash table past that so that a huge mapping is not quadratic.
+    struct KeySet {
+        private var small: [Int32] = []
+        private var large: [ObservedSnapshot.ExactString: Int32] = [:]
+        private var isLarge = false
+
+        mutating func reset() {
+            small.removeAll(keepingCapacity: true)
+            if isLarge {
+                large = [:]
+                isLarge = false
+            }
+        }
+
+        /// Adds the key node `node`; returns the node of an earlier key with the same text.
+        mutating func insert(_ node: Int32, in stream: YAMLStream) -> Int32? {
+            let text = stream.texts[Int(node)]
+            if isLarge {
+                if let existing = large[ObservedSnapshot.ExactString(text)] { return existing }
+                large[ObservedSnapshot.ExactString(text)] = node
                 return nil
             }
+            for n in small where UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
+            small.append(node)
+            if small.count > 16 {
+                // The keys so far are distinct, so each goes in as it is.
+                for n in small { large[ObservedSnapshot.ExactString(stream.texts[Int(n)])] = n }
+                isLarge = true
+            }
+            return nil
         }
     }
 }

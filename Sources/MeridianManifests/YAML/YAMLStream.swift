@@ -24,15 +24,19 @@ struct YAMLStream: Sendable {
         var childStart: Int32
         /// Sequence: elements. Mapping: keys and values alternating, so twice the entries.
         var childCount: Int32
-        var text: String
     }
 
+    /// Plain values, so that reading one copies no reference; the text is apart, in `texts`.
     var nodes: [Node] = []
+    /// Each node's text, by node index: a scalar's value, empty for a collection.
+    var texts: [String] = []
     var children: [Int32] = []
     /// The root of every non-empty document, in order.
     var documents: [Int32] = []
 
     subscript(_ index: Int32) -> Node { nodes[Int(index)] }
+
+    func text(_ index: Int32) -> String { texts[Int(index)] }
 
     func elements(of index: Int32) -> ArraySlice<Int32> {
         let node = nodes[Int(index)]
@@ -40,17 +44,25 @@ struct YAMLStream: Sendable {
     }
 
     /// The entries of a mapping as (key, value) node indices, in document order (explicit
-    /// keys first, then the keys a merge brought in).
-    func entries(of index: Int32) -> [(key: Int32, value: Int32)] {
-        let slice = elements(of: index)
-        var result: [(key: Int32, value: Int32)] = []
-        result.reserveCapacity(slice.count / 2)
-        var i = slice.startIndex
-        while i < slice.endIndex {
-            result.append((slice[i], slice[i + 1]))
-            i += 2
+    /// keys first, then the keys a merge brought in). Read in place: nothing is allocated.
+    func entries(of index: Int32) -> Entries {
+        Entries(children: elements(of: index))
+    }
+
+    struct Entries: Sequence, IteratorProtocol {
+        let children: ArraySlice<Int32>
+        private var i: Int
+
+        init(children: ArraySlice<Int32>) {
+            self.children = children
+            i = children.startIndex
         }
-        return result
+
+        mutating func next() -> (key: Int32, value: Int32)? {
+            guard i + 1 < children.endIndex else { return nil }
+            defer { i += 2 }
+            return (children[i], children[i + 1])
+        }
     }
 
     /// A short description for messages: `a string "x"`, `an integer 3`, `a mapping`.
@@ -60,7 +72,8 @@ struct YAMLStream: Sendable {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
         case .scalar:
-            let shown = node.text.count > 40 ? String(node.text.prefix(40)) + "…" : node.text
+            let text = texts[Int(index)]
+            let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
             switch node.scalarType {
             case .null: return "null"
             case .bool: return "a boolean \(shown)"
