@@ -24,17 +24,9 @@ public enum ObservedSnapshot {
     static func decode(_ data: Data, source: String) throws(Error) -> ObservedState {
         let state: ObservedState
         do {
-            state = try JSONDecoder().decode(ObservedState.self, from: data)
-        } catch let DecodingError.dataCorrupted(context) {
-            throw Error(description: "\(source): not valid JSON: \(context.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw Error(description: "\(source): \(path(context.codingPath + [key])): missing")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw Error(description: "\(source): \(path(context.codingPath)): \(context.debugDescription)")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw Error(description: "\(source): \(path(context.codingPath)): \(context.debugDescription)")
+            state = try ObservedState(json: data)
         } catch {
-            throw Error(description: "\(source): \(error)")
+            throw Error(description: "\(source): \(error.description)")
         }
         guard state.formatVersion == 1 else {
             throw Error(description: "\(source): formatVersion \(state.formatVersion) is not supported (this Meridian reads 1)")
@@ -70,10 +62,6 @@ public enum ObservedSnapshot {
         // Byte-equal strings are String-equal, so String's hash agrees with this equality.
         func hash(into hasher: inout Hasher) { hasher.combine(value) }
         static func == (a: ExactString, b: ExactString) -> Bool { UTF8Bytes.equal(a.value, b.value) }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 
     /// Deterministic JSON: sorted keys, pretty-printed.

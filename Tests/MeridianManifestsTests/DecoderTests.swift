@@ -135,6 +135,11 @@ struct DecoderTests {
             default: #expect(map["team"].map { Array($0.utf8) } == Array(nfd.utf8))
             }
         }
+        // Label maps that are wrong are still reported when shared: an empty key, a number, a list.
+        for (bad, rule) in [("{\"\": x}", "schema.empty"), ("{tier: 1}", "schema.type"), ("{tier: [a]}", "schema.type")] {
+            let file = ManifestFile(path: "bad.yaml", bytes: Array("apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: j, labels: \(bad)}\n".utf8))
+            #expect(rules(ManifestLoader.parse(file, labels: interner).diagnostics) == [rule], "\(bad)")
+        }
         // A whole load gives the same labels with or without sharing.
         let loaded = ManifestLoader.load(files)
         #expect(loaded.state.jurisdictionList.map { $0.meta.labels["team"].map { Array($0.utf8) } }
@@ -165,6 +170,78 @@ struct DecoderTests {
         // Canonically equivalent, but not the same bytes: each as written.
         #expect(digest("r1", "b").map { Array($0.utf8) } == Array(nfc.utf8))
         #expect(digest("r2", "b").map { Array($0.utf8) } == Array(nfd.utf8))
+    }
+
+    @Test("snapshots read as JSONDecoder reads them: random snapshots, spacing, nulls and unknown fields at every level")
+    func snapshotsAgreeWithFoundation() throws {
+        var seed: UInt64 = 11
+        func next() -> UInt64 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return seed >> 33
+        }
+        func text() -> String {
+            let pieces = ["r", "-1", "\u{E9}", "e\u{301}", "\"", "\\", "\n", "/", "\u{1F600}", " "]
+            return (0 ..< Int(next() % 5)).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined()
+        }
+        func int() -> Int { next() % 5 == 0 ? Int.max - Int(next() % 3) : Int(next() % 100_000) - 50_000 }
+        for _ in 0 ..< 200 {
+            var state = ObservedState()
+            for _ in 0 ..< Int(next() % 5) {
+                var o = RegionObservation(reachable: next() % 2 == 0, generation: int(), jurisdiction: next() % 2 == 0 ? text() : nil)
+                if next() % 2 == 0 { o.capacity = [text(): AcceleratorCapacity(total: int(), free: int())] }
+                for _ in 0 ..< Int(next() % 4) { o.artifacts[text()] = ObservedArtifact(digest: text()) }
+                for _ in 0 ..< Int(next() % 3) { o.deployments[text()] = ObservedDeployment(model: text(), version: text(), replicas: int(), ready: int()) }
+                for _ in 0 ..< Int(next() % 3) { o.traffic[text()] = int() }
+                state.regions[text()] = o
+            }
+            let written = Array(ObservedSnapshot.encode(state).utf8)
+            #expect(try ObservedSnapshot.decode(written, source: "s.json") == state)
+            #expect(try JSONDecoder().decode(ObservedState.self, from: Data(written)) == state)
+        }
+        let texts = [
+            #" { "regions" : { } , "formatVersion" : 1 } "#,
+            #"{"formatVersion": 1, "comment": {"deep": [1, {"x": null}]}, "regions": {"r": {}}}"#,
+            #"{"formatVersion": 1, "regions": {"r": {"reachable": null, "generation": null, "jurisdiction": null, "capacity": null, "artifacts": null, "deployments": null, "traffic": null, "x": 1}}}"#,
+            #"{"formatVersion": 1, "regions": {"r": {"capacity": {"h100": {"total": 8, "free": 2, "unit": "gpu"}}, "artifacts": {"a": {"digest": "sha256:é", "size": 1.5}}, "deployments": {"p": {"model": "m", "version": "1", "replicas": 2, "ready": 1, "since": null}}, "traffic": {"p": 100}}}}"#,
+        ]
+        for text in texts {
+            let foundation = try JSONDecoder().decode(ObservedState.self, from: Data(text.utf8))
+            #expect(try ObservedSnapshot.decode(Array(text.utf8), source: "s.json") == foundation, "\(text)")
+        }
+    }
+
+    @Test("a bad snapshot is refused with a message naming the file and the field, or saying the JSON is not valid")
+    func snapshotErrors() {
+        let cases: [(String, String)] = [
+            (#"{"formatVersion": 1, "regions": {"r": {"generation": "7"}}}"#, "s.json: regions.r.generation must be an integer, not a string"),
+            (#"{"formatVersion": 1, "regions": {"r": {"generation": 7.5}}}"#, "s.json: regions.r.generation must be an integer, not a number"),
+            (#"{"formatVersion": 1, "regions": {"r": {"reachable": "yes"}}}"#, "s.json: regions.r.reachable must be a boolean, not a string"),
+            (#"{"formatVersion": 1, "regions": {"r": {"artifacts": {"a": {}}}}}"#, "s.json: regions.r.artifacts.a.digest: missing"),
+            (#"{"formatVersion": 1, "regions": {"r": {"artifacts": []}}}"#, "s.json: regions.r.artifacts must be an object, not an array"),
+            (#"{"formatVersion": 1, "regions": {"r": {"deployments": {"p": {"model": "m", "version": "1", "replicas": 1}}}}}"#, "s.json: regions.r.deployments.p.ready: missing"),
+            (#"{"formatVersion": 1, "regions": {"r": {"capacity": {"h100": {"total": 1, "free": null}}}}}"#, "s.json: regions.r.capacity.h100.free: missing"),
+            (#"{"formatVersion": 1, "regions": {"r": {"traffic": {"p": true}}}}"#, "s.json: regions.r.traffic.p must be an integer, not a boolean"),
+            (#"{"formatVersion": 1}"#, "s.json: regions: missing"),
+            (#"{"regions": {}}"#, "s.json: formatVersion: missing"),
+            (#"{"formatVersion": 2, "regions": {}}"#, "s.json: formatVersion 2 is not supported"),
+            (#"[]"#, "s.json: the value must be an object, not an array"),
+            (#"{"formatVersion": 1, "regions": {"r": {}, "r": {}}}"#, "s.json: the key 'r' appears twice in one object"),
+            (#"{"formatVersion": 1, "formatVersion": 1, "regions": {}}"#, "s.json: the key 'formatVersion' appears twice in one object"),
+            (#"{"formatVersion": 1, "regions": {"r": {"x": 1, "x": 2}}}"#, "s.json: the key 'x' appears twice in one object"),
+            (#"{"formatVersion": 1, "regions": {"#, "s.json: not valid JSON: unexpected end of JSON"),
+            (#"{"formatVersion": 1, "regions": {}} {}"#, "s.json: not valid JSON: unexpected text after the JSON value"),
+            (#"{"formatVersion": 1, "regions": {"r": {"jurisdiction": "eu}}}"#, "s.json: not valid JSON: a string that does not end"),
+            (#"{"formatVersion": 1, "regions": {}, "x": "#, "s.json: not valid JSON: unexpected end of JSON"),
+            (#"{"formatVersion": 1, "regions": {}, "x": "# + String(repeating: "[", count: 100_000), "s.json: not valid JSON: JSON nested deeper than 64"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try ObservedSnapshot.decode(Array(text.utf8), source: "s.json")
+                Issue.record("accepted: \(text.prefix(80))")
+            } catch {
+                #expect(error.description.hasPrefix(expected), "\(text.prefix(80)) -> \(error.description)")
+            }
+        }
     }
 
     @Test("files are parsed in parallel with the same outcome as one by one, every time")

@@ -58,13 +58,20 @@ public enum JSONReader {
         return value
     }
 
-    private struct Parser {
+    /// Reads values from `bytes`; also the tokenizer of the pull decoders (`ObservedJSON.swift`).
+    struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
+        /// Put before every message about the JSON text itself (not about its content).
+        var syntaxPrefix = ""
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        func error(_ message: String) -> JSONError { JSONError("\(message) at byte \(i)") }
+        /// A problem with the text at the current byte.
+        func error(_ message: String) -> JSONError { JSONError("\(syntaxPrefix)\(message) at byte \(i)") }
+
+        /// A problem with the text whose message says where.
+        func fail(_ message: String) -> JSONError { JSONError(syntaxPrefix + message) }
 
         mutating func skipSpace() {
             while i < bytes.count {
@@ -176,7 +183,7 @@ public enum JSONReader {
                 if b == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start ..< i])
                     i += 1
-                    guard let s = String(validating: slice, as: UTF8.self) else { throw JSONError("a string that is not valid UTF-8 at byte \(start)") }
+                    guard let s = String(validating: slice, as: UTF8.self) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
                     return s
                 }
                 if b == UInt8(ascii: "\\") { break }
@@ -188,7 +195,7 @@ public enum JSONReader {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") {
                     i += 1
-                    guard let s = String(validating: out, as: UTF8.self) else { throw JSONError("a string that is not valid UTF-8 at byte \(start)") }
+                    guard let s = String(validating: out, as: UTF8.self) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
                     return s
                 }
                 guard b >= 0x20 else { throw error("a control character in a string") }
@@ -228,7 +235,7 @@ public enum JSONReader {
                     throw error("an invalid escape in a string")
                 }
             }
-            throw JSONError("a string that does not end, from byte \(start - 1)")
+            throw fail("a string that does not end, from byte \(start - 1)")
         }
 
         mutating func hex4() throws(JSONError) -> UInt32 {
@@ -274,7 +281,7 @@ public enum JSONReader {
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< i]), as: UTF8.self)
             if integral, let n = Int(text) { return .int(n) }
-            guard let d = Double(text) else { throw JSONError("the number \(text) at byte \(start) cannot be read") }
+            guard let d = Double(text) else { throw fail("the number \(text) at byte \(start) cannot be read") }
             return .double(d)
         }
     }

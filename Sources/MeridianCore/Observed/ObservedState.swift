@@ -104,31 +104,6 @@ public struct RegionObservation: Sendable, Hashable, Codable {
 }
 
 extension RegionObservation {
-    /// The observation from its JSON form, as `Decodable` reads it (absent or null fields take
-    /// their defaults; unknown fields are ignored), without Foundation: the executor reads one
-    /// before every action. Stricter in two places: a key twice in one object, and a number
-    /// with a fraction or exponent where an integer belongs, are errors.
-    public init(json bytes: some Collection<UInt8>) throws(JSONError) {
-        try self.init(fields: JSONFields(JSONReader.parse(bytes), path: ""))
-    }
-
-    init(fields f: JSONFields) throws(JSONError) {
-        reachable = try f.boolIfPresent("reachable") ?? true
-        generation = try f.intIfPresent("generation") ?? 0
-        jurisdiction = try f.stringIfPresent("jurisdiction")
-        capacity = try f.mapIfPresent("capacity") { v, path throws(JSONError) in
-            let c = try JSONFields(v, path: path)
-            return AcceleratorCapacity(total: try c.int("total"), free: try c.int("free"))
-        }
-        artifacts = try f.mapIfPresent("artifacts") { v, path throws(JSONError) in
-            ObservedArtifact(digest: try JSONFields(v, path: path).string("digest"))
-        } ?? [:]
-        deployments = try f.mapIfPresent("deployments") { v, path throws(JSONError) in
-            try ObservedDeployment(fields: JSONFields(v, path: path))
-        } ?? [:]
-        traffic = try f.mapIfPresent("traffic") { v, path throws(JSONError) in try JSONFields.int(v, path) } ?? [:]
-    }
-
     /// The observation as compact JSON, keys in order: what `RegionObservation`'s `Codable`
     /// form decodes (an absent jurisdiction or capacity is left out, as the synthesized encoder
     /// leaves it). A region agent serves this after every change; Foundation's encoder was a

@@ -1,0 +1,323 @@
+// Observations and snapshots read straight from their JSON text, without building a tree of
+// `JSONValue`s first: a 10 MB snapshot's tree was 5 MB more at the peak of a 100,000-object plan,
+// and reading it through `JSONDecoder` took a quarter of a second of CPU on a core the manifests'
+// parse needs. The rules are those of the `Decodable` forms (absent or null fields take their
+// defaults, unknown fields are ignored), with `JSONReader`'s two strictnesses: a key twice in one
+// object, and a number with a fraction or exponent where an integer belongs, are errors.
+
+extension ObservedState {
+    /// The snapshot (SPEC §3) from its JSON text. Problems with the text itself are said as
+    /// "not valid JSON: …"; problems with its content name the field (`regions.r1.generation`).
+    public init(json bytes: some Collection<UInt8>) throws(JSONError) {
+        self = try JSONReader.decode(bytes, syntaxPrefix: "not valid JSON: ") { p throws(JSONError) in
+            try ObservedState(reading: &p)
+        }
+    }
+
+    init(reading p: inout JSONReader.Parser) throws(JSONError) {
+        var formatVersion: Int?
+        var regions: [String: RegionObservation]?
+        var fields = JSONReader.Fields(path: "", depth: 0)
+        try p.openObject(depth: 0, path: "the value")
+        while let key = try p.nextMember(&fields) {
+            switch key {
+            case "formatVersion":
+                try fields.once(0, key, &p)
+                formatVersion = try p.isNull() ? nil : p.int(fields.at(key))
+            case "regions":
+                try fields.once(1, key, &p)
+                if try !p.isNull() {
+                    regions = try p.map(depth: 1, path: fields.at(key)) { p, path throws(JSONError) in
+                        try RegionObservation(reading: &p, depth: 2, path: path)
+                    }
+                }
+            default:
+                try fields.other(key, &p)
+            }
+        }
+        guard let formatVersion else { throw JSONError("formatVersion: missing") }
+        guard let regions else { throw JSONError("regions: missing") }
+        self.init(regions: regions)
+        self.formatVersion = formatVersion
+    }
+}
+
+extension RegionObservation {
+    /// The observation from its JSON form, as `Decodable` reads it (absent or null fields take
+    /// their defaults; unknown fields are ignored), without Foundation: the executor reads one
+    /// before every action. Stricter in two places: a key twice in one object, and a number
+    /// with a fraction or exponent where an integer belongs, are errors.
+    public init(json bytes: some Collection<UInt8>) throws(JSONError) {
+        self = try JSONReader.decode(bytes, syntaxPrefix: "") { p throws(JSONError) in
+            try RegionObservation(reading: &p, depth: 0, path: "")
+        }
+    }
+
+    /// One observation object, at `depth` levels of nesting, named `path` in messages.
+    init(reading p: inout JSONReader.Parser, depth: Int, path: @autoclosure () -> String) throws(JSONError) {
+        self.init()
+        var fields = JSONReader.Fields(path: path(), depth: depth)
+        try p.openObject(depth: depth, path: fields.path.isEmpty ? "the value" : fields.path)
+        while let key = try p.nextMember(&fields) {
+            switch key {
+            case "reachable":
+                try fields.once(0, key, &p)
+                reachable = try p.isNull() ? true : p.bool(fields.at(key))
+            case "generation":
+                try fields.once(1, key, &p)
+                generation = try p.isNull() ? 0 : p.int(fields.at(key))
+            case "jurisdiction":
+                try fields.once(2, key, &p)
+                jurisdiction = try p.isNull() ? nil : p.string(fields.at(key))
+            case "capacity":
+                try fields.once(3, key, &p)
+                capacity = try p.isNull() ? nil : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+                    var total: Int?, free: Int?
+                    var c = JSONReader.Fields(path: path, depth: depth + 2)
+                    try p.openObject(depth: depth + 2, path: path)
+                    while let k = try p.nextMember(&c) {
+                        switch k {
+                        case "total":
+                            try c.once(0, k, &p)
+                            total = try p.isNull() ? nil : p.int(c.at(k))
+                        case "free":
+                            try c.once(1, k, &p)
+                            free = try p.isNull() ? nil : p.int(c.at(k))
+                        default:
+                            try c.other(k, &p)
+                        }
+                    }
+                    guard let total else { throw JSONError("\(c.at("total")): missing") }
+                    guard let free else { throw JSONError("\(c.at("free")): missing") }
+                    return AcceleratorCapacity(total: total, free: free)
+                }
+            case "artifacts":
+                try fields.once(4, key, &p)
+                artifacts = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+                    var digest: String?
+                    var a = JSONReader.Fields(path: path, depth: depth + 2)
+                    try p.openObject(depth: depth + 2, path: path)
+                    while let k = try p.nextMember(&a) {
+                        if k == "digest" {
+                            try a.once(0, k, &p)
+                            digest = try p.isNull() ? nil : p.string(a.at(k))
+                        } else {
+                            try a.other(k, &p)
+                        }
+                    }
+                    guard let digest else { throw JSONError("\(a.at("digest")): missing") }
+                    return ObservedArtifact(digest: digest)
+                }
+            case "deployments":
+                try fields.once(5, key, &p)
+                deployments = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+                    var model: String?, version: String?, replicas: Int?, ready: Int?
+                    var d = JSONReader.Fields(path: path, depth: depth + 2)
+                    try p.openObject(depth: depth + 2, path: path)
+                    while let k = try p.nextMember(&d) {
+                        switch k {
+                        case "model":
+                            try d.once(0, k, &p)
+                            model = try p.isNull() ? nil : p.string(d.at(k))
+                        case "version":
+                            try d.once(1, k, &p)
+                            version = try p.isNull() ? nil : p.string(d.at(k))
+                        case "replicas":
+                            try d.once(2, k, &p)
+                            replicas = try p.isNull() ? nil : p.int(d.at(k))
+                        case "ready":
+                            try d.once(3, k, &p)
+                            ready = try p.isNull() ? nil : p.int(d.at(k))
+                        default:
+                            try d.other(k, &p)
+                        }
+                    }
+                    // In the order the `Decodable` form asks for them.
+                    guard let model else { throw JSONError("\(d.at("model")): missing") }
+                    guard let version else { throw JSONError("\(d.at("version")): missing") }
+                    guard let replicas else { throw JSONError("\(d.at("replicas")): missing") }
+                    guard let ready else { throw JSONError("\(d.at("ready")): missing") }
+                    return ObservedDeployment(model: model, version: version, replicas: replicas, ready: ready)
+                }
+            case "traffic":
+                try fields.once(6, key, &p)
+                traffic = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+                    try p.int(path)
+                }
+            default:
+                try fields.other(key, &p)
+            }
+        }
+    }
+}
+
+extension JSONReader {
+    /// Runs `body` over the whole of `bytes`, which must hold one value and nothing after it.
+    static func decode<T>(_ bytes: some Collection<UInt8>, syntaxPrefix: String,
+                          _ body: (inout Parser) throws(JSONError) -> T) throws(JSONError) -> T {
+        func run(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONError) -> T {
+            var p = Parser(bytes: buffer)
+            p.syntaxPrefix = syntaxPrefix
+            p.skipSpace()
+            let value = try body(&p)
+            p.skipSpace()
+            guard p.i == buffer.count else { throw p.error("unexpected text after the JSON value") }
+            return value
+        }
+        if let result = bytes.withContiguousStorageIfAvailable({ b -> Result<T, JSONError> in
+            Result { () throws(JSONError) in try run(b) }
+        }) {
+            return try result.get()
+        }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBufferPointer { b throws(JSONError) in try run(b) }
+    }
+
+    /// The members of one object being read: where it is, for messages, and which of its
+    /// fields were seen, so that a key given twice is refused (as `parse` refuses it).
+    struct Fields {
+        let path: String
+        /// The object's own nesting depth (the top-level value is at 0); its members are one deeper.
+        let depth: Int
+        var first = true
+        /// Key offset of the current member, for messages.
+        var keyAt = 0
+        /// Known fields seen, by the bit each reader gives them.
+        var known: UInt32 = 0
+        /// Other keys seen; allocated only for an object that has any.
+        var others: [String] = []
+
+        init(path: String, depth: Int) {
+            self.path = path
+            self.depth = depth
+        }
+
+        func at(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+        /// Marks known field number `bit` seen; a second time is an error.
+        mutating func once(_ bit: Int, _ key: String, _ p: inout Parser) throws(JSONError) {
+            guard known & (1 << bit) == 0 else { throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)") }
+            known |= 1 << bit
+        }
+
+        /// An unknown field: checked for repetition, its value read and ignored.
+        mutating func other(_ key: String, _ p: inout Parser) throws(JSONError) {
+            // As `parse` compares keys: as Strings, which equates canonically equivalent ones.
+            guard !others.contains(key) else { throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)") }
+            others.append(key)
+            _ = try p.value(depth: depth + 1)
+        }
+    }
+}
+
+extension JSONReader.Parser {
+    /// What the next value is, for messages; a byte no value starts with is a syntax error.
+    mutating func kindOfNext() throws(JSONError) -> String {
+        skipSpace()
+        guard i < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[i] {
+        case UInt8(ascii: "{"): return "an object"
+        case UInt8(ascii: "["): return "an array"
+        case UInt8(ascii: "\""): return "a string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a boolean"
+        case UInt8(ascii: "n"): return "null"
+        case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"): return "a number"
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// Reads a `null` if one is next.
+    mutating func isNull() throws(JSONError) -> Bool {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "n") else { return false }
+        try literal("null")
+        return true
+    }
+
+    /// Enters an object at `depth` levels of nesting (the top-level value is at 0).
+    mutating func openObject(depth: Int, path: @autoclosure () -> String) throws(JSONError) {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
+            let kind = try kindOfNext()
+            throw JSONError("\(path()) must be an object, not \(kind)")
+        }
+        guard depth < JSONReader.maxDepth else { throw error("JSON nested deeper than \(JSONReader.maxDepth)") }
+        i += 1
+    }
+
+    /// The next member's key, with the parser at its value; nil after the object's `}`.
+    mutating func nextMember(_ fields: inout JSONReader.Fields) throws(JSONError) -> String? {
+        skipSpace()
+        guard i < bytes.count else { throw error("unexpected end of JSON") }
+        if fields.first {
+            fields.first = false
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return nil
+            }
+        } else {
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return nil
+            }
+            guard bytes[i] == UInt8(ascii: ",") else { throw error("expected ',' or '}'") }
+            i += 1
+            skipSpace()
+        }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
+        fields.keyAt = i
+        let key = try string()
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        i += 1
+        skipSpace()
+        return key
+    }
+
+    /// An object of entries, each read by `read` (an object at `depth`; its values one deeper).
+    mutating func map<T>(depth: Int, path: String, _ read: (inout Self, String) throws(JSONError) -> T) throws(JSONError) -> [String: T] {
+        var fields = JSONReader.Fields(path: path, depth: depth)
+        try openObject(depth: depth, path: path)
+        var out: [String: T] = [:]
+        while let key = try nextMember(&fields) {
+            let keyAt = fields.keyAt
+            let value = try read(&self, fields.at(key))
+            // Also a key that only differs in how its characters are encoded, as `parse` says.
+            guard out.updateValue(value, forKey: key) == nil else {
+                throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)")
+            }
+        }
+        return out
+    }
+
+    mutating func int(_ path: @autoclosure () -> String) throws(JSONError) -> Int {
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") || (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(bytes[i]) {
+            if case .int(let n) = try number() { return n }
+            throw JSONError("\(path()) must be an integer, not a number")
+        }
+        let kind = try kindOfNext()
+        throw JSONError("\(path()) must be an integer, not \(kind)")
+    }
+
+    mutating func bool(_ path: @autoclosure () -> String) throws(JSONError) -> Bool {
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "t") {
+            try literal("true")
+            return true
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "f") {
+            try literal("false")
+            return false
+        }
+        let kind = try kindOfNext()
+        throw JSONError("\(path()) must be a boolean, not \(kind)")
+    }
+
+    mutating func string(_ path: @autoclosure () -> String) throws(JSONError) -> String {
+        skipSpace()
+        if i < bytes.count, bytes[i] == UInt8(ascii: "\"") { return try string() }
+        let kind = try kindOfNext()
+        throw JSONError("\(path()) must be a string, not \(kind)")
+    }
+}
