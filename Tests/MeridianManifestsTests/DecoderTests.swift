@@ -172,6 +172,33 @@ struct DecoderTests {
         #expect(digest("r2", "b").map { Array($0.utf8) } == Array(nfd.utf8))
     }
 
+    @Test("a name listed twice is reported at each repeat, pointing at its first listing, in short and long lists alike")
+    func repeatedNames() throws {
+        func parents(_ names: [String]) -> [(line: Int, message: String)] {
+            let declared = Set(names).sorted().map {
+                "---\napiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: \($0)}\nspec: {type: weights, digest: \"sha256:\(String(repeating: "a", count: 64))\", origin: eu-west}\n"
+            }.joined()
+            let child = "---\napiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: child}\nspec:\n  type: adapter\n  digest: \"sha256:\(String(repeating: "b", count: 64))\"\n  origin: eu-west\n  derivedFrom:\n" + names.map { "  - \($0)\n" }.joined()
+            let result = load(validHeader + declared + child)
+            return result.diagnostics.filter { $0.rule.id == "schema.unique" }.map { ($0.location?.line ?? 0, $0.message) }
+        }
+        // The child's list starts 10 lines after its document's first line.
+        let header = validHeader.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        for count in [3, 20] {
+            var names = (0 ..< count).map { "p\($0)" }
+            names += ["p1", "p0", "p1"]
+            let declaredLines = count * 5
+            let first = header + declaredLines + 10
+            let found = parents(names)
+            #expect(found.map(\.line) == [first + count, first + count + 1, first + count + 2], "\(count)")
+            #expect(found.map(\.message) == [
+                "Artifact 'child' lists 'p1' twice in spec.derivedFrom (first at \(first + 1):5)",
+                "Artifact 'child' lists 'p0' twice in spec.derivedFrom (first at \(first):5)",
+                "Artifact 'child' lists 'p1' twice in spec.derivedFrom (first at \(first + 1):5)",
+            ], "\(count)")
+        }
+    }
+
     @Test("snapshots read as JSONDecoder reads them: random snapshots, spacing, nulls and unknown fields at every level")
     func snapshotsAgreeWithFoundation() throws {
         var seed: UInt64 = 11

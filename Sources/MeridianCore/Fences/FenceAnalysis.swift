@@ -82,51 +82,81 @@ public struct FenceAnalysis: Sendable {
 
         var appliedFences: [[AppliedFence]] = []
         appliedFences.reserveCapacity(count)
+        // The intersection of each artifact's own fences, found while they are listed, so the
+        // lineage walk below needs no lookup by name.
+        var own: [JurisdictionSet] = []
+        own.reserveCapacity(count)
         // By index, reading fields in place: a `for in` copied (and retained) every artifact.
         for i in artifacts.indices {
             var list: [AppliedFence] = []
-            var seen = Set<FenceName>()
-            for f in artifacts[i].fences where sets[f.value] != nil && seen.insert(f.value).inserted {
-                list.append(AppliedFence(fence: f.value, source: .byName))
+            var set = all
+            // Each fence once: a scan of the short list, a table only for a long one.
+            var seen: Set<FenceName>?
+            func firstTime(_ f: FenceName) -> Bool {
+                if seen == nil, list.count < 16 { return !list.contains { $0.fence == f } }
+                if seen == nil { seen = Set(list.map(\.fence)) }
+                return seen!.insert(f).inserted
             }
-            var matched: [FenceName] = selectorAll
-            let labels = artifacts[i].meta.labels
-            for (key, value) in labels {
-                if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
-                    matched += candidates.filter { state.fences[$0]!.selects(labels) }
+            for f in artifacts[i].fences {
+                guard let fenceSet = sets[f.value], firstTime(f.value) else { continue }
+                list.append(AppliedFence(fence: f.value, source: .byName))
+                set.formIntersection(fenceSet)
+            }
+            if !selectorAll.isEmpty || !selectorIndex.isEmpty {
+                var matched: [FenceName] = selectorAll
+                let labels = artifacts[i].meta.labels
+                if !selectorIndex.isEmpty {
+                    for (key, value) in labels {
+                        if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
+                            matched += candidates.filter { state.fences[$0]!.selects(labels) }
+                        }
+                    }
+                }
+                if !matched.isEmpty {
+                    for f in matched.sorted() where firstTime(f) {
+                        list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
+                        set.formIntersection(sets[f]!)
+                    }
                 }
             }
-            for f in matched.sorted() where seen.insert(f).inserted {
-                list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
-            }
             appliedFences.append(list)
+            own.append(set)
         }
         applied = appliedFences
 
-        // Lineage as indices, resolved once; undeclared parents (reported as ref.missing) drop out.
-        let parentIndices: [[Int]] = artifacts.map { a in a.derivedFrom.compactMap { state.artifacts.position(of: $0.value) } }
+        // Lineage as indices, resolved once, in one flat list (each artifact's parents from
+        // `parentStart[i]`); undeclared parents (reported as ref.missing) drop out.
+        var parentStart: [Int] = []
+        parentStart.reserveCapacity(count + 1)
+        var parentList: [Int] = []
+        for i in artifacts.indices {
+            parentStart.append(parentList.count)
+            for p in artifacts[i].derivedFrom {
+                if let at = state.artifacts.position(of: p.value) { parentList.append(at) }
+            }
+        }
+        parentStart.append(parentList.count)
 
         // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
         // reported by the structural checks) is skipped, so this always terminates.
         var eff = [JurisdictionSet?](repeating: nil, count: count)
         var onStack = [Bool](repeating: false, count: count)
+        var stack: [(Int, Int)] = []
         for root in 0 ..< count where eff[root] == nil {
-            var stack: [(Int, Int)] = [(root, 0)]
+            stack.append((root, parentStart[root]))
             onStack[root] = true
             while let (node, next) = stack.last {
-                let parents = parentIndices[node]
-                if next < parents.count {
+                if next < parentStart[node + 1] {
                     stack[stack.count - 1].1 += 1
-                    let p = parents[next]
+                    let p = parentList[next]
                     guard eff[p] == nil, !onStack[p] else { continue }
                     onStack[p] = true
-                    stack.append((p, 0))
+                    stack.append((p, parentStart[p]))
                     continue
                 }
-                var set = all
-                for a in appliedFences[node] { set.formIntersection(sets[a.fence]!) }
-                for p in parents {
-                    if let pe = eff[p] { set.formIntersection(pe) }
+                var set = own[node]
+                for k in parentStart[node] ..< parentStart[node + 1] {
+                    if let pe = eff[parentList[k]] { set.formIntersection(pe) }
                 }
                 eff[node] = set
                 onStack[node] = false

@@ -47,7 +47,7 @@ public enum FenceCheck {
 
         // Every region that serves a placement, and every region those replicate to.
         var runtimeOrigin: [ArtifactName: (ArtifactType, RegionName)] = [:]
-        for a in state.artifactList where a.type.isRuntime { runtimeOrigin[a.name] = (a.type, a.origin.value) }
+        for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeOrigin[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
         for placement in state.placementList {
             // A model that can be served nowhere was reported above; its placements add nothing.
             guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value],

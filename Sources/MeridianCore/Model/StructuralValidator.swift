@@ -33,11 +33,22 @@ struct StructuralValidator {
     }
 
     private mutating func unique<T>(_ items: [Located<T>], owner: ObjectMeta, field: String) {
+        func repeated(_ item: Located<T>, first: SourceLocation) {
+            error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at \(first.line):\(first.column))",
+                  at: item.location)
+        }
+        // The short lists manifests have (a few parents, a fence or two) are scanned: a table
+        // for each was an allocation per list. A long list gets a table, so it is not quadratic.
+        if items.count <= 16 {
+            for k in items.indices.dropFirst() {
+                if let j = items[..<k].firstIndex(where: { $0.value == items[k].value }) { repeated(items[k], first: items[j].location) }
+            }
+            return
+        }
         var seen: [T: SourceLocation] = [:]
         for item in items {
             if let first = seen[item.value] {
-                error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at \(first.line):\(first.column))",
-                      at: item.location)
+                repeated(item, first: first)
             } else {
                 seen[item.value] = item.location
             }
