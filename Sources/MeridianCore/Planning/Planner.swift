@@ -66,7 +66,9 @@ public final class Planner {
         }
         self.regionBits = bits
         self.regionClosures = closures
-        self.originOf = state.artifacts.list.map { a in state.regions.position(of: a.origin.value).map { Int32($0) } ?? -1 }
+        // By index: a `map` over the list copied (and retained) every artifact.
+        let artifactList = state.artifacts.list
+        self.originOf = artifactList.indices.map { i in state.regions.position(of: artifactList[i].origin.value).map { Int32($0) } ?? -1 }
         // The fences' table of effective fences is by the same positions when it was computed
         // from this state (the callers' case: the arrays share storage); otherwise each is
         // looked up by name.
@@ -78,23 +80,33 @@ public final class Planner {
         // list with offsets by the artifact's position (a table of arrays cost 4 MB in the
         // benchmark fleet): counted, then filled. With each, whether that copy has the declared
         // digest.
+        // Each copy's artifact is looked up once, in the first pass; the second pass walks the
+        // same dictionaries in the same order and takes the positions from `found`.
         var start = [Int32](repeating: 0, count: state.artifacts.count + 1)
+        var found: [Int32] = []
         for r in state.regionList {
             for a in (copies[r.name] ?? [:]).keys {
-                if let i = state.artifacts.position(of: ArtifactName(a)) { start[i + 1] += 1 }
+                if let i = state.artifacts.position(of: ArtifactName(a)) {
+                    start[i + 1] += 1
+                    found.append(Int32(i))
+                } else {
+                    found.append(-1)
+                }
             }
         }
         for i in 0 ..< state.artifacts.count { start[i + 1] += start[i] }
         var list = [Int32](repeating: 0, count: Int(start[state.artifacts.count]))
         var matches = [Bool](repeating: false, count: list.count)
         var fill = start
+        var next = 0
         for (k, r) in state.regionList.enumerated() {
-            for (a, copy) in copies[r.name] ?? [:] {
-                if let i = state.artifacts.position(of: ArtifactName(a)) {
-                    list[Int(fill[i])] = Int32(k)
-                    matches[Int(fill[i])] = state.artifacts.list[i].declaredDigest.matches(copy.digest)
-                    fill[i] += 1
-                }
+            for (_, copy) in copies[r.name] ?? [:] {
+                let i = Int(found[next])
+                next += 1
+                guard i >= 0 else { continue }
+                list[Int(fill[i])] = Int32(k)
+                matches[Int(fill[i])] = artifactList[i].declaredDigest.matches(copy.digest)
+                fill[i] += 1
             }
         }
         // Filled region by region in region order: each artifact's slice is in region order.
