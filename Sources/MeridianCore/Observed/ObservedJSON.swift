@@ -10,35 +10,24 @@ extension ObservedState {
     /// "not valid JSON: …"; problems with its content name the field (`regions.r1.generation`).
     public init(json bytes: some Collection<UInt8>) throws(JSONError) {
         self = try JSONReader.decode(bytes, syntaxPrefix: "not valid JSON: ") { p throws(JSONError) in
-            try ObservedState(reading: &p)
-        }
-    }
-
-    init(reading p: inout JSONReader.Parser) throws(JSONError) {
-        var formatVersion: Int?
-        var regions: [String: RegionObservation]?
-        var fields = JSONReader.Fields(path: "", depth: 0)
-        try p.openObject(depth: 0, path: "the value")
-        while let key = try p.nextMember(&fields) {
-            switch key {
-            case "formatVersion":
-                try fields.once(0, key, &p)
-                formatVersion = try p.isNull() ? nil : p.int(fields.at(key))
-            case "regions":
-                try fields.once(1, key, &p)
-                if try !p.isNull() {
-                    regions = try p.map(depth: 1, path: fields.at(key)) { p, path throws(JSONError) in
+            var formatVersion: Int?
+            var regions: [String: RegionObservation]?
+            try p.fields(depth: 0, path: "", known: ["formatVersion", "regions"]) { p, field, m throws(JSONError) in
+                if try p.isNull() { return }
+                if field == 0 {
+                    formatVersion = try p.int(m.at)
+                } else {
+                    regions = try p.map(depth: 1, path: m.at) { p, path throws(JSONError) in
                         try RegionObservation(reading: &p, depth: 2, path: path)
                     }
                 }
-            default:
-                try fields.other(key, &p)
             }
+            guard let formatVersion else { throw JSONReader.missing("", "formatVersion") }
+            guard let regions else { throw JSONReader.missing("", "regions") }
+            var state = ObservedState(regions: regions)
+            state.formatVersion = formatVersion
+            return state
         }
-        guard let formatVersion else { throw JSONError("formatVersion: missing") }
-        guard let regions else { throw JSONError("regions: missing") }
-        self.init(regions: regions)
-        self.formatVersion = formatVersion
     }
 }
 
@@ -53,101 +42,62 @@ extension RegionObservation {
         }
     }
 
+    private static let fields = ["reachable", "generation", "jurisdiction", "capacity", "artifacts", "deployments", "traffic"]
+
     /// One observation object, at `depth` levels of nesting, named `path` in messages.
-    init(reading p: inout JSONReader.Parser, depth: Int, path: @autoclosure () -> String) throws(JSONError) {
-        self.init()
-        var fields = JSONReader.Fields(path: path(), depth: depth)
-        try p.openObject(depth: depth, path: fields.path.isEmpty ? "the value" : fields.path)
-        while let key = try p.nextMember(&fields) {
-            switch key {
-            case "reachable":
-                try fields.once(0, key, &p)
-                reachable = try p.isNull() ? true : p.bool(fields.at(key))
-            case "generation":
-                try fields.once(1, key, &p)
-                generation = try p.isNull() ? 0 : p.int(fields.at(key))
-            case "jurisdiction":
-                try fields.once(2, key, &p)
-                jurisdiction = try p.isNull() ? nil : p.string(fields.at(key))
-            case "capacity":
-                try fields.once(3, key, &p)
-                capacity = try p.isNull() ? nil : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+    init(reading p: inout JSONReader.Parser, depth: Int, path: String) throws(JSONError) {
+        var o = RegionObservation()
+        try p.fields(depth: depth, path: path, known: Self.fields) { p, field, m throws(JSONError) in
+            // A null is the field's default, as `decodeIfPresent` reads it.
+            if try p.isNull() { return }
+            switch field {
+            case 0: o.reachable = try p.bool(m.at)
+            case 1: o.generation = try p.int(m.at)
+            case 2: o.jurisdiction = try p.string(m.at)
+            case 3:
+                o.capacity = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
                     var total: Int?, free: Int?
-                    var c = JSONReader.Fields(path: path, depth: depth + 2)
-                    try p.openObject(depth: depth + 2, path: path)
-                    while let k = try p.nextMember(&c) {
-                        switch k {
-                        case "total":
-                            try c.once(0, k, &p)
-                            total = try p.isNull() ? nil : p.int(c.at(k))
-                        case "free":
-                            try c.once(1, k, &p)
-                            free = try p.isNull() ? nil : p.int(c.at(k))
-                        default:
-                            try c.other(k, &p)
-                        }
+                    try p.fields(depth: depth + 2, path: path, known: ["total", "free"]) { p, field, m throws(JSONError) in
+                        if try p.isNull() { return }
+                        if field == 0 { total = try p.int(m.at) } else { free = try p.int(m.at) }
                     }
-                    guard let total else { throw JSONError("\(c.at("total")): missing") }
-                    guard let free else { throw JSONError("\(c.at("free")): missing") }
+                    guard let total else { throw JSONReader.missing(path, "total") }
+                    guard let free else { throw JSONReader.missing(path, "free") }
                     return AcceleratorCapacity(total: total, free: free)
                 }
-            case "artifacts":
-                try fields.once(4, key, &p)
-                artifacts = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+            case 4:
+                o.artifacts = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
                     var digest: String?
-                    var a = JSONReader.Fields(path: path, depth: depth + 2)
-                    try p.openObject(depth: depth + 2, path: path)
-                    while let k = try p.nextMember(&a) {
-                        if k == "digest" {
-                            try a.once(0, k, &p)
-                            digest = try p.isNull() ? nil : p.string(a.at(k))
-                        } else {
-                            try a.other(k, &p)
-                        }
+                    try p.fields(depth: depth + 2, path: path, known: ["digest"]) { p, _, m throws(JSONError) in
+                        if try !p.isNull() { digest = try p.string(m.at) }
                     }
-                    guard let digest else { throw JSONError("\(a.at("digest")): missing") }
+                    guard let digest else { throw JSONReader.missing(path, "digest") }
                     return ObservedArtifact(digest: digest)
                 }
-            case "deployments":
-                try fields.once(5, key, &p)
-                deployments = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
+            case 5:
+                o.deployments = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
                     var model: String?, version: String?, replicas: Int?, ready: Int?
-                    var d = JSONReader.Fields(path: path, depth: depth + 2)
-                    try p.openObject(depth: depth + 2, path: path)
-                    while let k = try p.nextMember(&d) {
-                        switch k {
-                        case "model":
-                            try d.once(0, k, &p)
-                            model = try p.isNull() ? nil : p.string(d.at(k))
-                        case "version":
-                            try d.once(1, k, &p)
-                            version = try p.isNull() ? nil : p.string(d.at(k))
-                        case "replicas":
-                            try d.once(2, k, &p)
-                            replicas = try p.isNull() ? nil : p.int(d.at(k))
-                        case "ready":
-                            try d.once(3, k, &p)
-                            ready = try p.isNull() ? nil : p.int(d.at(k))
-                        default:
-                            try d.other(k, &p)
+                    try p.fields(depth: depth + 2, path: path, known: ["model", "version", "replicas", "ready"]) { p, field, m throws(JSONError) in
+                        if try p.isNull() { return }
+                        switch field {
+                        case 0: model = try p.string(m.at)
+                        case 1: version = try p.string(m.at)
+                        case 2: replicas = try p.int(m.at)
+                        default: ready = try p.int(m.at)
                         }
                     }
                     // In the order the `Decodable` form asks for them.
-                    guard let model else { throw JSONError("\(d.at("model")): missing") }
-                    guard let version else { throw JSONError("\(d.at("version")): missing") }
-                    guard let replicas else { throw JSONError("\(d.at("replicas")): missing") }
-                    guard let ready else { throw JSONError("\(d.at("ready")): missing") }
+                    guard let model else { throw JSONReader.missing(path, "model") }
+                    guard let version else { throw JSONReader.missing(path, "version") }
+                    guard let replicas else { throw JSONReader.missing(path, "replicas") }
+                    guard let ready else { throw JSONReader.missing(path, "ready") }
                     return ObservedDeployment(model: model, version: version, replicas: replicas, ready: ready)
                 }
-            case "traffic":
-                try fields.once(6, key, &p)
-                traffic = try p.isNull() ? [:] : p.map(depth: depth + 1, path: fields.at(key)) { p, path throws(JSONError) in
-                    try p.int(path)
-                }
             default:
-                try fields.other(key, &p)
+                o.traffic = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in try p.int(path) }
             }
         }
+        self = o
     }
 }
 
@@ -171,6 +121,18 @@ extension JSONReader {
         }
         let copy = Array(bytes)
         return try copy.withUnsafeBufferPointer { b throws(JSONError) in try run(b) }
+    }
+
+    /// A field being read: where, for messages (`regions.r1.generation`).
+    struct Member {
+        let path: String
+        let key: String
+        var at: String { path.isEmpty ? key : "\(path).\(key)" }
+    }
+
+    /// A required field that is absent or null.
+    static func missing(_ path: String, _ key: String) -> JSONError {
+        JSONError("\(Member(path: path, key: key).at): missing")
     }
 
     /// The members of one object being read: where it is, for messages, and which of its
@@ -272,6 +234,23 @@ extension JSONReader.Parser {
         i += 1
         skipSpace()
         return key
+    }
+
+    /// An object at `depth` with the fields `known`: `read` gets each known field present, by
+    /// its index in `known`, with the parser at its value; unknown fields are read and ignored;
+    /// a key given twice is an error.
+    mutating func fields(depth: Int, path: String, known: [String],
+                         _ read: (inout Self, Int, JSONReader.Member) throws(JSONError) -> Void) throws(JSONError) {
+        var fields = JSONReader.Fields(path: path, depth: depth)
+        try openObject(depth: depth, path: path.isEmpty ? "the value" : path)
+        while let key = try nextMember(&fields) {
+            if let field = known.firstIndex(of: key) {
+                try fields.once(field, key, &self)
+                try read(&self, field, JSONReader.Member(path: path, key: key))
+            } else {
+                try fields.other(key, &self)
+            }
+        }
     }
 
     /// An object of entries, each read by `read` (an object at `depth`; its values one deeper).
