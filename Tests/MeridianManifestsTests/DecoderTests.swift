@@ -228,6 +228,7 @@ struct DecoderTests {
         let texts = [
             #" { "regions" : { } , "formatVersion" : 1 } "#,
             #"{"formatVersion": 1, "comment": {"deep": [1, {"x": null}]}, "regions": {"r": {}}}"#,
+            #"{"formatVersion": 1.0, "regions": {"r": {"generation": 17.0, "capacity": {"h100": {"total": 8e0, "free": 2}}}}}"#,
             #"{"formatVersion": 1, "regions": {"r": {"reachable": null, "generation": null, "jurisdiction": null, "capacity": null, "artifacts": null, "deployments": null, "traffic": null, "x": 1}}}"#,
             #"{"formatVersion": 1, "regions": {"r": {"capacity": {"h100": {"total": 8, "free": 2, "unit": "gpu"}}, "artifacts": {"a": {"digest": "sha256:é", "size": 1.5}}, "deployments": {"p": {"model": "m", "version": "1", "replicas": 2, "ready": 1, "since": null}}, "traffic": {"p": 100}}}}"#,
         ]
@@ -241,7 +242,9 @@ struct DecoderTests {
     func snapshotErrors() {
         let cases: [(String, String)] = [
             (#"{"formatVersion": 1, "regions": {"r": {"generation": "7"}}}"#, "s.json: regions.r.generation must be an integer, not a string"),
-            (#"{"formatVersion": 1, "regions": {"r": {"generation": 7.5}}}"#, "s.json: regions.r.generation must be an integer, not a number"),
+            (#"{"formatVersion": 1, "regions": {"r": {"generation": 7.5}}}"#, "s.json: regions.r.generation must be an integer, not a number with a fraction"),
+            (#"{"formatVersion": 1, "regions": {"r": {"generation": 1e20}}}"#, "s.json: regions.r.generation must be an integer between -9e15 and 9e15"),
+            (#"{"formatVersion": 1, "regions": {"r": {"generation": 99999999999999999999}}}"#, "s.json: regions.r.generation must be an integer between -9e15 and 9e15"),
             (#"{"formatVersion": 1, "regions": {"r": {"reachable": "yes"}}}"#, "s.json: regions.r.reachable must be a boolean, not a string"),
             (#"{"formatVersion": 1, "regions": {"r": {"artifacts": {"a": {}}}}}"#, "s.json: regions.r.artifacts.a.digest: missing"),
             (#"{"formatVersion": 1, "regions": {"r": {"artifacts": []}}}"#, "s.json: regions.r.artifacts must be an object, not an array"),

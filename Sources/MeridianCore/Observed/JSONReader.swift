@@ -35,6 +35,26 @@ public struct JSONError: Error, CustomStringConvertible, Equatable {
 public enum JSONReader {
     public static let maxDepth = 64
 
+    /// A number as an integer, when it is one: written without a fraction, or with one that is
+    /// zero (`5.0`, `1e3`), as JSON Schema counts integers (2020-12 §6.1.1) and as `JSONDecoder`
+    /// reads an `Int`; within ±9·10^15, where a double holds every integer exactly.
+    public static func integer(_ value: JSONValue) -> Int? {
+        switch value {
+        case .int(let n): n
+        case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.0e15: Int(d)
+        default: nil
+        }
+    }
+
+    /// Why `value`, read where an integer belongs, is not one.
+    static func notInteger(_ value: JSONValue, _ path: String) -> JSONError {
+        if case .double(let d) = value {
+            if d.isFinite && d == d.rounded() { return JSONError("\(path) must be an integer between -9e15 and 9e15") }
+            return JSONError("\(path) must be an integer, not a number with a fraction")
+        }
+        return JSONError("\(path) must be an integer, not \(value.kind)")
+    }
+
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
         if let result = bytes.withContiguousStorageIfAvailable({ p -> Result<JSONValue, JSONError> in
             Result { () throws(JSONError) in try parse(buffer: p) }
@@ -363,8 +383,8 @@ public struct JSONFields {
     }
 
     public static func int(_ v: JSONValue, _ path: String) throws(JSONError) -> Int {
-        guard case .int(let n) = v else { throw JSONError("\(path) must be an integer, not \(v.kind)") }
-        return n
+        if let n = JSONReader.integer(v) { return n }
+        throw JSONReader.notInteger(v, path)
     }
 
     public static func bool(_ v: JSONValue, _ path: String) throws(JSONError) -> Bool {

@@ -2,8 +2,8 @@
 // `JSONValue`s first: a 10 MB snapshot's tree was 5 MB more at the peak of a 100,000-object plan,
 // and reading it through `JSONDecoder` took a quarter of a second of CPU on a core the manifests'
 // parse needs. The rules are those of the `Decodable` forms (absent or null fields take their
-// defaults, unknown fields are ignored), with `JSONReader`'s two strictnesses: a key twice in one
-// object, and a number with a fraction or exponent where an integer belongs, are errors.
+// defaults, unknown fields are ignored, an integer may be written `5.0` or `1e3`), with
+// `JSONReader`'s strictness: a key twice in one object is an error.
 
 extension ObservedState {
     /// The snapshot (SPEC §3) from its JSON text. Problems with the text itself are said as
@@ -34,8 +34,7 @@ extension ObservedState {
 extension RegionObservation {
     /// The observation from its JSON form, as `Decodable` reads it (absent or null fields take
     /// their defaults; unknown fields are ignored), without Foundation: the executor reads one
-    /// before every action. Stricter in two places: a key twice in one object, and a number
-    /// with a fraction or exponent where an integer belongs, are errors.
+    /// before every action. Stricter in one place: a key twice in one object is an error.
     public init(json bytes: some Collection<UInt8>) throws(JSONError) {
         self = try JSONReader.decode(bytes, syntaxPrefix: "") { p throws(JSONError) in
             try RegionObservation(reading: &p, depth: 0, path: "")
@@ -272,8 +271,9 @@ extension JSONReader.Parser {
     mutating func int(_ path: @autoclosure () -> String) throws(JSONError) -> Int {
         skipSpace()
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") || (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(bytes[i]) {
-            if case .int(let n) = try number() { return n }
-            throw JSONError("\(path()) must be an integer, not a number")
+            let value = try number()
+            if let n = JSONReader.integer(value) { return n }
+            throw JSONReader.notInteger(value, path())
         }
         let kind = try kindOfNext()
         throw JSONError("\(path()) must be an integer, not \(kind)")
