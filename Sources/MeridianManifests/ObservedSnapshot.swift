@@ -54,16 +54,6 @@ public enum ObservedSnapshot {
         return state
     }
 
-    /// A string that equals only a byte-for-byte identical string (String's own `==` also
-    /// equates canonically equivalent Unicode).
-    struct ExactString: Hashable {
-        let value: String
-        init(_ value: String) { self.value = value }
-        // Byte-equal strings are String-equal, so String's hash agrees with this equality.
-        func hash(into hasher: inout Hasher) { hasher.combine(value) }
-        static func == (a: ExactString, b: ExactString) -> Bool { UTF8Bytes.equal(a.value, b.value) }
-    }
-
     /// Deterministic JSON: sorted keys, pretty-printed.
     public static func encode(_ state: ObservedState) -> String {
         let encoder = JSONEncoder()

@@ -360,7 +360,7 @@ struct YAMLComposer {
     /// of, a hash table past that so that a huge mapping is not quadratic.
     struct KeySet {
         private var small: [Int32] = []
-        private var large: [ObservedSnapshot.ExactString: Int32] = [:]
+        private var large: [ExactString: Int32] = [:]
         private var isLarge = false
 
         mutating func reset() {
@@ -375,15 +375,15 @@ struct YAMLComposer {
         mutating func insert(_ node: Int32, in stream: YAMLStream) -> Int32? {
             let text = stream.texts[Int(node)]
             if isLarge {
-                if let existing = large[ObservedSnapshot.ExactString(text)] { return existing }
-                large[ObservedSnapshot.ExactString(text)] = node
+                if let existing = large[ExactString(text)] { return existing }
+                large[ExactString(text)] = node
                 return nil
             }
             for n in small where UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
             small.append(node)
             if small.count > 16 {
                 // The keys so far are distinct, so each goes in as it is.
-                for n in small { large[ObservedSnapshot.ExactString(stream.texts[Int(n)])] = n }
+                for n in small { large[ExactString(stream.texts[Int(n)])] = n }
                 isLarge = true
             }
             return nil
