@@ -1,5 +1,5 @@
 // Observations and snapshots read straight from their JSON text, without building a tree of
-// `JSONValue`s first: a 10 MB snapshot's tree was 5 MB more at the peak of a 100,000-object plan,
+// `JSONValue`s first: a 10 MB snapshot's tree was 1–2 MB more at the peak of a 100,000-object plan,
 // and reading it through `JSONDecoder` took a quarter of a second of CPU on a core the manifests'
 // parse needs. The rules are those of the `Decodable` forms (absent or null fields take their
 // defaults, unknown fields are ignored, an integer may be written `5.0` or `1e3`), with
