@@ -32,16 +32,26 @@ public struct JSONError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+extension Int {
+    /// The integer a number written with a fraction stands for, when that fraction is zero
+    /// (`64.0`, `1e3`): JSON Schema counts such a number as an integer (2020-12 §6.1.1), and so do
+    /// `JSONDecoder` and the manifests' decoder. Within ±9·10^15, where a double holds every
+    /// integer exactly.
+    public init?(wholeNumber d: Double) {
+        guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+        self.init(d)
+    }
+}
+
 public enum JSONReader {
     public static let maxDepth = 64
 
     /// A number as an integer, when it is one: written without a fraction, or with one that is
-    /// zero (`5.0`, `1e3`), as JSON Schema counts integers (2020-12 §6.1.1) and as `JSONDecoder`
-    /// reads an `Int`; within ±9·10^15, where a double holds every integer exactly.
+    /// zero (`5.0`, `1e3`, see `Int(wholeNumber:)`).
     public static func integer(_ value: JSONValue) -> Int? {
         switch value {
         case .int(let n): n
-        case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.0e15: Int(d)
+        case .double(let d): Int(wholeNumber: d)
         default: nil
         }
     }
@@ -53,6 +63,11 @@ public enum JSONReader {
             return JSONError("\(path) must be an integer, not a number with a fraction")
         }
         return JSONError("\(path) must be an integer, not \(value.kind)")
+    }
+
+    /// A key given twice in one object: which of the two is meant is not said.
+    static func repeatedKey(_ key: String, at offset: Int) -> JSONError {
+        JSONError("the key '\(key)' appears twice in one object, at byte \(offset)")
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
@@ -157,7 +172,7 @@ public enum JSONReader {
                 // Also a key that only differs in how its characters are encoded: one table
                 // cannot hold both, and which is meant is not said.
                 guard map.updateValue(v, forKey: key) == nil else {
-                    throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)")
+                    throw JSONReader.repeatedKey(key, at: keyAt)
                 }
                 skipSpace()
                 guard i < bytes.count else { throw error("unexpected end of JSON") }
@@ -322,7 +337,7 @@ public struct JSONFields {
         self.path = path
     }
 
-    func at(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    func at(_ key: String) -> String { JSONReader.Member(path: path, key: key).at }
 
     public func optional(_ key: String) -> JSONValue? {
         switch map[key] {

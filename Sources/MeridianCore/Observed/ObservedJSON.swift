@@ -153,18 +153,16 @@ extension JSONReader {
             self.depth = depth
         }
 
-        func at(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
-
         /// Marks known field number `bit` seen; a second time is an error.
-        mutating func once(_ bit: Int, _ key: String, _ p: inout Parser) throws(JSONError) {
-            guard known & (1 << bit) == 0 else { throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)") }
+        mutating func once(_ bit: Int, _ key: String) throws(JSONError) {
+            guard known & (1 << bit) == 0 else { throw JSONReader.repeatedKey(key, at: keyAt) }
             known |= 1 << bit
         }
 
         /// An unknown field: checked for repetition, its value read and ignored.
         mutating func other(_ key: String, _ p: inout Parser) throws(JSONError) {
             // As `parse` compares keys: as Strings, which equates canonically equivalent ones.
-            guard !others.contains(key) else { throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)") }
+            guard !others.contains(key) else { throw JSONReader.repeatedKey(key, at: keyAt) }
             others.append(key)
             _ = try p.value(depth: depth + 1)
         }
@@ -244,7 +242,7 @@ extension JSONReader.Parser {
         try openObject(depth: depth, path: path.isEmpty ? "the value" : path)
         while let key = try nextMember(&fields) {
             if let field = known.firstIndex(of: key) {
-                try fields.once(field, key, &self)
+                try fields.once(field, key)
                 try read(&self, field, JSONReader.Member(path: path, key: key))
             } else {
                 try fields.other(key, &self)
@@ -259,11 +257,9 @@ extension JSONReader.Parser {
         var out: [String: T] = [:]
         while let key = try nextMember(&fields) {
             let keyAt = fields.keyAt
-            let value = try read(&self, fields.at(key))
+            let value = try read(&self, JSONReader.Member(path: path, key: key).at)
             // Also a key that only differs in how its characters are encoded, as `parse` says.
-            guard out.updateValue(value, forKey: key) == nil else {
-                throw JSONError("the key '\(key)' appears twice in one object, at byte \(keyAt)")
-            }
+            guard out.updateValue(value, forKey: key) == nil else { throw JSONReader.repeatedKey(key, at: keyAt) }
         }
         return out
     }

@@ -94,9 +94,8 @@ struct DocumentReader {
         let n = stream[node]
         // JSON Schema counts a number with no fractional part as an integer (2020-12 §6.1.1);
         // the decoder agrees with the schemas, so `64.0` is 64.
-        if n.kind == .scalar, n.scalarType == .float, let d = Double(stream.text(node)), d.isFinite, d == d.rounded(),
-           abs(d) < 9.0e15 {
-            return checkRange(Int(d), what(), min: min, max: max, at: node)
+        if n.kind == .scalar, n.scalarType == .float, let d = Double(stream.text(node)), let whole = Int(wholeNumber: d) {
+            return checkRange(whole, what(), min: min, max: max, at: node)
         }
         guard n.kind == .scalar, n.scalarType == .int else {
             error(.schemaType, "\(what()) must be an integer, not \(stream.describe(node))", at: node)
