@@ -86,7 +86,7 @@ public enum SavedPlan {
     /// The plan's identity: SHA-256 of its JSON form.
     public static func digest(_ plan: Plan) -> String {
         var h = SHA256()
-        h.update(PlanJSON.render(plan))
+        PlanJSON.render(plan) { h.update(bytes: $0) }
         return "sha256:" + h.finalize()
     }
 

@@ -57,7 +57,7 @@ struct PlanningOptions: ParsableArguments {
     func output(_ plan: Plan, _ result: LoadResult, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
                 title: String = "Meridian plan", preface: [String] = []) throws {
         if format == .json {
-            try Output.emit(to: out) { write in try PlanJSON.render(plan, write) }
+            try Output.emit(to: out) { write in try PlanJSON.render(plan) { bytes in try bytes.withUnsafeBytes(write) } }
         } else {
             try emit(render(plan, result, violations: violations, drills: drills, title: title, preface: preface))
         }
@@ -119,6 +119,7 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let prefetched = planning.prefetch()
         let loaded = try source.load(digest: true, reread: base != nil)
+        Output.keepUntilExit(loaded.result, loaded.git)
         let head = try planning.desired(loaded)
         if let base {
             try await pullRequest(loaded: loaded, head: head, baseRef: base, prefetched: prefetched)
@@ -126,6 +127,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         let observed = try await planning.observe(head.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(head, observed: observed, source: loaded.planSource)
+        Output.keepUntilExit(observed, plan)
         guard violations.isEmpty else { throw Exit.invalid }
         try planning.output(plan, head, violations: violations)
         if detailedExitcode && !plan.isEmpty { throw Exit.changes }
@@ -195,6 +197,7 @@ struct Drill: AsyncParsableCommand {
     func run() async throws {
         let prefetched = planning.prefetch()
         let loaded = try source.load(digest: true)
+        Output.keepUntilExit(loaded.result, loaded.git)
         let result = try planning.desired(loaded)
         let failed = Set(fail.split(separator: ",").map { RegionName(String($0).trimmingCharacters(in: .whitespaces)) })
         let unknown = failed.filter { result.state.regions[$0] == nil }.sorted()
@@ -204,6 +207,7 @@ struct Drill: AsyncParsableCommand {
         }
         let observed = try await planning.observe(result.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)
+        Output.keepUntilExit(observed, plan)
         guard violations.isEmpty else { throw Exit.invalid }
         let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)
         let title = "Drill: \(failed.sorted().map(\.rawValue).joined(separator: ", ")) down"

@@ -10,6 +10,7 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let loaded = try source.load()
+        Output.keepUntilExit(loaded.result, loaded.git)
         let result = loaded.result
         let path = loaded.label
         Output.report(result.diagnostics)

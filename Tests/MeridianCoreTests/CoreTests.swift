@@ -71,6 +71,17 @@ struct NameTests {
         }
     }
 
+    @Test("the JSON writer writes integers as Swift prints them, at the edges too")
+    func jsonIntegers() {
+        var values = [0, 1, -1, 9, 10, -10, 99, 100, Int.max, Int.min, Int.min + 1]
+        for _ in 0 ..< 1_000 { values.append(Int.random(in: .min ... .max) >> Int.random(in: 0 ... 63)) }
+        var w = JSONWriter(pretty: false)
+        w.beginArray()
+        for v in values { w.int(v) }
+        w.endArray()
+        #expect(w.finish() == "[" + values.map(String.init).joined(separator: ",") + "]\n")
+    }
+
     @Test("action kinds rank in SPEC order")
     func kindRanks() {
         #expect(Action.Kind.allCases.map(\.rank) == Array(0 ..< Action.Kind.allCases.count))
