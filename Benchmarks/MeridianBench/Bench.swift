@@ -321,7 +321,7 @@ struct MeridianBench {
         // (e) Peak RSS of the real CLI planning the fleet, and its wall time.
         let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let meridian = binDir.appendingPathComponent("meridian").path
-        var cliRSS = 0, cliSeconds = 0.0
+        var cliRSS = 0, cliSeconds = 0.0, prSeconds = 0.0
         if FileManager.default.isExecutableFile(atPath: meridian) {
             // Measured from a small parent (python3), not from here. A child started with
             // posix_spawn shares this process's memory until it execs, and Linux carries that
@@ -342,6 +342,13 @@ struct MeridianBench {
             }
             cliSeconds = seconds
             cliRSS = kb * 1024
+            // The pull-request comment for the last one-file commit of (d): both sides loaded,
+            // planned and fence-checked, and every single-region failure drilled on both.
+            let start = Clock.monotonic()
+            let (prStatus, prOut) = try sh([meridian, "plan", "--repo", repo.path, "--ref", "main", "--base", "main~1", "--path", "fleet",
+                                            "--observed", snapshotPath, "--format", "markdown", "--out", "/dev/null"], in: work)
+            guard prStatus == 0 else { throw BenchError("meridian plan --base failed (status \(prStatus)): \(prOut)") }
+            prSeconds = Clock.monotonic() - start
         }
 
         FileHandle.standardError.write(Data("bench: (g) Apply through\n".utf8))
@@ -394,6 +401,7 @@ struct MeridianBench {
             let x = Double(cliRSS) / Double(yamlBytes)
             row("(e) peak RSS of `meridian plan`", String(format: "%.0f MB", Double(cliRSS) / 1e6), String(format: "%.2f×YAML", x), String(format: "≤ 3× YAML: %@", x <= 3 ? "met" : "MISSED"))
             row("    its wall time", ms(cliSeconds), String(format: "%.2f", ratio(cliSeconds)), "")
+            row("PR comment: plan --base, \(st.regionList.count) drills ×2", ms(prSeconds), String(format: "%.2f", ratio(prSeconds)), "")
         }
         if let pyyaml {
             row("(f) PyYAML CSafeLoader, same files", ms(pyyaml), String(format: "%.2f", ratio(pyyaml)), String(format: "≥ 3× Meridian's plan: %.1f× %@", pyyaml / coldPlan, pyyaml / coldPlan >= 3 ? "met" : "MISSED"))
@@ -421,6 +429,7 @@ struct MeridianBench {
             if cliRSS > 0 {
                 figures["peakRSS"] = ["bytes": cliRSS, "ratioToYAML": Double(cliRSS) / Double(yamlBytes), "target": 3.0, "met": Double(cliRSS) / Double(yamlBytes) <= 3]
                 figures["cliPlan"] = ["seconds": cliSeconds, "ratioToFloor": ratio(cliSeconds)]
+                figures["pullRequestComment"] = ["seconds": prSeconds, "ratioToFloor": ratio(prSeconds), "drillsPerSide": st.regionList.count]
             }
             if let pyyaml { figures["pyyaml"] = ["seconds": pyyaml, "ratioToFloor": ratio(pyyaml), "timesMeridianPlan": pyyaml / coldPlan, "target": 3.0, "met": pyyaml / coldPlan >= 3] }
             if let overhead { figures["executorOverhead"] = ["secondsPerAction": overhead.seconds / Double(overhead.actions), "actions": overhead.actions, "target": 0.001, "met": overhead.seconds / Double(overhead.actions) < 0.001] }

@@ -161,22 +161,21 @@ struct PlanCommand: AsyncParsableCommand {
         let (plan, violations) = try planning.plan(head, observed: start, source: loaded.planSource)
         preface.insert("Change `\(baseRef)` (`\(baseCommit.prefix(12))`) → `\(source.ref)` (`\(loaded.commit?.prefix(12) ?? "?")`); fences checked on both sides.", at: 0)
 
-        // Drill every single-region failure on both sides.
+        // Drill every single-region failure on both sides (`Planner.drillEach`: what each
+        // failure leaves unserved, without planning the fleet once per region).
         let headConverged = PlanSimulator.apply(plan, to: start, state: head.state)
+        let regions = head.state.regionList.map(\.name)
+        let headDrills = Planner.drillEach(head.state, fences: head.fences, observed: headConverged, regions: regions)
+        let baseDrills = baseResult.validState.map { Planner.drillEach($0, fences: baseResult.fences, observed: start, regions: regions) }
         var drills: [DrillResult] = []
-        for region in head.state.regionList {
-            let failed: Set<RegionName> = [region.name]
-            let drill = Planner.plan(head.state, fences: head.fences, observed: headConverged, source: loaded.planSource,
-                                     options: Planner.Options(failedRegions: failed))
-            let degraded = drill.unserved
+        for (i, region) in regions.enumerated() {
+            let degraded = headDrills[i]
             var regressions: [PlacementName] = []
-            if let baseState = baseResult.validState {
-                let baseDrill = Planner.plan(baseState, fences: baseResult.fences, observed: start, source: baseSource,
-                                             options: Planner.Options(failedRegions: failed))
-                let before = Set(baseDrill.unserved.map(\.placement))
+            if let baseDrills {
+                let before = Set(baseDrills[i].map(\.placement))
                 regressions = Set(degraded.map(\.placement)).subtracting(before).sorted()
             }
-            drills.append(DrillResult(failed: [region.name], plan: drill, unserved: degraded, regressions: regressions))
+            drills.append(DrillResult(failed: [region], unserved: degraded, regressions: regressions))
         }
         try planning.output(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface)
         guard violations.isEmpty else { throw Exit.invalid }
@@ -209,7 +208,7 @@ struct Drill: AsyncParsableCommand {
         let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)
         Output.keepUntilExit(observed, plan)
         guard violations.isEmpty else { throw Exit.invalid }
-        let drill = DrillResult(failed: failed.sorted(), plan: plan, unserved: plan.unserved)
+        let drill = DrillResult(failed: failed.sorted(), unserved: plan.unserved)
         let title = "Drill: \(failed.sorted().map(\.rawValue).joined(separator: ", ")) down"
         try planning.output(plan, result, violations: violations, drills: planning.format == .text ? [] : [drill], title: title)
     }

@@ -206,6 +206,32 @@ struct PlannerPropertyTests {
         }
     }
 
+    @Test("drillEach gives, for every region, exactly what a plan with that region down leaves unserved")
+    func drillEachMatchesPlans() async {
+        var drilled = 0, degraded = 0, differs = 0
+        await propertyCheck(count: 200, input: tapes, tapes) { tape, observedTape in
+            guard let (_, loaded, observed) = Self.world(tape, observedTape) else { return }
+            // Every declared region, and one that is not declared.
+            let regions = loaded.state.regionList.map(\.name) + [RegionName("nowhere")]
+            let drills = Planner.drillEach(loaded.state, fences: loaded.fences, observed: observed, regions: regions)
+            #expect(drills.count == regions.count)
+            let nothingDown = Self.plan(loaded, observed).unserved
+            for (r, unserved) in zip(regions, drills) {
+                let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: observed, source: Self.source,
+                                        options: Planner.Options(failedRegions: [r]))
+                #expect(unserved == plan.unserved, "\(r): \(unserved) against \(plan.unserved)")
+                drilled += 1
+                if !unserved.isEmpty { degraded += 1 }
+                if unserved != nothingDown { differs += 1 }
+            }
+        }
+        // No tautology: the drills found unserved placements, and failures that change them.
+        // (Failures that cascade through the pools are rare here: `drillEachCascade` has one.)
+        #expect(drilled >= 200)
+        #expect(degraded >= 10)
+        #expect(differs >= 5)
+    }
+
     @Test("planning is deterministic: the same inputs give byte-identical JSON")
     func determinism() async {
         await propertyCheck(count: 100, input: tapes, tapes) { tape, observedTape in

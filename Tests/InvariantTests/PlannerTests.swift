@@ -286,6 +286,40 @@ struct PlannerTests {
         #expect(all.actions.allSatisfy { $0.kind == .setTraffic || $0.region == RegionName("us-east") })
     }
 
+    @Test("drillEach follows a failure through the pools: a failover that fills a region leaves its lower-priority placement unserved")
+    func drillEachCascade() {
+        // hi (priority 10) runs in a and fails over to b; lo runs only in b. Each fills its
+        // region. Their artifacts differ, so lo reads nothing of a: only b's pool tells it.
+        let l = Y.load([
+            Y.jurisdiction("eu"),
+            Y.region("a", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+            Y.region("b", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+            Y.region("c", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+            Y.artifact("w", origin: "c"),
+            Y.artifact("v", origin: "c"),
+            Y.model("m", ["w"], gpus: 4),
+            Y.model("n", ["v"], gpus: 4),
+            Y.topology("ta", mode: "single-region", [("a", nil)], failover: ["b"]),
+            Y.topology("tb", mode: "single-region", [("b", nil)]),
+            Y.placement("hi", model: "m", topology: "ta", replicas: 2, priority: 10),
+            Y.placement("lo", model: "n", topology: "tb", replicas: 2, priority: 1),
+        ])
+        #expect(l.isValid, "\(l.diagnostics)")
+        let running = Self.converged(l)
+        #expect(Self.plan(l, running).unserved.isEmpty)
+        let regions = ["a", "b", "c", "elsewhere"].map(RegionName.init)
+        let drills = Planner.drillEach(l.state, fences: l.fences, observed: running, regions: regions)
+        for (r, unserved) in zip(regions, drills) {
+            #expect(unserved == Self.plan(l, running, failed: [r]).unserved, "\(r)")
+        }
+        // a down: hi moves to b and takes all of it, so lo, which claims after it, has no room.
+        #expect(drills[0].map(\.placement) == [PlacementName("lo")])
+        #expect(drills[0].first?.reason.contains("b has no room") == true)
+        // b down: lo has nowhere to go; hi is untouched.
+        #expect(drills[1].map(\.placement) == [PlacementName("lo")])
+        #expect(drills[2].isEmpty && drills[3].isEmpty)
+    }
+
     @Test("plan JSON has the spec's shape, and the same plan renders the same bytes")
     func json() {
         let l = Self.fleet()

@@ -22,7 +22,8 @@ public final class Planner {
     let state: DesiredState
     let fences: FenceAnalysis
     let observed: ObservedState
-    let options: Options
+    /// A `var` only for `drillEach`, which fails one region at a time in the same planner.
+    private(set) var options: Options
 
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
                             options: Options = Options()) -> Plan {
@@ -158,7 +159,7 @@ public final class Planner {
     private let deployments: [RegionName: [String: ObservedDeployment]]
     /// Placement → reachable region → observed weight (> 0).
     private let trafficOf: [String: [RegionName: Int]]
-    private let reachableSet: Set<RegionName>
+    private var reachableSet: Set<RegionName>
     private let attestedSet: Set<RegionName>
 
     struct Pair: Hashable {
@@ -167,7 +168,7 @@ public final class Planner {
     }
 
     /// Per region, by position: what `reachable`, `attested` and its declared state say.
-    private let regionBits: [UInt8]
+    private var regionBits: [UInt8]
     private static let reachableBit: UInt8 = 1, attestedBit: UInt8 = 2, activeBit: UInt8 = 4, isolatedBit: UInt8 = 8
     /// Per region, by position: the jurisdictions its storage reaches (`FenceAnalysis`).
     private let regionClosures: [FenceAnalysis.RegionClosure?]
@@ -396,6 +397,138 @@ public final class Planner {
                     unserved: unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) })
     }
 
+    /// The placements left unserved if each of `regions` went down alone: for each, exactly the
+    /// `unserved` of `plan(state, fences:, observed:, options: Options(failedRegions: [r]))`
+    /// (a property test holds it to that), without planning the whole fleet once per region.
+    ///
+    /// A region's failure changes only what reads it: the placements whose topology names it
+    /// or whose artifacts could be copied from it, then whatever later claims capacity where
+    /// those moved. So the fleet is allocated once with nothing down, and each drill walks the
+    /// placements in the same order, allocating again only a placement that reads the failed
+    /// region or a pool that already differs from the first allocation's at that point; every
+    /// other placement decides, and takes, what it did the first time.
+    public static func drillEach(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState,
+                                 regions: [RegionName]) -> [[Unserved]] {
+        Planner(state: state, fences: fences, observed: observed, options: Options()).drillEach(regions)
+    }
+
+    private func drillEach(_ regions: [RegionName]) -> [[Unserved]] {
+        // Purges first, as `run` does: allocation reads which copies a purge takes out. A region
+        // that is down drafts no purges, but it is then neither a place nor a copy source for
+        // anything, so nothing allocation reads depends on its purges.
+        purge()
+        let order = allocationOrder()
+        var pool = initialPool()
+        let placements = state.placementList
+        // The first allocation. Per placement: its accelerator type; its places (topology and
+        // failover regions: the pools it reads) with the pools there just before it; and, as
+        // region positions in flat lists (a drill asks this of every placement), its declared
+        // places and every region it reads (its places, and where its artifacts could be copied from).
+        var first = [Allocation?](repeating: nil, count: placements.count)
+        var typeOf = [String?](repeating: nil, count: placements.count)
+        var placesOf = [[RegionName]](repeating: [], count: placements.count)
+        var poolBefore = [[Int]](repeating: [], count: placements.count)
+        var placeStart = [Int32](repeating: 0, count: placements.count + 1), placeList: [Int32] = []
+        var readStart = [Int32](repeating: 0, count: placements.count + 1), readList: [Int32] = []
+        var firstUnserved = [[Unserved]](repeating: [], count: placements.count)
+        var allocated = [Bool](repeating: false, count: placements.count)
+        var declaredPlaces: [[Int32]] = Array(repeating: [], count: placements.count)
+        var reads: [[Int32]] = Array(repeating: [], count: placements.count)
+        for position in order {
+            let placement = placements[position]
+            guard let topology = state.topologies[placement.topology.value] else { continue }
+            let type = modelAccelerators[placement.model.value]?.type
+            let places = topology.regions.map(\.name.value) + topology.failover.map(\.value)
+            if let type { poolBefore[position] = places.map { pool[$0]?[type] ?? 0 } }
+            guard let allocation = allocate(position, pool: &pool) else { continue }
+            declaredPlaces[position] = places.compactMap { state.regions.position(of: $0).map { Int32($0) } }
+            var read = declaredPlaces[position]
+            for i in allocation.artifacts {
+                read.append(originOf[Int(i)])
+                read += holderRegion[Int(holderStart[Int(i)]) ..< Int(holderStart[Int(i) + 1])]
+            }
+            reads[position] = read
+            typeOf[position] = type
+            placesOf[position] = places
+            firstUnserved[position] = allocation.unserved
+            allocated[position] = true
+            first[position] = allocation
+        }
+        for position in placements.indices {
+            placeList += declaredPlaces[position]
+            placeStart[position + 1] = Int32(placeList.count)
+            readList += reads[position]
+            readStart[position + 1] = Int32(readList.count)
+        }
+        declaredPlaces = []
+        reads = []
+        func sorted(_ u: [Unserved]) -> [Unserved] { u.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) } }
+        let nothingDown = sorted(order.flatMap { firstUnserved[$0] })
+        // Regions (by position) where some pool differs from the first allocation's, during a drill.
+        var changedAt = [Bool](repeating: false, count: state.regionList.count)
+        var out: [[Unserved]] = []
+        out.reserveCapacity(regions.count)
+        for r in regions {
+            // An undeclared region is down already (never reachable): failing it changes nothing.
+            guard let k = state.regions.position(of: r) else {
+                out.append(nothingDown)
+                continue
+            }
+            let down = Int32(k)
+            let saved = (regionBits[k], reachableSet, options)
+            regionBits[k] &= ~Self.reachableBit
+            reachableSet.remove(r)
+            options.failedRegions = [r]
+            // The pools that differ from the first allocation's at this point in the order, by
+            // region and type, with their value now; every other pool is as it was then.
+            var changed: Pool = [:]
+            var flagged: [Int] = []
+            var unserved: [Unserved] = []
+            for position in order where allocated[position] {
+                var again = false
+                for j in Int(readStart[position]) ..< Int(readStart[position + 1]) where readList[j] == down {
+                    again = true
+                    break
+                }
+                if !again && !flagged.isEmpty, let type = typeOf[position] {
+                    for j in Int(placeStart[position]) ..< Int(placeStart[position + 1]) where changedAt[Int(placeList[j])] {
+                        let place = state.regionList[Int(placeList[j])].name
+                        if changed[place]?[type] != nil {
+                            again = true
+                            break
+                        }
+                    }
+                }
+                if !again {
+                    // What it reads is as it was: it decides, and takes, what it did the first time.
+                    if !firstUnserved[position].isEmpty { unserved += firstUnserved[position] }
+                    continue
+                }
+                // Allocated again, from the pools as they are now at its places.
+                var local: Pool = [:]
+                let places = placesOf[position]
+                if let type = typeOf[position] {
+                    for (j, place) in places.enumerated() { local[place, default: [:]][type] = changed[place]?[type] ?? poolBefore[position][j] }
+                }
+                let now = allocate(position, pool: &local)!
+                if let type = typeOf[position], let was = first[position] {
+                    for place in places where (now.taken[place] ?? 0) != (was.taken[place] ?? 0) || changed[place]?[type] != nil {
+                        changed[place, default: [:]][type] = local[place]?[type] ?? 0
+                        if let at = state.regions.position(of: place), !changedAt[at] {
+                            changedAt[at] = true
+                            flagged.append(at)
+                        }
+                    }
+                }
+                unserved += now.unserved
+            }
+            for at in flagged { changedAt[at] = false }
+            (regionBits[k], reachableSet, options) = saved
+            out.append(sorted(unserved))
+        }
+        return out
+    }
+
     /// SPEC §2.5: whatever is observed outside its fence is purged first: its placements (traffic
     /// away, undeploy), then the artifacts.
     private func purge() {
@@ -460,9 +593,12 @@ public final class Planner {
         var artifacts: [[Int32]]
     }
 
-    /// Assigns replicas to regions by priority, with capacity failover inside the fence.
-    private func allocate() -> Desired {
-        var pool: [RegionName: [String: Int]] = [:]
+    /// Accelerators free to placements, per region and type: `free` plus what every deployment
+    /// Meridian can account for holds (SPEC §3).
+    typealias Pool = [RegionName: [String: Int]]
+
+    private func initialPool() -> Pool {
+        var pool: Pool = [:]
         for region in state.regionList {
             let o = observation(region.name)
             var p: [String: Int] = [:]
@@ -472,111 +608,47 @@ public final class Planner {
             }
             pool[region.name] = p
         }
+        return pool
+    }
+
+    /// Placement positions in the order they claim capacity: by priority, then name (positions
+    /// are in name order, so they break ties as names do).
+    private func allocationOrder() -> [Int] {
+        let placements = state.placementList
+        return placements.indices.sorted { a, b in
+            placements[a].priority != placements[b].priority ? placements[a].priority > placements[b].priority : a < b
+        }
+    }
+
+    /// What allocating one placement decided.
+    struct Allocation {
+        var replicas: [RegionName: Int] = [:]
+        var roles: [RegionName: String] = [:]
+        /// Traffic shares in exact integer units (see `allocate(_:pool:)`).
+        var share: [RegionName: Int] = [:]
+        var unserved: [Unserved] = []
+        /// Accelerators it took from each region's pool (of its model's type).
+        var taken: [RegionName: Int] = [:]
+        /// Its model's artifacts, as positions in `state.artifacts.list`.
+        var artifacts: [Int32] = []
+    }
+
+    /// Assigns replicas to regions by priority, with capacity failover inside the fence.
+    private func allocate() -> Desired {
+        var pool = initialPool()
         let placements = state.placementList
         var desired = Desired(replicas: Array(repeating: [:], count: placements.count), roles: Array(repeating: [:], count: placements.count),
                               weights: Array(repeating: [:], count: placements.count), artifacts: Array(repeating: [], count: state.regionList.count))
-        // By priority, then name: positions are in name order, so they break ties as names do.
-        let ordered = placements.indices.sorted { a, b in
-            placements[a].priority != placements[b].priority ? placements[a].priority > placements[b].priority : a < b
-        }
-        for position in ordered {
-            let placement = placements[position]
-            guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { continue }
-            let fence = modelFences[model.name] ?? JurisdictionSet()
-            let artifacts = model.artifacts.compactMap { state.artifacts.position(of: $0.value) }
-            // Whether r can serve this placement does not change while it is allocated (it reads
-            // health, fences and copies, never the pool): asked up to five times per region, so
-            // remembered. Topologies name a handful of regions, so a list beats a table.
-            var known: [(RegionName, Bool)] = []
-            func ok(_ r: RegionName) -> Bool {
-                if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
-                // An undeclared region is never reachable, so never eligible.
-                let answer = state.regions.position(of: r).map { k in
-                    eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource($0, into: Int32(k)).possible }
-                } ?? false
-                known.append((r, answer))
-                return answer
-            }
-            func fit(_ r: RegionName, _ wanted: Int) -> Int {
-                guard let acc = model.accelerator else { return wanted }
-                return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
-            }
-            func take(_ r: RegionName, _ n: Int) {
-                if let acc = model.accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
-            }
-            var replicas: [RegionName: Int] = [:]
-            // Traffic shares in exact integer units: slot weight × replicas placed (the common
-            // denominator, the placement's replicas, drops out). Floating point would make the
-            // result depend on summation order.
-            var share: [RegionName: Int] = [:]
-            var roles: [RegionName: String] = [:]
-            let names = topology.regions.map(\.name.value)
-
-            // The active slots and their traffic shares.
-            var slots: [(RegionName, Int)] = []
-            var promoted: String?
-            switch topology.mode {
-            case .activeActive:
-                slots = topology.regions.map { ($0.name.value, $0.weight?.value ?? 0) }
-            case .singleRegion:
-                slots = [(names[0], 100)]
-            case .activePassive:
-                // The primary, or the first healthy in-fence standby promoted in its place.
-                let active = names.first { ok($0) } ?? names[0]
-                slots = [(active, 100)]
-                if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence))" }
-            }
-            let slotRegions = Set(slots.map(\.0))
-            for (r, s) in slots {
-                let here = ok(r) ? fit(r, placement.replicas) : 0
-                take(r, here)
-                if here > 0 {
-                    replicas[r, default: 0] += here
-                    share[r, default: 0] += s * here
-                    roles[r] = promoted ?? (topology.mode == .singleRegion ? "the region" : "active region")
-                }
-                var short = placement.replicas - here
-                for f in topology.failover.map(\.value) where short > 0 && !slotRegions.contains(f) && ok(f) {
-                    let k = fit(f, short)
-                    guard k > 0 else { continue }
-                    take(f, k)
-                    replicas[f, default: 0] += k
-                    share[f, default: 0] += s * k
-                    roles[f] = "failover for \(r) (\(why(r, fence)))"
-                    short -= k
-                }
-                if short > 0 {
-                    let candidates = topology.failover.map(\.value.rawValue)
-                    unserved.append(Unserved(placement: placement.name,
-                        reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
-                }
-            }
-            if topology.mode == .activePassive {
-                for s in names where !slotRegions.contains(s) && ok(s) {
-                    var k = 0
-                    if topology.standby == .warm {
-                        k = fit(s, placement.minReplicas)
-                        take(s, k)
-                    }
-                    replicas[s, default: 0] += k
-                    roles[s] = topology.standby == .warm && k < placement.minReplicas
-                        ? "warm standby (room for \(k) of \(placement.minReplicas) minReplicas)" : "\(topology.standby.rawValue) standby"
-                }
-            }
-            // Failover candidates hold the artifacts ahead of time: when a region fails, the bytes
-            // may exist nowhere else, and a failover that must first copy from the failed region
-            // is no failover.
-            for f in topology.failover.map(\.value) where replicas[f] == nil && ok(f) {
-                replicas[f] = 0
-                roles[f] = "failover candidate"
-            }
+        for position in allocationOrder() {
+            guard let allocation = allocate(position, pool: &pool) else { continue }
+            let replicas = allocation.replicas
+            unserved += allocation.unserved
             desired.replicas[position] = replicas
-            desired.roles[position] = roles
-            desired.weights[position] = Self.weights(share.filter { (replicas[$0.key] ?? 0) > 0 })
-            let positions = artifacts.map { Int32($0) }
+            desired.roles[position] = allocation.roles
+            desired.weights[position] = Self.weights(allocation.share.filter { (replicas[$0.key] ?? 0) > 0 })
             for r in replicas.keys {
                 // Every region with replicas passed `ok`, so it is declared.
-                if let k = state.regions.position(of: r) { desired.artifacts[k] += positions }
+                if let k = state.regions.position(of: r) { desired.artifacts[k] += allocation.artifacts }
             }
         }
         for k in desired.artifacts.indices where !desired.artifacts[k].isEmpty {
@@ -584,6 +656,110 @@ public final class Planner {
             desired.artifacts[k].removeAdjacentDuplicates()
         }
         return desired
+    }
+
+    /// Allocates the placement at `position` from `pool` (taking what it uses); nil when its
+    /// model or topology is not declared (it then claims nothing and is not planned).
+    private func allocate(_ position: Int, pool: inout Pool) -> Allocation? {
+        let placement = state.placementList[position]
+        guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { return nil }
+        var out = Allocation()
+        let fence = modelFences[model.name] ?? JurisdictionSet()
+        let artifacts = model.artifacts.compactMap { state.artifacts.position(of: $0.value) }
+        // Whether r can serve this placement does not change while it is allocated (it reads
+        // health, fences and copies, never the pool): asked up to five times per region, so
+        // remembered. Topologies name a handful of regions, so a list beats a table.
+        var known: [(RegionName, Bool)] = []
+        func ok(_ r: RegionName) -> Bool {
+            if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
+            // An undeclared region is never reachable, so never eligible.
+            let answer = state.regions.position(of: r).map { k in
+                eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource($0, into: Int32(k)).possible }
+            } ?? false
+            known.append((r, answer))
+            return answer
+        }
+        func fit(_ r: RegionName, _ wanted: Int) -> Int {
+            guard let acc = model.accelerator else { return wanted }
+            return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
+        }
+        func take(_ r: RegionName, _ n: Int) {
+            if let acc = model.accelerator {
+                pool[r, default: [:]][acc.type, default: 0] -= n * acc.count
+                out.taken[r, default: 0] += n * acc.count
+            }
+        }
+        var replicas: [RegionName: Int] = [:]
+        // Traffic shares in exact integer units: slot weight × replicas placed (the common
+        // denominator, the placement's replicas, drops out). Floating point would make the
+        // result depend on summation order.
+        var share: [RegionName: Int] = [:]
+        var roles: [RegionName: String] = [:]
+        let names = topology.regions.map(\.name.value)
+
+        // The active slots and their traffic shares.
+        var slots: [(RegionName, Int)] = []
+        var promoted: String?
+        switch topology.mode {
+        case .activeActive:
+            slots = topology.regions.map { ($0.name.value, $0.weight?.value ?? 0) }
+        case .singleRegion:
+            slots = [(names[0], 100)]
+        case .activePassive:
+            // The primary, or the first healthy in-fence standby promoted in its place.
+            let active = names.first { ok($0) } ?? names[0]
+            slots = [(active, 100)]
+            if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence))" }
+        }
+        let slotRegions = Set(slots.map(\.0))
+        for (r, s) in slots {
+            let here = ok(r) ? fit(r, placement.replicas) : 0
+            take(r, here)
+            if here > 0 {
+                replicas[r, default: 0] += here
+                share[r, default: 0] += s * here
+                roles[r] = promoted ?? (topology.mode == .singleRegion ? "the region" : "active region")
+            }
+            var short = placement.replicas - here
+            for f in topology.failover.map(\.value) where short > 0 && !slotRegions.contains(f) && ok(f) {
+                let k = fit(f, short)
+                guard k > 0 else { continue }
+                take(f, k)
+                replicas[f, default: 0] += k
+                share[f, default: 0] += s * k
+                roles[f] = "failover for \(r) (\(why(r, fence)))"
+                short -= k
+            }
+            if short > 0 {
+                let candidates = topology.failover.map(\.value.rawValue)
+                out.unserved.append(Unserved(placement: placement.name,
+                    reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
+            }
+        }
+        if topology.mode == .activePassive {
+            for s in names where !slotRegions.contains(s) && ok(s) {
+                var k = 0
+                if topology.standby == .warm {
+                    k = fit(s, placement.minReplicas)
+                    take(s, k)
+                }
+                replicas[s, default: 0] += k
+                roles[s] = topology.standby == .warm && k < placement.minReplicas
+                    ? "warm standby (room for \(k) of \(placement.minReplicas) minReplicas)" : "\(topology.standby.rawValue) standby"
+            }
+        }
+        // Failover candidates hold the artifacts ahead of time: when a region fails, the bytes
+        // may exist nowhere else, and a failover that must first copy from the failed region
+        // is no failover.
+        for f in topology.failover.map(\.value) where replicas[f] == nil && ok(f) {
+            replicas[f] = 0
+            roles[f] = "failover candidate"
+        }
+        out.replicas = replicas
+        out.roles = roles
+        out.share = share
+        out.artifacts = artifacts.map { Int32($0) }
+        return out
     }
 
     /// Integer weights summing to 100 in proportion to integer shares, by largest remainder

@@ -1,15 +1,13 @@
 /// What happens to the fleet if one region (or a set) goes down.
 public struct DrillResult: Sendable {
     public let failed: [RegionName]
-    public let plan: Plan
     /// Placements the failure leaves without full in-fence service.
     public let unserved: [Unserved]
     /// Of those, the ones that were fine before the change under review (pull-request mode).
     public let regressions: [PlacementName]
 
-    public init(failed: [RegionName], plan: Plan, unserved: [Unserved], regressions: [PlacementName] = []) {
+    public init(failed: [RegionName], unserved: [Unserved], regressions: [PlacementName] = []) {
         self.failed = failed
-        self.plan = plan
         self.unserved = unserved
         self.regressions = regressions
     }
