@@ -17,7 +17,7 @@ extension ExecutionResult {
         var w = JSONWriter(pretty: false)
         w.beginObject()
         if let deployment { w.key("deployment"); deployment.write(into: &w) }
-        w.key("generation"); w.raw(String(generation))
+        w.key("generation"); w.int(generation)
         w.key("replayed"); w.raw(replayed ? "true" : "false")
         w.endObject()
         return w.finish()
@@ -45,7 +45,7 @@ extension RegionCommand {
         if let accelerator {
             w.key("accelerator")
             w.beginObject()
-            w.key("count"); w.raw(String(accelerator.count))
+            w.key("count"); w.int(accelerator.count)
             w.key("type"); w.string(accelerator.type)
             w.endObject()
         }
@@ -62,10 +62,10 @@ extension RegionCommand {
         if let model { w.key("model"); w.string(model) }
         if let placement { w.key("placement"); w.string(placement) }
         w.key("region"); w.string(region)
-        if let replicas { w.key("replicas"); w.raw(String(replicas)) }
+        if let replicas { w.key("replicas"); w.int(replicas) }
         w.key("type"); w.string(type.rawValue)
         if let version { w.key("version"); w.string(version) }
-        if let weight { w.key("weight"); w.raw(String(weight)) }
+        if let weight { w.key("weight"); w.int(weight) }
         w.endObject()
     }
 }

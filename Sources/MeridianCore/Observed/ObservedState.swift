@@ -45,8 +45,8 @@ extension ObservedDeployment {
     public func write(into w: inout JSONWriter) {
         w.beginObject()
         w.key("model"); w.string(model)
-        w.key("ready"); w.raw(String(ready))
-        w.key("replicas"); w.raw(String(replicas))
+        w.key("ready"); w.int(ready)
+        w.key("replicas"); w.int(replicas)
         w.key("version"); w.string(version)
         w.endObject()
     }
@@ -120,8 +120,8 @@ extension RegionObservation {
             w.key("capacity")
             w.object(capacity) { w, c in
                 w.beginObject()
-                w.key("free"); w.raw(String(c.free))
-                w.key("total"); w.raw(String(c.total))
+                w.key("free"); w.int(c.free)
+                w.key("total"); w.int(c.total)
                 w.endObject()
             }
         }
@@ -133,11 +133,11 @@ extension RegionObservation {
         }
         w.key("deployments")
         w.object(deployments) { w, d in d.write(into: &w) }
-        w.key("generation"); w.raw(String(generation))
+        w.key("generation"); w.int(generation)
         if let jurisdiction { w.key("jurisdiction"); w.string(jurisdiction) }
         w.key("reachable"); w.raw(reachable ? "true" : "false")
         w.key("traffic")
-        w.object(traffic) { w, weight in w.raw(String(weight)) }
+        w.object(traffic) { w, weight in w.int(weight) }
         w.endObject()
     }
 }

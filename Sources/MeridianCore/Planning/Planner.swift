@@ -393,8 +393,12 @@ public final class Planner {
             for r in (a.weights ?? [:]).keys { note(r) }
             if let from = a.from { note(from) }
         }
-        return Plan(source: source, observedGenerations: generations, actions: actions,
-                    unserved: unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) })
+        return Plan(source: source, observedGenerations: generations, actions: actions, unserved: Self.ordered(unserved))
+    }
+
+    /// Unserved placements in the order a plan lists them: by placement, then reason.
+    private static func ordered(_ unserved: [Unserved]) -> [Unserved] {
+        unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) }
     }
 
     /// The placements left unserved if each of `regions` went down alone: for each, exactly the
@@ -420,51 +424,43 @@ public final class Planner {
         let order = allocationOrder()
         var pool = initialPool()
         let placements = state.placementList
-        // The first allocation. Per placement: its accelerator type; its places (topology and
-        // failover regions: the pools it reads) with the pools there just before it; and, as
-        // region positions in flat lists (a drill asks this of every placement), its declared
-        // places and every region it reads (its places, and where its artifacts could be copied from).
-        var first = [Allocation?](repeating: nil, count: placements.count)
-        var typeOf = [String?](repeating: nil, count: placements.count)
-        var placesOf = [[RegionName]](repeating: [], count: placements.count)
-        var poolBefore = [[Int]](repeating: [], count: placements.count)
-        var placeStart = [Int32](repeating: 0, count: placements.count + 1), placeList: [Int32] = []
-        var readStart = [Int32](repeating: 0, count: placements.count + 1), readList: [Int32] = []
-        var firstUnserved = [[Unserved]](repeating: [], count: placements.count)
-        var allocated = [Bool](repeating: false, count: placements.count)
-        var declaredPlaces: [[Int32]] = Array(repeating: [], count: placements.count)
-        var reads: [[Int32]] = Array(repeating: [], count: placements.count)
+        // The first allocation, by position in `order`: each placement's outcome, its
+        // accelerator type, its places (topology and failover regions: the pools it reads) with
+        // their pools just before and just after it; and, as region positions in flat lists (a
+        // drill asks this of every placement, every time), its declared places and every region
+        // it reads (its places, and where its artifacts could be copied from). A placement that
+        // is not allocated (no model or topology) has no outcome and empty lists.
+        var first: [Allocation?] = [], typeOf: [String?] = [], placesOf: [[RegionName]] = []
+        var poolBefore: [[Int]] = [], poolAfter: [[Int]] = []
+        var placeStart: [Int32] = [0], placeList: [Int32] = [], readStart: [Int32] = [0], readList: [Int32] = []
         for position in order {
             let placement = placements[position]
-            guard let topology = state.topologies[placement.topology.value] else { continue }
+            let places = state.topologies[placement.topology.value].map { $0.regions.map(\.name.value) + $0.failover.map(\.value) } ?? []
             let type = modelAccelerators[placement.model.value]?.type
-            let places = topology.regions.map(\.name.value) + topology.failover.map(\.value)
-            if let type { poolBefore[position] = places.map { pool[$0]?[type] ?? 0 } }
-            guard let allocation = allocate(position, pool: &pool) else { continue }
-            declaredPlaces[position] = places.compactMap { state.regions.position(of: $0).map { Int32($0) } }
-            var read = declaredPlaces[position]
-            for i in allocation.artifacts {
-                read.append(originOf[Int(i)])
-                read += holderRegion[Int(holderStart[Int(i)]) ..< Int(holderStart[Int(i) + 1])]
+            let before = type.map { t in places.map { pool[$0]?[t] ?? 0 } } ?? []
+            let allocation = allocate(position, pool: &pool)
+            if let allocation {
+                let declared = places.compactMap { state.regions.position(of: $0).map { Int32($0) } }
+                placeList += declared
+                readList += declared
+                for i in allocation.artifacts {
+                    readList.append(originOf[Int(i)])
+                    readList += holderRegion[Int(holderStart[Int(i)]) ..< Int(holderStart[Int(i) + 1])]
+                }
             }
-            reads[position] = read
-            typeOf[position] = type
-            placesOf[position] = places
-            firstUnserved[position] = allocation.unserved
-            allocated[position] = true
-            first[position] = allocation
+            first.append(allocation)
+            typeOf.append(type)
+            placesOf.append(places)
+            poolBefore.append(before)
+            poolAfter.append(type.map { t in places.map { pool[$0]?[t] ?? 0 } } ?? [])
+            placeStart.append(Int32(placeList.count))
+            readStart.append(Int32(readList.count))
         }
-        for position in placements.indices {
-            placeList += declaredPlaces[position]
-            placeStart[position + 1] = Int32(placeList.count)
-            readList += reads[position]
-            readStart[position + 1] = Int32(readList.count)
-        }
-        declaredPlaces = []
-        reads = []
-        func sorted(_ u: [Unserved]) -> [Unserved] { u.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) } }
-        let nothingDown = sorted(order.flatMap { firstUnserved[$0] })
-        // Regions (by position) where some pool differs from the first allocation's, during a drill.
+        // Kept apart from `first`, so that walking the placements copies no outcome.
+        let allocated = first.map { $0 != nil }
+        let firstUnserved = first.map { $0?.unserved ?? [] }
+        let nothingDown = Self.ordered(firstUnserved.flatMap { $0 })
+        // Regions (by position) where some pool may differ from the first allocation's, during a drill.
         var changedAt = [Bool](repeating: false, count: state.regionList.count)
         var out: [[Unserved]] = []
         out.reserveCapacity(regions.count)
@@ -484,16 +480,15 @@ public final class Planner {
             var changed: Pool = [:]
             var flagged: [Int] = []
             var unserved: [Unserved] = []
-            for position in order where allocated[position] {
+            for i in order.indices where allocated[i] {
                 var again = false
-                for j in Int(readStart[position]) ..< Int(readStart[position + 1]) where readList[j] == down {
+                for j in Int(readStart[i]) ..< Int(readStart[i + 1]) where readList[j] == down {
                     again = true
                     break
                 }
-                if !again && !flagged.isEmpty, let type = typeOf[position] {
-                    for j in Int(placeStart[position]) ..< Int(placeStart[position + 1]) where changedAt[Int(placeList[j])] {
-                        let place = state.regionList[Int(placeList[j])].name
-                        if changed[place]?[type] != nil {
+                if !again && !flagged.isEmpty, let type = typeOf[i] {
+                    for j in Int(placeStart[i]) ..< Int(placeStart[i + 1]) where changedAt[Int(placeList[j])] {
+                        if changed[state.regionList[Int(placeList[j])].name]?[type] != nil {
                             again = true
                             break
                         }
@@ -501,30 +496,35 @@ public final class Planner {
                 }
                 if !again {
                     // What it reads is as it was: it decides, and takes, what it did the first time.
-                    if !firstUnserved[position].isEmpty { unserved += firstUnserved[position] }
+                    if !firstUnserved[i].isEmpty { unserved += firstUnserved[i] }
                     continue
                 }
-                // Allocated again, from the pools as they are now at its places.
+                // Allocated again, from the pools as they are now at its places; then each of
+                // them differs from the first allocation's, or no longer does.
+                let places = placesOf[i]
                 var local: Pool = [:]
-                let places = placesOf[position]
-                if let type = typeOf[position] {
-                    for (j, place) in places.enumerated() { local[place, default: [:]][type] = changed[place]?[type] ?? poolBefore[position][j] }
+                if let type = typeOf[i] {
+                    for (j, place) in places.enumerated() { local[place, default: [:]][type] = changed[place]?[type] ?? poolBefore[i][j] }
                 }
-                let now = allocate(position, pool: &local)!
-                if let type = typeOf[position], let was = first[position] {
-                    for place in places where (now.taken[place] ?? 0) != (was.taken[place] ?? 0) || changed[place]?[type] != nil {
-                        changed[place, default: [:]][type] = local[place]?[type] ?? 0
-                        if let at = state.regions.position(of: place), !changedAt[at] {
-                            changedAt[at] = true
-                            flagged.append(at)
+                unserved += allocate(order[i], pool: &local)!.unserved
+                if let type = typeOf[i] {
+                    for (j, place) in places.enumerated() {
+                        let now = local[place]?[type] ?? 0
+                        if now == poolAfter[i][j] {
+                            changed[place]?[type] = nil
+                        } else {
+                            changed[place, default: [:]][type] = now
+                            if let at = state.regions.position(of: place), !changedAt[at] {
+                                changedAt[at] = true
+                                flagged.append(at)
+                            }
                         }
                     }
                 }
-                unserved += now.unserved
             }
             for at in flagged { changedAt[at] = false }
             (regionBits[k], reachableSet, options) = saved
-            out.append(sorted(unserved))
+            out.append(Self.ordered(unserved))
         }
         return out
     }
@@ -627,8 +627,6 @@ public final class Planner {
         /// Traffic shares in exact integer units (see `allocate(_:pool:)`).
         var share: [RegionName: Int] = [:]
         var unserved: [Unserved] = []
-        /// Accelerators it took from each region's pool (of its model's type).
-        var taken: [RegionName: Int] = [:]
         /// Its model's artifacts, as positions in `state.artifacts.list`.
         var artifacts: [Int32] = []
     }
@@ -684,10 +682,7 @@ public final class Planner {
             return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
         }
         func take(_ r: RegionName, _ n: Int) {
-            if let acc = model.accelerator {
-                pool[r, default: [:]][acc.type, default: 0] -= n * acc.count
-                out.taken[r, default: 0] += n * acc.count
-            }
+            if let acc = model.accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
         }
         var replicas: [RegionName: Int] = [:]
         // Traffic shares in exact integer units: slot weight × replicas placed (the common
