@@ -82,15 +82,8 @@ public enum PlanJSON {
 /// into one growing buffer (appending to a `String` piece by piece checked and re-measured the
 /// string on every append: rendering a large plan's JSON took half a second).
 public struct JSONWriter {
-    /// The bytes written so far (not yet taken out by `drain`).
+    /// The bytes written so far (not yet taken out by `drainBytes`).
     public private(set) var bytes: [UInt8] = []
-
-    /// The text written so far, taken out; writing goes on where it left off.
-    public mutating func drain() -> String {
-        let done = String(decoding: bytes, as: UTF8.self)
-        bytes.removeAll(keepingCapacity: true)
-        return done
-    }
 
     /// The bytes written so far, taken out; writing goes on where it left off.
     public mutating func drainBytes() -> [UInt8] {
@@ -102,8 +95,7 @@ public struct JSONWriter {
 
     /// The text with its final newline.
     public mutating func finish() -> String {
-        bytes.append(0x0A)
-        return drain()
+        String(decoding: finishBytes(), as: UTF8.self)
     }
 
     /// The bytes with their final newline.
@@ -207,6 +199,8 @@ public struct JSONWriter {
         s.withUTF8 { appendString($0) }
     }
 
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
     private mutating func appendString(_ utf8: UnsafeBufferPointer<UInt8>) {
         bytes.append(0x22)
         // Almost every string needs no escape: appended whole. Only bytes below 0x20, '"' and
@@ -223,8 +217,7 @@ public struct JSONWriter {
                 case 0x0D: bytes.append(0x5C); bytes.append(0x72)
                 case 0x09: bytes.append(0x5C); bytes.append(0x74)
                 case ..<0x20:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xF)]])
+                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
                 default: bytes.append(b)
                 }
             }
