@@ -174,9 +174,7 @@ public final class PostgresStateStore: StateStore, Sendable {
     }
 
     public func record(run: JournalRun, entry: JournalEntry) async throws(StoreError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = String(decoding: (try? encoder.encode(entry)) ?? Data(), as: UTF8.self)
+        let text = entry.json
         let runID = run.id, action = entry.action
         let logger = self.logger
         try await fenced("journal \(action)") { conn, token in

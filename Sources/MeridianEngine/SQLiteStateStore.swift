@@ -129,13 +129,12 @@ public final class SQLiteStateStore: StateStore, @unchecked Sendable {
     }
 
     public func record(run: JournalRun, entry: JournalEntry) async throws(StoreError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let text = String(decoding: (try? encoder.encode(entry)) ?? Data(), as: UTF8.self)
+        let text = entry.json
         try wrap {
             try queue.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO journal (run_id, action, entry) VALUES (?, ?, ?)",
-                               arguments: [run.id, entry.action, text])
+                // Prepared once per connection, not parsed again for every entry.
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO journal (run_id, action, entry) VALUES (?, ?, ?)")
+                    .execute(arguments: [run.id, entry.action, text])
             }
         }
     }

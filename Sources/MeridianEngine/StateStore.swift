@@ -88,6 +88,37 @@ public struct JournalEntry: Sendable, Hashable, Codable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
     }
+
+    /// The entry as the journal stores it: compact JSON, keys sorted, absent fields left out
+    /// (what `JSONEncoder` with `.sortedKeys` writes, except that `/` is not escaped; both read
+    /// back the same). Written with `JSONWriter`: `JSONEncoder` was about a twentieth of an
+    /// apply's CPU, two entries per action.
+    public var json: String {
+        var w = JSONWriter(pretty: false)
+        w.beginObject()
+        w.key("action"); w.string(action)
+        w.key("attempts"); w.int(attempts)
+        w.key("detail"); w.string(detail)
+        if let e = evidence {
+            w.key("evidence")
+            w.beginObject()
+            func field(_ k: String, _ v: String?) { if let v { w.key(k); w.string(v) } }
+            field("artifact", e.artifact)
+            field("attestedJurisdiction", e.attestedJurisdiction)
+            field("declaredJurisdiction", e.declaredJurisdiction)
+            field("digest", e.digest)
+            field("model", e.model)
+            field("placement", e.placement)
+            field("region", e.region)
+            field("version", e.version)
+            w.endObject()
+        }
+        if let finishedAt { w.key("finishedAt"); w.string(finishedAt) }
+        w.key("startedAt"); w.string(startedAt)
+        w.key("status"); w.string(status.rawValue)
+        w.endObject()
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
 }
 
 /// What a purge found, recorded before the purge removes it.

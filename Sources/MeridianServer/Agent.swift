@@ -111,7 +111,7 @@ public final class RegionAgent: Sendable {
     static func encode(_ r: SimulatedRegion) -> String { r.stateJSON() }
 
     static func save(_ r: SimulatedRegion, _ db: Database) throws {
-        try db.execute(sql: "UPDATE region SET state = ? WHERE id = 1", arguments: [encode(r)])
+        try db.cachedStatement(sql: "UPDATE region SET state = ? WHERE id = 1").execute(arguments: [encode(r)])
     }
 
     // MARK: - Operations (also what tests call directly)
@@ -157,15 +157,17 @@ public final class RegionAgent: Sendable {
         let result: ExecutionResult
         do {
             result = try db.write { db -> ExecutionResult in
-                if let row = try Row.fetchOne(db, sql: "SELECT generation FROM executions WHERE key = ?", arguments: [request.idempotencyKey]) {
-                    try db.execute(sql: "UPDATE executions SET requests = requests + 1 WHERE key = ?", arguments: [request.idempotencyKey])
+                // Statements are prepared once per connection (`cachedStatement`), not parsed
+                // again for every request.
+                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT generation FROM executions WHERE key = ?"), arguments: [request.idempotencyKey]) {
+                    try db.cachedStatement(sql: "UPDATE executions SET requests = requests + 1 WHERE key = ?").execute(arguments: [request.idempotencyKey])
                     return ExecutionResult(generation: row["generation"], replayed: true)
                 }
                 var r = region.withLock { $0 }
                 try r.applyOnce(request.command, readyAtOnce: readyAtOnce)
                 try Self.save(r, db)
-                try db.execute(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)",
-                               arguments: [request.idempotencyKey, r.observation.generation])
+                try db.cachedStatement(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)")
+                    .execute(arguments: [request.idempotencyKey, r.observation.generation])
                 region.withLock { $0 = r }
                 let c = request.command
                 return ExecutionResult(generation: r.observation.generation, replayed: false,

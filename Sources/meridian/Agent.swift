@@ -1,6 +1,7 @@
 internal import ArgumentParser
 internal import Foundation
 internal import Logging
+internal import MeridianController
 internal import MeridianServer
 
 struct Agent: AsyncParsableCommand {
@@ -80,7 +81,7 @@ struct Agent: AsyncParsableCommand {
             Output.err("meridian agent: \(error)")
             throw Exit.environment
         }
-        var logger = Logger(label: "meridian.agent")
+        var logger = Logger(label: "meridian.agent") { TextLogHandler(label: $0) }
         logger.logLevel = .warning
         let region = self.region
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import MeridianAdapters
 import MeridianCore
+import MeridianEngine
 import Testing
 
 /// The region protocol's bodies, read and written without Foundation, checked against
@@ -130,5 +131,28 @@ struct WireJSONTests {
         #expect(try JSONReader.parse(deepest) != .null)
         let over = "[" + deepest + "]"
         #expect(throws: JSONError.self) { try JSONReader.parse(over) }
+    }
+
+    @Test("journal entries: written as JSONEncoder with sorted keys writes them (slashes unescaped), read back equal by JSONDecoder")
+    func journalEntries() throws {
+        var rng = Rng(state: 11)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let statuses: [JournalEntry.Status] = [.started, .done, .failed, .skipped]
+        var withEvidence = 0
+        for _ in 0 ..< 300 {
+            func maybe() -> String? { rng.next() % 2 == 0 ? Self.text(&rng) : nil }
+            let evidence = rng.next() % 2 == 0
+                ? PurgeEvidence(region: Self.text(&rng), declaredJurisdiction: Self.text(&rng), attestedJurisdiction: maybe(),
+                                artifact: maybe(), digest: maybe(), placement: maybe(), model: maybe(), version: maybe())
+                : nil
+            withEvidence += evidence == nil ? 0 : 1
+            let entry = JournalEntry(action: Self.text(&rng), status: statuses[Int(rng.next() % 4)], attempts: Self.int(&rng),
+                                     detail: Self.text(&rng), evidence: evidence, startedAt: Self.text(&rng), finishedAt: maybe())
+            let text = entry.json
+            #expect(try JSONDecoder().decode(JournalEntry.self, from: Data(text.utf8)) == entry)
+            #expect(text == String(decoding: try encoder.encode(entry), as: UTF8.self))
+        }
+        #expect(withEvidence > 100)
     }
 }
