@@ -242,7 +242,7 @@ struct MeridianBench {
             let t1 = Clock.monotonic()
             let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
             let t2 = Clock.monotonic()
-            precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed).isEmpty)
+            precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed).isEmpty)
             let t3 = Clock.monotonic()
             return (plan.actions.count, (t1 - t0, t2 - t1, t3 - t2), Made(result: result, observed: observed, plan: plan))
         }
@@ -306,7 +306,7 @@ struct MeridianBench {
                 let t1 = Clock.monotonic()
                 let plan = Planner.plan(result.state, fences: result.fences, observed: observedOnce, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
                 let t2 = Clock.monotonic()
-                precondition(PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
+                precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
                 let t3 = Clock.monotonic()
                 // Let go after the clock stops, as in (c).
                 return ((t1 - t0, t2 - t1, t3 - t2), Made(result: result, observed: observedOnce, plan: plan))

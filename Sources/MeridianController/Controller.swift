@@ -264,7 +264,7 @@ public final class Controller: Service, Sendable {
         }
         let plan = Planner.plan(result.state, fences: result.fences, observed: observed,
                                 source: PlanSource(commit: commit, digest: result.digest, path: config.path))
-        let violations = PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed)
+        let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
         if !violations.isEmpty {
             Counter(label: "meridian_fence_violations_total").increment(by: violations.count)
             return fail("the plan breaks a fence, nothing applied: " + violations.map(\.description).joined(separator: "; "))

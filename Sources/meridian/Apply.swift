@@ -97,7 +97,7 @@ struct Apply: AsyncParsableCommand {
         } else {
             thePlan = Planner.plan(result.state, fences: result.fences, observed: observed, source: loaded.planSource)
         }
-        let violations = PlanVerifier.verify(thePlan, state: result.state, fences: result.fences, observed: observed)
+        let violations = PlanCheck.verify(thePlan, state: result.state, fences: result.fences, observed: observed)
         guard violations.isEmpty else {
             for v in violations { Output.err("meridian: error: [fence.plan] \(v)") }
             Output.err("meridian: the plan breaks a residency fence; nothing was applied")

@@ -3,6 +3,7 @@ internal import Foundation
 internal import MeridianCore
 internal import MeridianManifests
 internal import MeridianAdapters
+internal import MeridianEngine
 
 enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
     case text, markdown, json
@@ -67,7 +68,7 @@ struct PlanningOptions: ParsableArguments {
     func plan(_ result: LoadResult, observed: ObservedState, source: PlanSource, failed: Set<RegionName> = []) throws -> (Plan, [PlanVerifier.Violation]) {
         let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: source,
                                 options: Planner.Options(failedRegions: failed))
-        let violations = PlanVerifier.verify(plan, state: result.state, fences: result.fences, observed: observed)
+        let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
         for v in violations { Output.err("meridian: error: [fence.plan] \(v)") }
         return (plan, violations)
     }

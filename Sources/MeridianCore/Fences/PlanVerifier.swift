@@ -9,7 +9,22 @@ public enum PlanVerifier {
     }
 
     public static func verify(_ plan: Plan, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> [Violation] {
-        plan.actions.compactMap { verify($0, state: state, fences: fences, observed: observed).map { Violation(actionID: $0.0, message: $0.1) } }
+        verify(plan, range: plan.actions.indices, state: state, fences: fences, observed: observed)
+    }
+
+    /// The actions at `range` only, in order: each action's check reads nothing the others
+    /// change, so a caller may check parts of one plan on several threads and join the
+    /// violations in range order (`MeridianEngine`'s `PlanCheck` does).
+    public static func verify(_ plan: Plan, range: Range<Int>, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> [Violation] {
+        plan.actions.withUnsafeBufferPointer { actions in
+            var out: [Violation] = []
+            for i in range {
+                if let (id, message) = verify(actions[i], state: state, fences: fences, observed: observed) {
+                    out.append(Violation(actionID: id, message: message))
+                }
+            }
+            return out
+        }
     }
 
     /// The reason one action would break a fence, or nil when it is safe.
