@@ -299,7 +299,7 @@ struct MeridianBench {
             try (String(decoding: file.bytes, as: UTF8.self) + added).write(to: url, atomically: true, encoding: .utf8)
             try git("commit", "-q", "-am", "one file")
             let parsesBefore = warm.parseCache.parses
-            let (made, t) = try time { () throws -> (parts: (Double, Double, Double), made: Made) in
+            let (made, t) = try time { () throws -> (parts: (Double, Double, Double), window: (Double, Double), made: Made) in
                 let t0 = Clock.monotonic()
                 let result = try warm.load(commit: try warm.resolve("main"), path: "fleet")
                 precondition(result.isValid && result.state.jurisdictions[JurisdictionName("bench-edit-\(round)")] != nil, "the incremental load missed the edit")
@@ -309,9 +309,10 @@ struct MeridianBench {
                 precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
                 let t3 = Clock.monotonic()
                 // Let go after the clock stops, as in (c).
-                return ((t1 - t0, t2 - t1, t3 - t2), Made(result: result, observed: observedOnce, plan: plan))
+                return ((t1 - t0, t2 - t1, t3 - t2), (t0, t3), Made(result: result, observed: observedOnce, plan: plan))
             }
             let parts = made.parts
+            FileHandle.standardError.write(Data(String(format: "bench: (d) round %d re-planned between %.6f and %.6f (CLOCK_MONOTONIC)\n", round, made.window.0, made.window.1).utf8))
             precondition(warm.parseCache.parses - parsesBefore == 1, "the incremental load parsed \(warm.parseCache.parses - parsesBefore) files, not 1")
             if t < incremental { incrementalParts = parts }
             incremental = min(incremental, t)

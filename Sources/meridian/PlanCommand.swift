@@ -166,8 +166,17 @@ struct PlanCommand: AsyncParsableCommand {
         // failure leaves unserved, without planning the fleet once per region).
         let headConverged = PlanSimulator.apply(plan, to: start, state: head.state)
         let regions = head.state.regionList.map(\.name)
-        let headDrills = Planner.drillEach(head.state, fences: head.fences, observed: headConverged, regions: regions)
-        let baseDrills = baseResult.validState.map { Planner.drillEach($0, fences: baseResult.fences, observed: start, regions: regions) }
+        // The two sides are independent: one on each core.
+        let baseObserved = start
+        nonisolated(unsafe) var headDrills: [[Unserved]] = []
+        nonisolated(unsafe) var baseDrills: [[Unserved]]?
+        DispatchQueue.concurrentPerform(iterations: 2) { side in
+            if side == 0 {
+                headDrills = Planner.drillEach(head.state, fences: head.fences, observed: headConverged, regions: regions)
+            } else {
+                baseDrills = baseResult.validState.map { Planner.drillEach($0, fences: baseResult.fences, observed: baseObserved, regions: regions) }
+            }
+        }
         var drills: [DrillResult] = []
         for (i, region) in regions.enumerated() {
             let degraded = headDrills[i]
