@@ -12,7 +12,8 @@ import MeridianManifests
 // --objects-per-file N`.
 // `meridian-bench --apply-only [--agents N] [--apply-placements N]`: only (g) (for a profiler).
 // `meridian-bench large --plan-loop N`: only plan, N times, alternately against the converged and
-// the half-converged state (for a profiler).
+// the half-converged state (for a profiler). `--checks-loop N`: only the fence analysis and checks
+// and the structural checks, N times (for a profiler).
 //
 // Generates a synthetic fleet into a real git repository, with an observed snapshot that is half
 // converged, and measures side by side: (a) the floor (every blob read with libgit2 and scanned
@@ -39,7 +40,7 @@ struct MeridianBench {
         /// Bad usage: said on stderr, exit status 2 (as `meridian` does), nothing run.
         func usage(_ problems: [String]) -> Never {
             for p in problems { FileHandle.standardError.write(Data("meridian-bench: \(p)\n".utf8)) }
-            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N | --apply-only]\n".utf8))
+            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N --checks-loop N | --apply-only]\n".utf8))
             exit(2)
         }
         var problems: [String] = []
@@ -71,6 +72,7 @@ struct MeridianBench {
         parameters.placements = integer("--placements") ?? parameters.placements
         parameters.objectsPerFile = integer("--objects-per-file") ?? parameters.objectsPerFile
         let planLoop = integer("--plan-loop")
+        let checksLoop = integer("--checks-loop")
         let applyParallelism = integer("--parallelism") ?? 128
         let applyOnly = flag("--apply-only")
         problems += parameters.problems()
@@ -78,6 +80,7 @@ struct MeridianBench {
         if !(1 ... 1_000_000).contains(applyPlacements) { problems.append("--apply-placements \(applyPlacements): must be from 1 to 1000000") }
         if !(1 ... 10_000).contains(applyParallelism) { problems.append("--parallelism \(applyParallelism): must be from 1 to 10000") }
         if let n = planLoop, !(1 ... 10_000).contains(n) { problems.append("--plan-loop \(n): must be from 1 to 10000") }
+        if let n = checksLoop, !(1 ... 10_000).contains(n) { problems.append("--checks-loop \(n): must be from 1 to 10000") }
         let presets = args.filter { $0 == "large" || $0 == "small" }
         if presets.count > 1 { problems.append("name one preset, large or small") }
         for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
@@ -178,6 +181,18 @@ struct MeridianBench {
             exit(1)
         }
         let (_, fences) = best(runs) { FenceCheck.check(FenceAnalysis(loaded.state)) }
+        // The structural checks run beside the fences, on the other core: the longer of the two
+        // is what a load waits for after indexing.
+        let (_, structural) = best(runs) { loaded.state.structuralDiagnostics() }
+        if let loops = checksLoop {
+            // For a profiler: nothing but the checks that follow the parse, one after the other.
+            for _ in 0 ..< loops {
+                let (f, tf) = time { FenceCheck.check(FenceAnalysis(loaded.state)) }
+                let (s, ts) = time { loaded.state.structuralDiagnostics() }
+                print(String(format: "fence analysis + checks: %d diagnostics in %.1f ms; structural checks: %d in %.1f ms", f.count, tf * 1000, s.count, ts * 1000))
+            }
+            return
+        }
 
         FileHandle.standardError.write(Data("bench: The observed snap\n".utf8))
         // The observed snapshot, half converged: the plan from nothing applied to half the regions.
@@ -392,6 +407,7 @@ struct MeridianBench {
         row("(a) floor: libgit2 + libyaml events, 1 thread", ms(floor), "1.00", "")
         row("(b) cold validate", ms(validate), String(format: "%.2f", ratio(validate)), "")
         row("    of which fence analysis + checks", ms(fences), String(format: "%.2f", ratio(fences)), "")
+        row("    beside them, structural checks", ms(structural), String(format: "%.2f", ratio(structural)), "")
         row("(c) cold plan vs half-converged snapshot", ms(coldPlan), String(format: "%.2f", ratio(coldPlan)), String(format: "≤ 1.00× floor: %@", ratio(coldPlan) <= 1 ? "met" : "MISSED"))
         print("    of which: wait for the snapshot \(ms(coldParts.snapshot)) (decoding it alone: \(ms(snapshotAlone)), overlapped with the load), plan \(ms(coldParts.plan)), re-check \(ms(coldParts.verify)); the rest is the load")
         row("    plan vs full converged snapshot", ms(planConverged), String(format: "%.2f", ratio(planConverged)), "")
@@ -420,6 +436,7 @@ struct MeridianBench {
                 "floor": ["seconds": floor, "ratioToFloor": 1.0],
                 "validate": ["seconds": validate, "ratioToFloor": ratio(validate)],
                 "fences": ["seconds": fences, "ratioToFloor": ratio(fences)],
+                "structuralChecks": ["seconds": structural, "ratioToFloor": ratio(structural)],
                 "coldPlan": ["seconds": coldPlan, "ratioToFloor": ratio(coldPlan), "actions": planActions, "target": 1.0, "met": ratio(coldPlan) <= 1,
                      "snapshotWaitSeconds": coldParts.snapshot, "snapshotDecodeSeconds": snapshotAlone, "planSeconds": coldParts.plan, "recheckSeconds": coldParts.verify],
                 "planConverged": ["seconds": planConverged, "ratioToFloor": ratio(planConverged)],

@@ -131,6 +131,19 @@ struct DesiredStateTests {
                         state: .active, replicatesTo: [], accelerators: [], adapter: .local(path: nil)))]
     }
 
+    @Test("a cycle behind an undeclared parent: the missing parent is reported, and the loop is spelled out at the edge that closes it")
+    func cycleBehindMissingParent() {
+        var objects = regionAndJurisdiction
+        objects.append(artifact("a", parents: ["missing", "b"]))
+        objects.append(artifact("b", parents: ["c", "a"]))
+        objects.append(artifact("c", parents: []))
+        let diagnostics = DesiredState.build(objects).1.map { "\($0.rule.id): \($0.message)" }.sorted()
+        #expect(diagnostics == [
+            "artifact.lineage-cycle: Artifact 'b' closes a derivedFrom cycle: a -> b -> a",
+            "ref.missing: Artifact 'a' spec.derivedFrom refers to Artifact 'missing', which does not exist",
+        ])
+    }
+
     @Test("a 100,000-long lineage chain is checked without recursion, and a cycle at its end is found")
     func deepLineage() {
         var objects = regionAndJurisdiction

@@ -86,6 +86,30 @@ public struct FenceAnalysis: Sendable {
         // lineage walk below needs no lookup by name.
         var own: [JurisdictionSet] = []
         own.reserveCapacity(count)
+        // The fences an artifact's labels select depend on the labels alone, and a fleet's
+        // artifacts share a few label maps (the decoder stores a repeated map once): the answer
+        // is kept per map's storage, so each shared map is matched once. Storage identity is
+        // only a shortcut: an equal map in storage of its own is matched on its own, with the
+        // same answer.
+        var selectedBy: [Int: [FenceName]] = [:]
+        func selected(_ labels: [String: String]) -> [FenceName] {
+            // A native dictionary is one reference to its storage; every map here is held by
+            // the state for the whole analysis, so a storage address names one map throughout.
+            let identity = MemoryLayout<[String: String]>.size == MemoryLayout<Int>.size
+                ? withUnsafeBytes(of: labels) { $0.load(as: Int.self) } : nil
+            if let identity, let hit = selectedBy[identity] { return hit }
+            var matched: [FenceName] = selectorAll
+            if !selectorIndex.isEmpty {
+                for (key, value) in labels {
+                    if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
+                        matched += candidates.filter { state.fences[$0]!.selects(labels) }
+                    }
+                }
+            }
+            matched.sort()
+            if let identity { selectedBy[identity] = matched }
+            return matched
+        }
         // By index, reading fields in place: a `for in` copied (and retained) every artifact.
         for i in artifacts.indices {
             var list: [AppliedFence] = []
@@ -103,17 +127,9 @@ public struct FenceAnalysis: Sendable {
                 set.formIntersection(fenceSet)
             }
             if !selectorAll.isEmpty || !selectorIndex.isEmpty {
-                var matched: [FenceName] = selectorAll
-                let labels = artifacts[i].meta.labels
-                if !selectorIndex.isEmpty {
-                    for (key, value) in labels {
-                        if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
-                            matched += candidates.filter { state.fences[$0]!.selects(labels) }
-                        }
-                    }
-                }
+                let matched = selected(artifacts[i].meta.labels)
                 if !matched.isEmpty {
-                    for f in matched.sorted() where firstTime(f) {
+                    for f in matched where firstTime(f) {
                         list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
                         set.formIntersection(sets[f]!)
                     }

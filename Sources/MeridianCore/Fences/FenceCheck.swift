@@ -30,38 +30,49 @@ public enum FenceCheck {
             }
         }
 
-        // A model whose artifacts' fences do not meet.
-        var modelFences: [ModelName: JurisdictionSet] = [:]
-        for model in state.modelList {
-            let fence = analysis.modelFence(of: model.name) ?? JurisdictionSet()
-            modelFences[model.name] = fence
-            let artifactsEmpty = model.artifacts.contains { empty.contains($0.value) || !state.artifacts.contains($0.value) }
-            if fence.isEmpty {
-                if artifactsEmpty { continue }
-                let parts = model.artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
-                out.append(Diagnostic(.fenceModel,
-                    "Model '\(model.name)' can be served nowhere: its artifacts' fences do not meet (\(parts.joined(separator: ", ")))",
-                    at: model.meta.nameLocation))
-            }
+        // A model whose artifacts' fences do not meet. Kept by the model's position, for the
+        // placements below.
+        let models = state.models.list
+        var modelFences: [JurisdictionSet] = []
+        modelFences.reserveCapacity(models.count)
+        for k in models.indices {
+            let name = models[k].name
+            let fence = analysis.modelFence(of: name) ?? JurisdictionSet()
+            modelFences.append(fence)
+            guard fence.isEmpty else { continue }
+            let artifactsEmpty = models[k].artifacts.contains { empty.contains($0.value) || !state.artifacts.contains($0.value) }
+            if artifactsEmpty { continue }
+            let parts = models[k].artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
+            out.append(Diagnostic(.fenceModel,
+                "Model '\(name)' can be served nowhere: its artifacts' fences do not meet (\(parts.joined(separator: ", ")))",
+                at: models[k].meta.nameLocation))
         }
 
         // Every region that serves a placement, and every region those replicate to.
         var runtimeOrigin: [ArtifactName: (ArtifactType, RegionName)] = [:]
         for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeOrigin[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
-        for placement in state.placementList {
+        // Models and topologies are read in place, by position; a role's name is made only for
+        // a message (the common case, a region inside the fence, needs none).
+        let topologies = state.topologies.list
+        let placements = state.placementList
+        for p in placements.indices {
             // A model that can be served nowhere was reported above; its placements add nothing.
-            guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value],
-                  let modelFence = modelFences[model.name], !modelFence.isEmpty else { continue }
-            let runtime = model.artifacts.filter { runtimeOrigin[$0.value] != nil }
-            for (role, region) in roles(of: topology) where state.regions.contains(region.value) {
+            guard let m = state.models.position(of: placements[p].model.value), let t = state.topologies.position(of: placements[p].topology.value),
+                  !modelFences[m].isEmpty else { continue }
+            let modelFence = modelFences[m]
+            let runtime = runtimeOrigin.isEmpty ? [] : models[m].artifacts.filter { runtimeOrigin[$0.value] != nil }
+            let regionCount = topologies[t].regions.count
+            for slot in 0 ..< regionCount + topologies[t].failover.count {
+                let region = slot < regionCount ? topologies[t].regions[slot].name : topologies[t].failover[slot - regionCount]
+                guard state.regions.contains(region.value) else { continue }
                 // The model's fence is inside every artifact's: one bitset test clears the common
                 // case; only a region outside it is walked artifact by artifact for the message.
                 if !analysis.isInside(region.value, modelFence) {
-                    for artifactRef in model.artifacts {
+                    for artifactRef in models[m].artifacts {
                         guard let e = analysis.effectiveFence(of: artifactRef.value),
                               let path = analysis.offendingReplica(of: region.value, outside: e) else { continue }
                         out.append(Diagnostic(.fencePlacement,
-                            "Placement '\(placement.name)' would put artifact '\(artifactRef.value)' in region '\(region.value)' (jurisdiction \(analysis.jurisdictionLabel(of: region.value))) as \(role) of topology '\(topology.name)'\(replicas(path, analysis)), outside the artifact's effective fence \(analysis.describe(e))\(because(analysis, artifactRef.value, path.last!))",
+                            "Placement '\(placements[p].name)' would put artifact '\(artifactRef.value)' in region '\(region.value)' (jurisdiction \(analysis.jurisdictionLabel(of: region.value))) as \(role(topologies[t], slot)) of topology '\(topologies[t].name)'\(replicas(path, analysis)), outside the artifact's effective fence \(analysis.describe(e))\(because(analysis, artifactRef.value, path.last!))",
                             at: region.location))
                     }
                 }
@@ -69,7 +80,7 @@ public enum FenceCheck {
                 for artifactRef in runtime {
                     guard let (type, origin) = runtimeOrigin[artifactRef.value], region.value != origin else { continue }
                     out.append(Diagnostic(.fenceRuntime,
-                        "Placement '\(placement.name)' would need runtime artifact '\(artifactRef.value)' (\(type.rawValue)) in region '\(region.value)' as \(role) of topology '\(topology.name)', but \(type.rawValue) never leaves its region '\(origin)'",
+                        "Placement '\(placements[p].name)' would need runtime artifact '\(artifactRef.value)' (\(type.rawValue)) in region '\(region.value)' as \(role(topologies[t], slot)) of topology '\(topologies[t].name)', but \(type.rawValue) never leaves its region '\(origin)'",
                         at: region.location))
                 }
             }
@@ -77,18 +88,15 @@ public enum FenceCheck {
         return out
     }
 
-    /// Each region a topology uses, with the role it plays, in order.
-    public static func roles(of topology: Topology) -> [(String, Located<RegionName>)] {
-        var out: [(String, Located<RegionName>)] = []
-        for (i, r) in topology.regions.enumerated() {
-            switch topology.mode {
-            case .activeActive: out.append(("active region", r.name))
-            case .singleRegion: out.append(("the region", r.name))
-            case .activePassive: out.append((i == 0 ? "primary" : "\(topology.standby.rawValue) standby", r.name))
-            }
+    /// The role of the topology's `slot`-th region, counting its failover candidates after its
+    /// regions.
+    static func role(_ topology: Topology, _ slot: Int) -> String {
+        guard slot < topology.regions.count else { return "failover candidate" }
+        switch topology.mode {
+        case .activeActive: return "active region"
+        case .singleRegion: return "the region"
+        case .activePassive: return slot == 0 ? "primary" : "\(topology.standby.rawValue) standby"
         }
-        for f in topology.failover { out.append(("failover candidate", f)) }
-        return out
     }
 
     /// Empty when the region itself is outside; otherwise `, and its storage replicates to 'x'

@@ -10,9 +10,17 @@ struct StructuralValidator {
         var v = self
         for j in state.jurisdictionList { v.check(j) }
         for r in state.regionList { v.check(r) }
-        // By index: each artifact is passed in place, where a `for in` copied (and retained) it.
-        for i in state.artifacts.list.indices { v.check(state.artifacts.list[i]) }
-        v.checkLineageCycles()
+        // By index, each artifact's fields read in place (passing an artifact copied, and
+        // retained, each of its fields). Its parents' positions are kept for the cycle walk,
+        // so each `derivedFrom` name is looked up once.
+        var parentStart: [Int32] = [0]
+        parentStart.reserveCapacity(state.artifacts.list.count + 1)
+        var parentList: [Int32] = []
+        for i in state.artifacts.list.indices {
+            v.checkArtifact(at: i, parents: &parentList)
+            parentStart.append(Int32(parentList.count))
+        }
+        v.checkLineageCycles(parentStart: parentStart, parentList: parentList)
         for f in state.fenceList { v.check(f) }
         for m in state.modelList { v.check(m) }
         for t in state.topologyList { v.check(t) }
@@ -25,15 +33,19 @@ struct StructuralValidator {
         diagnostics.append(Diagnostic(rule, message, at: location))
     }
 
-    private mutating func ref<S, V>(_ name: Located<Name<S>>, in table: ObjectTable<S, V>, from owner: ObjectMeta, field: String) {
+    // The owner is read only for a message: passing it copied (and retained) every field of
+    // its metadata, most of the artifacts' checks' time.
+    private mutating func ref<S, V>(_ name: Located<Name<S>>, in table: ObjectTable<S, V>, from owner: @autoclosure () -> ObjectMeta, field: String) {
         // `contains`, not `table[key] == nil`: that would copy the whole object to compare it with nil.
         guard !table.contains(name.value) else { return }
+        let owner = owner()
         error(.refMissing, "\(owner.kind.rawValue) '\(owner.name)' \(field) refers to \(S.kindName) '\(name.value)', which does not exist",
               at: name.location)
     }
 
-    private mutating func unique<T>(_ items: [Located<T>], owner: ObjectMeta, field: String) {
+    private mutating func unique<T>(_ items: [Located<T>], owner: @autoclosure () -> ObjectMeta, field: String) {
         func repeated(_ item: Located<T>, first: SourceLocation) {
+            let owner = owner()
             error(.schemaUnique, "\(owner.kind.rawValue) '\(owner.name)' lists '\(item.value)' twice in \(field) (first at \(first.line):\(first.column))",
                   at: item.location)
         }
@@ -84,27 +96,37 @@ struct StructuralValidator {
         }
     }
 
-    private mutating func check(_ a: Artifact) {
-        if !a.declaredDigest.isValid {
-            error(.artifactDigest, "Artifact '\(a.meta.name)' digest '\(a.digest.value)' is not sha256:<64 lowercase hex digits>", at: a.digest.location)
+    /// The artifact at `i` in `state.artifacts.list`; appends its parents' positions to
+    /// `parents` (-1 for a parent that is not declared, reported here as ref.missing).
+    private mutating func checkArtifact(at i: Int, parents: inout [Int32]) {
+        let artifacts = state.artifacts.list
+        if !artifacts[i].declaredDigest.isValid {
+            error(.artifactDigest, "Artifact '\(artifacts[i].meta.name)' digest '\(artifacts[i].digest.value)' is not sha256:<64 lowercase hex digits>",
+                  at: artifacts[i].digest.location)
         }
-        ref(a.origin, in: state.regions, from: a.meta, field: "spec.origin")
-        unique(a.derivedFrom, owner: a.meta, field: "spec.derivedFrom")
-        unique(a.fences, owner: a.meta, field: "spec.fences")
-        for parent in a.derivedFrom {
-            ref(parent, in: state.artifacts, from: a.meta, field: "spec.derivedFrom")
+        ref(artifacts[i].origin, in: state.regions, from: artifacts[i].meta, field: "spec.origin")
+        unique(artifacts[i].derivedFrom, owner: artifacts[i].meta, field: "spec.derivedFrom")
+        unique(artifacts[i].fences, owner: artifacts[i].meta, field: "spec.fences")
+        for parent in artifacts[i].derivedFrom {
+            if let p = state.artifacts.position(of: parent.value) {
+                parents.append(Int32(p))
+            } else {
+                parents.append(-1)
+                error(.refMissing, "\(artifacts[i].meta.kind.rawValue) '\(artifacts[i].meta.name)' spec.derivedFrom refers to \(ArtifactSpace.kindName) '\(parent.value)', which does not exist",
+                      at: parent.location)
+            }
         }
-        for fence in a.fences {
-            ref(fence, in: state.fences, from: a.meta, field: "spec.fences")
+        for fence in artifacts[i].fences {
+            ref(fence, in: state.fences, from: artifacts[i].meta, field: "spec.fences")
         }
     }
 
     /// Iterative three-colour DFS over `derivedFrom`: deep lineage never recurses on the stack.
     /// Each cycle is reported once, at the edge that closes it, with the whole loop spelled out.
-    private mutating func checkLineageCycles() {
+    /// `parentList[parentStart[i] ..< parentStart[i + 1]]` are artifact i's parents, by position
+    /// (-1: not declared), in `derivedFrom` order.
+    private mutating func checkLineageCycles(parentStart: [Int32], parentList: [Int32]) {
         enum Colour { case white, grey, black }
-        // Artifacts by position in `artifactList`, so the walk reads each one's parents in place
-        // instead of copying whole artifacts out of a dictionary at every step.
         let artifacts = state.artifacts.list
         var colour = [Colour](repeating: .white, count: artifacts.count)
         for rootIndex in artifacts.indices where colour[rootIndex] == .white {
@@ -112,16 +134,18 @@ struct StructuralValidator {
             var path: [ArtifactName] = [artifacts[rootIndex].name]
             colour[rootIndex] = .grey
             while let (node, next) = stack.last {
-                if next < artifacts[node].derivedFrom.count {
+                let first = Int(parentStart[node])
+                if next < Int(parentStart[node + 1]) - first {
                     stack[stack.count - 1].1 += 1
-                    let parent = artifacts[node].derivedFrom[next]
-                    guard let p = state.artifacts.position(of: parent.value) else { continue }
+                    let p = Int(parentList[first + next])
+                    guard p >= 0 else { continue }
                     switch colour[p] {
                     case .white:
                         colour[p] = .grey
                         stack.append((p, 0))
-                        path.append(parent.value)
+                        path.append(artifacts[p].name)
                     case .grey:
+                        let parent = artifacts[node].derivedFrom[next]
                         let start = path.lastIndex(of: parent.value) ?? 0
                         let loop = (path[start...] + [parent.value]).map(\.rawValue).joined(separator: " -> ")
                         error(.artifactLineageCycle, "Artifact '\(artifacts[node].name)' closes a derivedFrom cycle: \(loop)", at: parent.location)
