@@ -231,8 +231,10 @@ struct MeridianBench {
             // For a profiler: nothing but planning, against the converged and the half-converged state.
             let halfObserved = snapshot
             for i in 0 ..< loops {
+                let t0 = Clock.monotonic()
                 let (p, t) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: i % 2 == 0 ? converged : halfObserved, source: source0) }
-                print(String(format: "plan %@: %d actions in %.1f ms", i % 2 == 0 ? "converged" : "half", p.actions.count, t * 1000))
+                // The window on CLOCK_MONOTONIC, for `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
+                print(String(format: "plan %@: %d actions in %.1f ms (%.6f to %.6f)", i % 2 == 0 ? "converged" : "half", p.actions.count, t * 1000, t0, t0 + t))
             }
             return
         }
