@@ -81,7 +81,7 @@ struct Agent: AsyncParsableCommand {
             Output.err("meridian agent: \(error)")
             throw Exit.environment
         }
-        var logger = Logger(label: "meridian.agent") { TextLogHandler(label: $0) }
+        var logger = Logger(label: "meridian.agent") { StderrLogHandler(label: $0, format: .text) }
         logger.logLevel = .warning
         let region = self.region
         do {

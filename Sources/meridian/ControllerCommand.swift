@@ -91,7 +91,7 @@ struct ControllerCommand: AsyncParsableCommand {
         func run() async throws {
             let format = logFormat
             LoggingSystem.bootstrap { label in
-                var h: any LogHandler = format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
+                var h = StderrLogHandler(label: label, format: format == "json" ? .json : .text)
                 h.logLevel = .info
                 return h
             }
