@@ -140,8 +140,8 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: [
-                "meridian", "MeridianEngine", "MeridianAdapters", "MeridianServer", "MeridianManifests", "MeridianCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "meridian", "MeridianEngine", "MeridianAdapters", "MeridianServer", "MeridianManifests", "MeridianCore", "MeridianController",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

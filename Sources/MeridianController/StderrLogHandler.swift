@@ -29,8 +29,13 @@ public struct StderrLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        guard let line = line(event, timestamp: ISO8601DateFormatter().string(from: Date())) else { return }
+        Self.lock.withLock { _ in FileHandle.standardError.write(line) }
+    }
+
+    /// The line `log` writes, with its final newline: the metadata is read here, and only here.
+    func line(_ event: LogEvent, timestamp ts: String) -> Data? {
         let all = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
-        let ts = ISO8601DateFormatter().string(from: Date())
         var line: Data
         switch format {
         case .json:
@@ -39,7 +44,7 @@ public struct StderrLogHandler: LogHandler {
             if let error = event.error { fields["error"] = "\(error)" }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            guard let data = try? encoder.encode(fields) else { return }
+            guard let data = try? encoder.encode(fields) else { return nil }
             line = data
         case .text:
             let pretty = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -47,6 +52,6 @@ public struct StderrLogHandler: LogHandler {
             line = Data("\(ts) \(event.level) \(label) :\(pretty)\(error) [\(event.source)] \(event.message)".utf8)
         }
         line.append(0x0A)
-        Self.lock.withLock { _ in FileHandle.standardError.write(line) }
+        return line
     }
 }
