@@ -133,7 +133,35 @@ public final class Planner {
         self.modelFences = modelFences
         self.modelAccelerators = accelerators
         self.modelArtifacts = artifactsOf
+        // What allocation reads of each placement and model, by position, resolved once: a
+        // placement is allocated once per plan but once per drill that touches it.
+        let models = state.models.list
+        var fenceAt: [JurisdictionSet] = [], modelArtifactStart: [Int32] = [0], modelArtifactList: [Int32] = []
+        fenceAt.reserveCapacity(models.count)
+        modelArtifactStart.reserveCapacity(models.count + 1)
+        for k in models.indices {
+            fenceAt.append(modelFences[models[k].name] ?? JurisdictionSet())
+            for a in models[k].artifacts {
+                if let i = state.artifacts.position(of: a.value) { modelArtifactList.append(Int32(i)) }
+            }
+            modelArtifactStart.append(Int32(modelArtifactList.count))
+        }
+        self.modelFenceAt = fenceAt
+        self.modelArtifactStart = modelArtifactStart
+        self.modelArtifactList = modelArtifactList
+        let placements = state.placementList
+        self.placementModel = placements.indices.map { k in state.models.position(of: placements[k].model.value).map { Int32($0) } ?? -1 }
+        self.placementTopology = placements.indices.map { k in state.topologies.position(of: placements[k].topology.value).map { Int32($0) } ?? -1 }
     }
+
+    /// Per model, by position: its fence, and its declared artifacts' positions
+    /// (`modelArtifactList[modelArtifactStart[m] ..< modelArtifactStart[m + 1]]`).
+    private let modelFenceAt: [JurisdictionSet]
+    private let modelArtifactStart: [Int32]
+    private let modelArtifactList: [Int32]
+    /// Per placement, by position: its model's and its topology's positions (-1: not declared).
+    private let placementModel: [Int32]
+    private let placementTopology: [Int32]
 
     /// What the planner needs of an artifact, without copying the whole declaration around.
     struct ArtifactFacts {
@@ -659,11 +687,17 @@ public final class Planner {
     /// Allocates the placement at `position` from `pool` (taking what it uses); nil when its
     /// model or topology is not declared (it then claims nothing and is not planned).
     private func allocate(_ position: Int, pool: inout Pool) -> Allocation? {
-        let placement = state.placementList[position]
-        guard let model = state.models[placement.model.value], let topology = state.topologies[placement.topology.value] else { return nil }
+        let m = Int(placementModel[position]), t = Int(placementTopology[position])
+        guard m >= 0, t >= 0 else { return nil }
+        // Fields read in place: copying a placement, model or topology retained every field.
+        let placement = (name: state.placementList[position].name, replicas: state.placementList[position].replicas,
+                         minReplicas: state.placementList[position].minReplicas)
+        let accelerator = state.models.list[m].accelerator
+        let topology = (mode: state.topologies.list[t].mode, regions: state.topologies.list[t].regions,
+                        standby: state.topologies.list[t].standby, failover: state.topologies.list[t].failover)
         var out = Allocation()
-        let fence = modelFences[model.name] ?? JurisdictionSet()
-        let artifacts = model.artifacts.compactMap { state.artifacts.position(of: $0.value) }
+        let fence = modelFenceAt[m]
+        let artifacts = modelArtifactList[Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1])]
         // Whether r can serve this placement does not change while it is allocated (it reads
         // health, fences and copies, never the pool): asked up to five times per region, so
         // remembered. Topologies name a handful of regions, so a list beats a table.
@@ -672,17 +706,17 @@ public final class Planner {
             if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
             // An undeclared region is never reachable, so never eligible.
             let answer = state.regions.position(of: r).map { k in
-                eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource($0, into: Int32(k)).possible }
+                eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource(Int($0), into: Int32(k)).possible }
             } ?? false
             known.append((r, answer))
             return answer
         }
         func fit(_ r: RegionName, _ wanted: Int) -> Int {
-            guard let acc = model.accelerator else { return wanted }
+            guard let acc = accelerator else { return wanted }
             return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
         }
         func take(_ r: RegionName, _ n: Int) {
-            if let acc = model.accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
+            if let acc = accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
         }
         var replicas: [RegionName: Int] = [:]
         // Traffic shares in exact integer units: slot weight × replicas placed (the common
@@ -753,7 +787,7 @@ public final class Planner {
         out.replicas = replicas
         out.roles = roles
         out.share = share
-        out.artifacts = artifacts.map { Int32($0) }
+        out.artifacts = Array(artifacts)
         return out
     }
 
