@@ -488,8 +488,37 @@ public final class Planner {
         let allocated = first.map { $0 != nil }
         let firstUnserved = first.map { $0?.unserved ?? [] }
         let nothingDown = Self.ordered(firstUnserved.flatMap { $0 })
+        // Who reads each region and who has it as a place, as positions in `order` (ascending,
+        // each once): a drill visits only those, not every placement. `readers` of the failed
+        // region are allocated again; a place's `placers` are visited once its pool may differ.
+        let regionCount = state.regionList.count
+        func inverted(_ start: [Int32], _ list: [Int32]) -> (start: [Int32], list: [Int32]) {
+            var count = [Int32](repeating: 0, count: regionCount + 1)
+            var last = [Int32](repeating: -1, count: regionCount)
+            for i in order.indices where allocated[i] {
+                for j in Int(start[i]) ..< Int(start[i + 1]) where list[j] >= 0 && last[Int(list[j])] != Int32(i) {
+                    last[Int(list[j])] = Int32(i)
+                    count[Int(list[j]) + 1] += 1
+                }
+            }
+            for k in 0 ..< regionCount { count[k + 1] += count[k] }
+            var out = [Int32](repeating: 0, count: Int(count[regionCount]))
+            var fill = count
+            last = [Int32](repeating: -1, count: regionCount)
+            for i in order.indices where allocated[i] {
+                for j in Int(start[i]) ..< Int(start[i + 1]) where list[j] >= 0 && last[Int(list[j])] != Int32(i) {
+                    let k = Int(list[j])
+                    last[k] = Int32(i)
+                    out[Int(fill[k])] = Int32(i)
+                    fill[k] += 1
+                }
+            }
+            return (count, out)
+        }
+        let readers = inverted(readStart, readList)
+        let placers = inverted(placeStart, placeList)
         // Regions (by position) where some pool may differ from the first allocation's, during a drill.
-        var changedAt = [Bool](repeating: false, count: state.regionList.count)
+        var changedAt = [Bool](repeating: false, count: regionCount)
         var out: [[Unserved]] = []
         out.reserveCapacity(regions.count)
         for r in regions {
@@ -498,7 +527,6 @@ public final class Planner {
                 out.append(nothingDown)
                 continue
             }
-            let down = Int32(k)
             let saved = (regionBits[k], reachableSet, options)
             regionBits[k] &= ~Self.reachableBit
             reachableSet.remove(r)
@@ -507,26 +535,33 @@ public final class Planner {
             // region and type, with their value now; every other pool is as it was then.
             var changed: Pool = [:]
             var flagged: [Int] = []
+            // The placements allocated again, by name, and what they now leave unserved; every
+            // other placement decides, and takes, what it did the first time.
+            var again = Set<PlacementName>()
             var unserved: [Unserved] = []
-            for i in order.indices where allocated[i] {
-                var again = false
-                for j in Int(readStart[i]) ..< Int(readStart[i + 1]) where readList[j] == down {
-                    again = true
+            // Placements to visit, by position in `order`, smallest first (a position may be
+            // queued twice: it is visited once).
+            var queue = MinHeap<Int32>()
+            for j in Int(readers.start[k]) ..< Int(readers.start[k + 1]) { queue.push(readers.list[j]) }
+            var visited: Int32 = -1
+            while let next = queue.pop() {
+                guard next > visited else { continue }
+                visited = next
+                let i = Int(next)
+                var reads = false
+                for j in Int(readStart[i]) ..< Int(readStart[i + 1]) where readList[j] == Int32(k) {
+                    reads = true
                     break
                 }
-                if !again && !flagged.isEmpty, let type = typeOf[i] {
+                if !reads, let type = typeOf[i] {
                     for j in Int(placeStart[i]) ..< Int(placeStart[i + 1]) where changedAt[Int(placeList[j])] {
                         if changed[state.regionList[Int(placeList[j])].name]?[type] != nil {
-                            again = true
+                            reads = true
                             break
                         }
                     }
                 }
-                if !again {
-                    // What it reads is as it was: it decides, and takes, what it did the first time.
-                    if !firstUnserved[i].isEmpty { unserved += firstUnserved[i] }
-                    continue
-                }
+                guard reads else { continue }
                 // Allocated again, from the pools as they are now at its places; then each of
                 // them differs from the first allocation's, or no longer does.
                 let places = placesOf[i]
@@ -534,6 +569,7 @@ public final class Planner {
                 if let type = typeOf[i] {
                     for (j, place) in places.enumerated() { local[place, default: [:]][type] = changed[place]?[type] ?? poolBefore[i][j] }
                 }
+                again.insert(placements[order[i]].name)
                 unserved += allocate(order[i], pool: &local)!.unserved
                 if let type = typeOf[i] {
                     for (j, place) in places.enumerated() {
@@ -545,11 +581,16 @@ public final class Planner {
                             if let at = state.regions.position(of: place), !changedAt[at] {
                                 changedAt[at] = true
                                 flagged.append(at)
+                                // Whoever has it as a place after this one may now allocate differently.
+                                for j in Int(placers.start[at]) ..< Int(placers.start[at + 1]) where placers.list[j] > next {
+                                    queue.push(placers.list[j])
+                                }
                             }
                         }
                     }
                 }
             }
+            unserved += nothingDown.filter { !again.contains($0.placement) }
             for at in flagged { changedAt[at] = false }
             (regionBits[k], reachableSet, options) = saved
             out.append(Self.ordered(unserved))
