@@ -781,7 +781,8 @@ public final class Planner {
             slots = [(active, 100)]
             if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence))" }
         }
-        let slotRegions = Set(slots.map(\.0))
+        // A topology's handful of slots: a scan, not a set built for every allocation.
+        let slotRegions = slots.map(\.0)
         for (r, s) in slots {
             let here = ok(r) ? fit(r, placement.replicas) : 0
             take(r, here)
