@@ -5,7 +5,7 @@ internal import Foundation
 /// `PlanVerifier.verify` on every core: the plan's actions in as many contiguous parts as
 /// there are threads, each checked on its own, the violations joined in plan order, so the
 /// answer is exactly the single-threaded one. A plan of fewer than `minimumPart` actions is
-/// checked on the calling thread. On the 78,801-action bench plan: 63–99 ms → about 40 ms on 2 cores.
+/// checked on the calling thread. On the 78,801-action bench plan: 63–99 ms → 39–57 ms on 2 cores.
 public enum PlanCheck {
     public static func verify(_ plan: Plan, state: DesiredState, fences: FenceAnalysis, observed: ObservedState,
                               threads: Int? = nil, minimumPart: Int = 4096) -> [PlanVerifier.Violation] {

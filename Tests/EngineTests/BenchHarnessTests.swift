@@ -26,7 +26,7 @@ struct BenchHarnessTests {
         let figures = try #require(doc["figures"] as? [String: [String: Any]])
         let floor = try #require(figures["floor"]?["seconds"] as? Double)
         #expect(floor > 0)
-        for name in ["validate", "coldPlan", "incremental", "planConverged", "pyyaml", "cliPlan", "pullRequestComment"] {
+        for name in ["validate", "fences", "structuralChecks", "coldPlan", "incremental", "planConverged", "pyyaml", "cliPlan", "pullRequestComment"] {
             let f = try #require(figures[name], "\(name) is reported")
             let seconds = try #require(f["seconds"] as? Double)
             let ratio = try #require(f["ratioToFloor"] as? Double)
