@@ -435,10 +435,12 @@ public final class Planner {
     ///
     /// A region's failure changes only what reads it: the placements whose topology names it
     /// or whose artifacts could be copied from it, then whatever later claims capacity where
-    /// those moved. So the fleet is allocated once with nothing down, and each drill walks the
-    /// placements in the same order, allocating again only a placement that reads the failed
+    /// those moved. So the fleet is allocated once with nothing down, and each drill goes through
+    /// the placements in the same order, allocating again only a placement that reads the failed
     /// region or a pool that already differs from the first allocation's at that point; every
-    /// other placement decides, and takes, what it did the first time.
+    /// other placement decides, and takes, what it did the first time. A drill visits only those
+    /// candidates (who reads each region, and who has it as a place, is indexed once), not every
+    /// placement.
     public static func drillEach(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState,
                                  regions: [RegionName]) -> [[Unserved]] {
         Planner(state: state, fences: fences, observed: observed, options: Options()).drillEach(regions)
