@@ -62,11 +62,27 @@ public struct SimulatedRegion: Sendable, Hashable, Codable {
     }
 
     /// Applies `command` with no idempotency bookkeeping (the agent keeps its keys in SQLite);
-    /// the generation grows by one when the state changed.
+    /// the generation grows by one when the observation changed. A command changes at most its
+    /// artifact's copy, its placement's deployment and traffic, and the capacity, so only those
+    /// are compared: a copy of the whole observation, kept while the region changes, would make
+    /// the change copy every dictionary it touches.
     public mutating func applyOnce(_ command: RegionCommand, readyAtOnce: Bool = true) throws(AdapterError) {
-        let before = observation
+        let before = touched(by: command)
         try apply(command, readyAtOnce: readyAtOnce)
-        if observation != before { observation.generation = before.generation + 1 }
+        if touched(by: command) != before { observation.generation += 1 }
+    }
+
+    /// What of the observation `command` can change.
+    private struct Touched: Equatable {
+        var copy: ObservedArtifact?
+        var deployment: ObservedDeployment?
+        var traffic: Int?
+        var capacity: [String: AcceleratorCapacity]?
+    }
+
+    private func touched(by c: RegionCommand) -> Touched {
+        Touched(copy: c.artifact.flatMap { observation.artifacts[$0] }, deployment: c.placement.flatMap { observation.deployments[$0] },
+                traffic: c.placement.flatMap { observation.traffic[$0] }, capacity: observation.capacity)
     }
 
     private var jurisdiction: String { observation.jurisdiction ?? "(none)" }
@@ -150,39 +166,5 @@ public struct SimulatedRegion: Sendable, Hashable, Codable {
         d.ready = d.replicas
         observation.deployments[placement] = d
         observation.generation += 1
-    }
-}
-
-extension SimulatedRegion {
-    /// The region as compact JSON that its synthesized `Codable` form decodes, written without
-    /// Foundation's encoder: a region agent stores its state after every command, and encoding it
-    /// was the largest share of an agent's CPU under load.
-    public func stateJSON() -> String {
-        var w = JSONWriter(pretty: false)
-        w.beginObject()
-        w.key("executions")
-        w.object(executions) { w, e in
-            w.beginObject()
-            w.key("applied"); w.raw(String(e.applied))
-            w.key("generation"); w.raw(String(e.generation))
-            w.key("requests"); w.raw(String(e.requests))
-            w.endObject()
-        }
-        w.key("held")
-        w.object(held) { w, h in
-            w.beginObject()
-            w.key("count"); w.raw(String(h.count))
-            w.key("type"); w.string(h.type)
-            w.endObject()
-        }
-        w.key("keyOrder")
-        w.beginArray()
-        for k in keyOrder { w.string(k) }
-        w.endArray()
-        w.key("name"); w.string(name)
-        w.key("observation")
-        observation.write(into: &w)
-        w.endObject()
-        return w.finish()
     }
 }

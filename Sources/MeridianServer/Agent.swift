@@ -8,9 +8,10 @@ internal import NIOCore
 internal import Synchronization
 
 /// `meridian agent`: one region's side of the HTTP region protocol
-/// (`schemas/region-agent.openapi.yaml`). Its state lives in SQLite in its data directory; every
-/// request but `/healthz` needs the bearer token; it refuses, whatever the plan says, to stage,
-/// deploy or route anything whose fence leaves its own jurisdiction out.
+/// (`schemas/region-agent.openapi.yaml`). Its state lives in SQLite in its data directory, one
+/// row per object (`AgentStore`); every request but `/healthz` needs the bearer token; it
+/// refuses, whatever the plan says, to stage, deploy or route anything whose fence leaves its own
+/// jurisdiction out.
 public final class RegionAgent: Sendable {
     public struct Configuration: Sendable {
         public var region: String
@@ -67,31 +68,23 @@ public final class RegionAgent: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
             db = try DatabaseQueue(path: config.dataDirectory + "/agent.db", configuration: c)
-            var m = DatabaseMigrator()
-            m.registerMigration("v1") { db in
-                try db.execute(sql: """
-                    CREATE TABLE region (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, state TEXT NOT NULL);
-                    CREATE TABLE executions (key TEXT PRIMARY KEY, applied INTEGER NOT NULL, requests INTEGER NOT NULL, generation INTEGER NOT NULL);
-                    """)
-            }
-            try m.migrate(db)
+            try AgentStore.migrator().migrate(db)
             let loaded: SimulatedRegion = try db.write { db in
-                if let row = try Row.fetchOne(db, sql: "SELECT name, state FROM region WHERE id = 1") {
-                    let name: String = row["name"]
-                    guard name == config.region else {
-                        throw Error(description: "\(config.dataDirectory) holds region \(name), not \(config.region)")
+                if var r = try AgentStore.load(db) {
+                    guard r.name == config.region else {
+                        throw Error(description: "\(config.dataDirectory) holds region \(r.name), not \(config.region)")
                     }
-                    var r = try JSONDecoder().decode(SimulatedRegion.self, from: Data((row["state"] as String).utf8))
                     if r.observation.jurisdiction != config.jurisdiction {
                         // The region re-attests: Meridian sees the change and fails closed.
-                        r.observation.jurisdiction = config.jurisdiction
-                        r.observation.generation += 1
-                        try Self.save(r, db)
+                        try AgentStore.change(&r, artifacts: [], placements: [], db) { r in
+                            r.observation.jurisdiction = config.jurisdiction
+                            r.observation.generation += 1
+                        }
                     }
                     return r
                 }
                 let r = SimulatedRegion(name: config.region, jurisdiction: config.jurisdiction, accelerators: config.accelerators)
-                try db.execute(sql: "INSERT INTO region (id, name, state) VALUES (1, ?, ?)", arguments: [config.region, Self.encode(r)])
+                try AgentStore.insert(r, db)
                 return r
             }
             region = Mutex(loaded)
@@ -106,14 +99,6 @@ public final class RegionAgent: Sendable {
         }
     }
 
-    /// The stored state, as compact JSON written without Foundation's encoder (it was the
-    /// largest share of an agent's CPU under load); read back with `JSONDecoder`.
-    static func encode(_ r: SimulatedRegion) -> String { r.stateJSON() }
-
-    static func save(_ r: SimulatedRegion, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE region SET state = ? WHERE id = 1").execute(arguments: [encode(r)])
-    }
-
     // MARK: - Operations (also what tests call directly)
 
     public func observation() throws(Error) -> RegionObservation {
@@ -126,11 +111,11 @@ public final class RegionAgent: Sendable {
         if !due.isEmpty {
             do {
                 try db.write { db in
-                    let r = region.withLock { r -> SimulatedRegion in
-                        for p in due.sorted() { r.markReady(p) }
-                        return r
+                    try region.withLock { r in
+                        try AgentStore.change(&r, artifacts: [], placements: due, db) { r in
+                            for p in due.sorted() { r.markReady(p) }
+                        }
                     }
-                    try Self.save(r, db)
                 }
             } catch { throw Error(description: "store: \(error)") }
         }
@@ -163,15 +148,19 @@ public final class RegionAgent: Sendable {
                     try db.cachedStatement(sql: "UPDATE executions SET requests = requests + 1 WHERE key = ?").execute(arguments: [request.idempotencyKey])
                     return ExecutionResult(generation: row["generation"], replayed: true)
                 }
-                var r = region.withLock { $0 }
-                try r.applyOnce(request.command, readyAtOnce: readyAtOnce)
-                try Self.save(r, db)
-                try db.cachedStatement(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)")
-                    .execute(arguments: [request.idempotencyKey, r.observation.generation])
-                region.withLock { $0 = r }
+                // The region changes in place, under its lock: a copy, changed, would copy its
+                // dictionaries, and every command would cost in proportion to what the region
+                // holds. Only the rows the command changed are written.
                 let c = request.command
-                return ExecutionResult(generation: r.observation.generation, replayed: false,
-                                       deployment: c.type == .deploy ? c.placement.flatMap { r.observation.deployments[$0] } : nil)
+                return try region.withLock { r in
+                    try AgentStore.change(&r, artifacts: c.artifact.map { [$0] } ?? [], placements: c.placement.map { [$0] } ?? [], db) { r in
+                        try r.applyOnce(c, readyAtOnce: readyAtOnce)
+                        try db.cachedStatement(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)")
+                            .execute(arguments: [request.idempotencyKey, r.observation.generation])
+                        return ExecutionResult(generation: r.observation.generation, replayed: false,
+                                               deployment: c.type == .deploy ? c.placement.flatMap { r.observation.deployments[$0] } : nil)
+                    }
+                }
             }
         } catch let e as AdapterError {
             throw e
