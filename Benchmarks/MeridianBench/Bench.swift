@@ -372,6 +372,7 @@ struct MeridianBench {
         FileHandle.standardError.write(Data("bench: (g) Apply through\n".utf8))
         // (g) Apply throughput against agents on loopback, and the executor's own cost per action.
         var applyFigures: (agents: Int, actions: Int, seconds: Double)?
+        var applyRuns: [Double] = []
         var overhead: (actions: Int, seconds: Double)?
         if !skipApply {
             let dir = work.appendingPathComponent("apply").path
@@ -384,14 +385,22 @@ struct MeridianBench {
             precondition(m.failed == 0, "\(m.failed) actions failed against in-memory regions")
             overhead = (m.actions, m.seconds)
             if FileManager.default.isExecutableFile(atPath: meridian) {
-                let token = "bench-token-\(UUID().uuidString)"
-                let agents = try Agents(count: agentCount, binary: meridian, dir: dir, token: token)
-                defer { agents.stop() }
-                let httpFleet = ManifestLoader.load(ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { agents.urls[$0] }))
-                let adapters = RegionAdapters(for: httpFleet.state, environment: ["MERIDIAN_BENCH_TOKEN": token])
-                let h = try await ApplyFleet.run(httpFleet, adapters: adapters, stateDir: dir, parallelism: applyParallelism)
-                precondition(h.failed == 0, "\(h.failed) actions failed against the agents")
-                applyFigures = (agentCount, h.actions, h.seconds)
+                // Best of `runs`, like every other figure, each against new agents with empty
+                // stores (a second apply to the same agents would have nothing to do); every
+                // run's figure is printed too.
+                for run in 0 ..< runs {
+                    let runDir = dir + "/run-\(run)"
+                    try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+                    let token = "bench-token-\(UUID().uuidString)"
+                    let agents = try Agents(count: agentCount, binary: meridian, dir: runDir, token: token)
+                    defer { agents.stop() }
+                    let httpFleet = ManifestLoader.load(ApplyFleet.files(regions: agentCount, placements: applyPlacements, url: { agents.urls[$0] }))
+                    let adapters = RegionAdapters(for: httpFleet.state, environment: ["MERIDIAN_BENCH_TOKEN": token])
+                    let h = try await ApplyFleet.run(httpFleet, adapters: adapters, stateDir: runDir, parallelism: applyParallelism)
+                    precondition(h.failed == 0, "\(h.failed) actions failed against the agents")
+                    applyRuns.append(Double(h.actions) / h.seconds)
+                    if applyFigures.map({ h.seconds < $0.seconds }) ?? true { applyFigures = (agentCount, h.actions, h.seconds) }
+                }
             }
         }
 
@@ -431,6 +440,9 @@ struct MeridianBench {
         if let a = applyFigures {
             let rate = Double(a.actions) / a.seconds
             row("(g) apply, \(a.agents) agents on loopback", String(format: "%.0f act/s", rate), "", String(format: "≥ 1,000 actions/s: %@ (%d actions)", rate >= 1000 ? "met" : "MISSED", a.actions))
+            if applyRuns.count > 1 {
+                print("    each run: " + applyRuns.map { String(format: "%.0f", $0) }.joined(separator: ", ") + " act/s; met in \(applyRuns.filter { $0 >= 1000 }.count) of \(applyRuns.count)")
+            }
         }
 
         if let jsonOut {
@@ -453,7 +465,7 @@ struct MeridianBench {
             }
             if let pyyaml { figures["pyyaml"] = ["seconds": pyyaml, "ratioToFloor": ratio(pyyaml), "timesMeridianPlan": pyyaml / coldPlan, "target": 3.0, "met": pyyaml / coldPlan >= 3] }
             if let overhead { figures["executorOverhead"] = ["secondsPerAction": overhead.seconds / Double(overhead.actions), "actions": overhead.actions, "target": 0.001, "met": overhead.seconds / Double(overhead.actions) < 0.001] }
-            if let a = applyFigures { figures["apply"] = ["agents": a.agents, "actions": a.actions, "seconds": a.seconds, "actionsPerSecond": Double(a.actions) / a.seconds, "target": 1000, "met": Double(a.actions) / a.seconds >= 1000] }
+            if let a = applyFigures { figures["apply"] = ["agents": a.agents, "actions": a.actions, "seconds": a.seconds, "actionsPerSecond": Double(a.actions) / a.seconds, "runsActionsPerSecond": applyRuns, "target": 1000, "met": Double(a.actions) / a.seconds >= 1000] }
             let doc: [String: Any] = [
                 "preset": preset, "objects": loaded.state.objectCount, "files": files.count, "yamlBytes": yamlBytes, "yamlEvents": floorEvents,
                 "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memoryBytes": ProcessInfo.processInfo.physicalMemory],
