@@ -31,6 +31,10 @@ public final class RegionAgent: Sendable {
         public var delay: Double = 0
         /// Seconds a deployment takes to report its replicas ready.
         public var readyAfter: Double = 0
+        /// Idempotency keys remembered: the newest this many, so the store stays bounded. A replay
+        /// of an older key is executed again, which is harmless: every command sets state rather
+        /// than adding to it (the local region's rule too).
+        public var rememberedKeys = SimulatedRegion.rememberedKeys
 
         public init(region: String, jurisdiction: String, accelerators: [String: Int], dataDirectory: String, token: String) {
             self.region = region
@@ -157,6 +161,12 @@ public final class RegionAgent: Sendable {
                         try r.applyOnce(c, readyAtOnce: readyAtOnce)
                         try db.cachedStatement(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)")
                             .execute(arguments: [request.idempotencyKey, r.observation.generation])
+                        // Keys are forgotten oldest first (rowids grow with each new key), a
+                        // tenth of the allowance at a time.
+                        let id = db.lastInsertedRowID, every = Int64(max(1, min(1_000, config.rememberedKeys / 10)))
+                        if id % every == 0 {
+                            try db.cachedStatement(sql: "DELETE FROM executions WHERE rowid <= ?").execute(arguments: [id - Int64(config.rememberedKeys)])
+                        }
                         return ExecutionResult(generation: r.observation.generation, replayed: false,
                                                deployment: c.type == .deploy ? c.placement.flatMap { r.observation.deployments[$0] } : nil)
                     }

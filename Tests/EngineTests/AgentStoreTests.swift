@@ -169,6 +169,23 @@ struct AgentStoreTests {
         #expect(raised > 300 && unchanged > 100, "raised \(raised), unchanged \(unchanged)")
     }
 
+    @Test("the agent remembers only its newest idempotency keys, forgetting the oldest a tenth of the allowance at a time")
+    func keysAreBounded() throws {
+        let dir = try TempDir("meridian-agent-store")
+        var config = Self.config(dir, readyAfter: 0)
+        config.rememberedKeys = 50
+        let agent = try RegionAgent(config)
+        func stage(_ n: Int) throws -> ExecutionResult {
+            try agent.execute(AgentExecuteRequest(idempotencyKey: "key-\(n)", command: RegionCommand(
+                type: .stageArtifact, region: "r0", actionID: "a\(n)", artifact: "w\(n % 8)", digest: "sha256:\(n)", fence: ["zone"])))
+        }
+        for n in 0 ..< 203 { _ = try stage(n) }
+        // The 200th key (every fifth is a check) forgot keys 1 to 150; the 53 after them remain.
+        #expect(Set(try agent.executions().keys) == Set((150 ..< 203).map { "key-\($0)" }))
+        #expect(try stage(202).replayed, "the newest key is still known")
+        #expect(try stage(0).replayed == false, "a forgotten key is executed again")
+    }
+
     /// A store as the first agents wrote it: the region as one JSON document.
     static func v1Store(at path: String, region: SimulatedRegion, executions: [String: Int]) throws {
         let queue = try DatabaseQueue(path: path)
