@@ -50,10 +50,36 @@ public struct HTTPRegionAdapter: RegionAdapter {
     }
 
     public func observe() async throws(AdapterError) -> RegionObservation {
-        let body = try await send(.GET, "/v1/observation", body: nil)
+        let body = try await get("/v1/observation")
         do { return try lastObservation.decoded(body) } catch {
             throw .permanent("\(region): the agent's observation is not valid: \(error)")
         }
+    }
+
+    /// `GET /v1/observation?scope=named&artifact=…&placement=…`: the agent answers with the named
+    /// keys only. The answer is restricted here as well, so an agent that ignores the scope (an
+    /// older one) gives the same result.
+    public func observe(artifacts: [String], placements: [String]) async throws(AdapterError) -> RegionObservation {
+        let query = ["scope=named"] + artifacts.map { "artifact=" + Self.percentEncoded($0) } + placements.map { "placement=" + Self.percentEncoded($0) }
+        let body = try await get("/v1/observation?" + query.joined(separator: "&"))
+        do { return try RegionObservation(json: body).restricted(artifacts: artifacts, placements: placements) } catch {
+            throw .permanent("\(region): the agent's observation is not valid: \(error)")
+        }
+    }
+
+    /// Every byte but RFC 3986's unreserved ones, percent-encoded.
+    static func percentEncoded(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A") ... UInt8(ascii: "Z"), UInt8(ascii: "a") ... UInt8(ascii: "z"), UInt8(ascii: "0") ... UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                out += "%" + (b < 16 ? "0" : "") + String(b, radix: 16, uppercase: true)
+            }
+        }
+        return out
     }
 
     public func execute(_ command: RegionCommand, idempotencyKey: String) async throws(AdapterError) -> ExecutionResult {
@@ -66,11 +92,14 @@ public struct HTTPRegionAdapter: RegionAdapter {
 
     /// Executions per idempotency key, as the agent counts them (tests prove no duplicate effects with it).
     public func executions() async throws(AdapterError) -> [String: SimulatedRegion.Execution] {
-        let body = try await send(.GET, "/v1/executions", body: nil)
+        let body = try await get("/v1/executions")
         do { return try JSONDecoder().decode([String: SimulatedRegion.Execution].self, from: body) } catch {
             throw .permanent("\(region): the agent's executions are not valid: \(error)")
         }
     }
+
+    /// The body of a successful `GET` of `path` (with its query), or the error the answer means.
+    func get(_ path: String) async throws(AdapterError) -> Data { try await send(.GET, path, body: nil) }
 
     private func send(_ method: HTTPMethod, _ path: String, body: Data?) async throws(AdapterError) -> Data {
         var request = HTTPClientRequest(url: baseURL + path)

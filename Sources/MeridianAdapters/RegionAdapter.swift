@@ -10,9 +10,36 @@ public protocol RegionAdapter: Sendable {
     /// a transient error; the caller reports it as `reachable: false`.
     func observe() async throws(AdapterError) -> RegionObservation
 
+    /// The region's state now, with its artifacts, deployments and traffic only for the named
+    /// artifacts and placements: `observe().restricted(artifacts:placements:)`, which is what
+    /// every adapter gives unless it can ask its region for less. The executor's check before
+    /// each action reads no more (reachability, the attested jurisdiction, the action's own
+    /// artifact and placement), and a whole observation costs in proportion to the region.
+    func observe(artifacts: [String], placements: [String]) async throws(AdapterError) -> RegionObservation
+
     /// Carries out `command`. The same `idempotencyKey` twice has one effect: the second call
     /// returns the first result with `replayed` set.
     func execute(_ command: RegionCommand, idempotencyKey: String) async throws(AdapterError) -> ExecutionResult
+}
+
+extension RegionAdapter {
+    public func observe(artifacts: [String], placements: [String]) async throws(AdapterError) -> RegionObservation {
+        try await observe().restricted(artifacts: artifacts, placements: placements)
+    }
+}
+
+extension RegionObservation {
+    /// This observation with its artifacts, deployments and traffic only for the named artifacts
+    /// and placements; everything else (reachability, generation, jurisdiction, capacity) whole.
+    public func restricted(artifacts: [String], placements: [String]) -> RegionObservation {
+        var o = RegionObservation(reachable: reachable, generation: generation, jurisdiction: jurisdiction, capacity: capacity)
+        for a in artifacts { o.artifacts[a] = self.artifacts[a] }
+        for p in placements {
+            o.deployments[p] = deployments[p]
+            o.traffic[p] = traffic[p]
+        }
+        return o
+    }
 }
 
 /// An adapter's failure. Transient ones (a timeout, a 503, a refused connection) are retried with

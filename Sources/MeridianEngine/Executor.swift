@@ -263,8 +263,11 @@ public struct Executor: Sendable {
         return a
     }
 
-    private func observeReachable(_ r: RegionName) async throws(AdapterError) -> RegionObservation {
-        let o = try await adapter(r).observe()
+    /// The region's latest observation of what the check before an action reads: reachability,
+    /// the attested jurisdiction, capacity, and the named artifacts and placements (SPEC §2's
+    /// re-check needs no more, and a whole observation costs in proportion to the region).
+    private func observeReachable(_ r: RegionName, artifacts: [ArtifactName?] = [], placements: [PlacementName?] = []) async throws(AdapterError) -> RegionObservation {
+        let o = try await adapter(r).observe(artifacts: artifacts.compactMap { $0?.rawValue }, placements: placements.compactMap { $0?.rawValue })
         guard o.reachable else { throw .transient("\(r) reports itself unreachable") }
         return o
     }
@@ -278,10 +281,10 @@ public struct Executor: Sendable {
             return try await setTraffic(a, run: run, skipRegions: skipRegions)
         }
         guard let r = a.region else { throw .permanent("\(a.id) names no region") }
-        let here = try await observeReachable(r)
+        let here = try await observeReachable(r, artifacts: [a.artifact], placements: [a.placement])
         observed.regions[r.rawValue] = here
         if let from = a.from {
-            let source = try await observeReachable(from)
+            let source = try await observeReachable(from, artifacts: [a.artifact])
             observed.regions[from.rawValue] = source
             if let x = a.artifact, let declared = state.artifacts[x], !(source.artifacts[x.rawValue].map { declared.declaredDigest.matches($0.digest) } ?? false) {
                 throw .transient("\(from) does not hold \(x) at \(declared.digest.value.prefix(19))… yet, so it cannot be copied from there")
@@ -319,7 +322,7 @@ public struct Executor: Sendable {
                 continue
             }
             do throws(AdapterError) {
-                observed.regions[r.rawValue] = try await observeReachable(r)
+                observed.regions[r.rawValue] = try await observeReachable(r, placements: [p])
                 reachable.append(r)
             } catch {
                 skipped.append("\(r) skipped (unreachable: \(error.message))")
@@ -345,7 +348,7 @@ public struct Executor: Sendable {
         var pause = 0.01
         var last = "not reported"
         while true {
-            if let o = try? await adapter(r).observe(), let d = o.deployments[placement.rawValue] {
+            if let o = try? await adapter(r).observe(artifacts: [], placements: [placement.rawValue]), let d = o.deployments[placement.rawValue] {
                 if d.version == version && d.model == model && d.replicas == replicas && d.ready >= replicas { return Clock.monotonic() - start }
                 last = "\(d.ready)/\(d.replicas) ready at \(d.version)"
             }

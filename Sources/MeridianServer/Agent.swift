@@ -60,6 +60,8 @@ public final class RegionAgent: Sendable {
     let encodedObservation = Mutex<(generation: Int, json: Data)?>(nil)
 
     public static let maxBodyBytes = 1 << 20
+    /// The most artifacts and placements one scoped observation may name.
+    public static let maxNamedKeys = 1_000
 
     public init(_ config: Configuration) throws(Error) {
         self.config = config
@@ -237,6 +239,21 @@ public final class RegionAgent: Sendable {
         router.get("/v1/observation") { request, _ -> Response in
             guard authorised(request) else { return unauthorised() }
             await pause()
+            // `scope=named`: only the named artifacts and placements, so what a check before one
+            // action costs does not grow with the region.
+            let query = request.uri.queryParameters
+            if let scope = query["scope"] {
+                guard scope == "named" else {
+                    return json(.badRequest, AgentError(error: "unknown scope '\(scope)' (the one scope is 'named')", transient: false))
+                }
+                let artifacts = query.getAll("artifact"), placements = query.getAll("placement")
+                guard artifacts.count + placements.count <= Self.maxNamedKeys else {
+                    return json(.badRequest, AgentError(error: "more than \(Self.maxNamedKeys) artifacts and placements named", transient: false))
+                }
+                do {
+                    return json(.ok, encoded: Data(try agent.observation().restricted(artifacts: artifacts, placements: placements).json().utf8))
+                } catch { return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true)) }
+            }
             do { return json(.ok, encoded: try agent.observationJSON()) } catch {
                 return json(.serviceUnavailable, AgentError(error: "\(error)", transient: true))
             }
