@@ -77,6 +77,55 @@ enum ApplyFleet {
     }
 }
 
+/// One agent whose region grows by an artifact with every command: how the time per command
+/// changes as the region grows (`--agent-scale N`).
+enum AgentScale {
+    enum Observe: CaseIterable {
+        /// Commands alone.
+        case none
+        /// The whole observation (fetched and decoded) before each command.
+        case whole
+        /// The observation of the command's artifact only, as the executor takes before each action.
+        case scoped
+
+        var label: String {
+            switch self {
+            case .none: ""
+            case .whole: ", each after a whole observation"
+            case .scoped: ", each after an observation of its artifact (the executor's)"
+            }
+        }
+    }
+
+    /// Milliseconds per command in each tenth of `count` commands, sent one after another.
+    static func run(binary: String, dir: String, count: Int, observe: Observe) async throws -> [Double] {
+        let token = "bench-token-\(UUID().uuidString)"
+        let agents = try Agents(count: 1, binary: binary, dir: dir, token: token)
+        defer { agents.stop() }
+        let agent = HTTPRegionAdapter(region: RegionName("r0"), url: agents.urls[0], token: token)
+        let block = count / 10
+        var blocks: [Double] = []
+        var start = Clock.monotonic()
+        for i in 0 ..< block * 10 {
+            switch observe {
+            case .none: break
+            case .whole: _ = try await agent.observe()
+            case .scoped: _ = try await agent.observe(artifacts: ["artifact-\(i)"], placements: [])
+            }
+            let hex = String(i, radix: 16)
+            let command = RegionCommand(type: .stageArtifact, region: "r0", actionID: "stage-\(i)", artifact: "artifact-\(i)",
+                                        digest: "sha256:" + String(repeating: "0", count: 64 - hex.count) + hex, fence: ["zone"])
+            _ = try await agent.execute(command, idempotencyKey: "scale-\(i)")
+            if (i + 1) % block == 0 {
+                let now = Clock.monotonic()
+                blocks.append((now - start) * 1000 / Double(block))
+                start = now
+            }
+        }
+        return blocks
+    }
+}
+
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

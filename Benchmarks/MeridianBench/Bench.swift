@@ -40,7 +40,7 @@ struct MeridianBench {
         /// Bad usage: said on stderr, exit status 2 (as `meridian` does), nothing run.
         func usage(_ problems: [String]) -> Never {
             for p in problems { FileHandle.standardError.write(Data("meridian-bench: \(p)\n".utf8)) }
-            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N --checks-loop N | --apply-only]\n".utf8))
+            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N --checks-loop N | --apply-only | --agent-scale N]\n".utf8))
             exit(2)
         }
         var problems: [String] = []
@@ -75,6 +75,7 @@ struct MeridianBench {
         let checksLoop = integer("--checks-loop")
         let applyParallelism = integer("--parallelism") ?? 128
         let applyOnly = flag("--apply-only")
+        let agentScale = integer("--agent-scale")
         problems += parameters.problems()
         if !(1 ... 1_000).contains(agentCount) { problems.append("--agents \(agentCount): must be from 1 to 1000") }
         if !(1 ... 1_000_000).contains(applyPlacements) { problems.append("--apply-placements \(applyPlacements): must be from 1 to 1000000") }
@@ -84,11 +85,28 @@ struct MeridianBench {
         let presets = args.filter { $0 == "large" || $0 == "small" }
         if presets.count > 1 { problems.append("name one preset, large or small") }
         for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
+        if let n = agentScale, !(10 ... 1_000_000).contains(n) { problems.append("--agent-scale \(n): must be from 10 to 1000000") }
+        if agentScale != nil && (applyOnly || generateInto != nil) { problems.append("--agent-scale runs alone: leave out --apply-only and --generate") }
         if applyOnly && generateInto != nil { problems.append("--generate and --apply-only: the apply benchmark generates a fleet of its own; name one") }
         if let dir = generateInto, let existing = try? FileManager.default.contentsOfDirectory(atPath: dir), !existing.isEmpty {
             problems.append("--generate \(dir): the directory is not empty")
         }
         if !problems.isEmpty { usage(problems) }
+        if let count = agentScale {
+            // One agent, its region growing by one artifact per command: the time per command,
+            // block by block, alone, after a whole observation, and after the scoped one the
+            // executor takes before every action.
+            let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("meridian").path
+            for observe in AgentScale.Observe.allCases {
+                let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-scale-\(UUID().uuidString.prefix(8))").path
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: dir) }
+                let blocks = try await AgentScale.run(binary: binary, dir: dir, count: count, observe: observe)
+                print(String(format: "one agent, %d stage-artifact commands%@: ms per command, block by block of %d: ", count, observe.label, count / 10)
+                      + blocks.map { String(format: "%.2f", $0) }.joined(separator: " "))
+            }
+            return
+        }
         if applyOnly {
             // For a profiler: only (g), against agents started from this binary's sibling.
             let binDir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
