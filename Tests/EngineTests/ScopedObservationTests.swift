@@ -1,6 +1,8 @@
 import Foundation
 @testable import MeridianAdapters
 import MeridianCore
+import MeridianEngine
+import MeridianManifests
 import Testing
 
 /// `GET /v1/observation?scope=named&artifact=…&placement=…` against a real agent: what the
@@ -65,6 +67,42 @@ struct ScopedObservationTests {
         } catch {
             #expect(!error.isTransient && error.message.contains("more than 1000"), "\(error)")
         }
+    }
+
+    @Test("an agent that re-attests another jurisdiction between plan and apply gets nothing: the scoped check before each action refuses it")
+    func reattestingAgentRefused() async throws {
+        let fleet = try AgentFleet()
+        let loaded = try DirectorySource(root: fleet.dir.path + "/manifests").load(digest: true)
+        #expect(loaded.isValid, "\(loaded.diagnostics)")
+        let adapters = RegionAdapters(for: loaded.state, workingDirectory: fleet.dir.path, environment: fleet.env)
+        let (observed, warnings) = await adapters.observeAll()
+        #expect(warnings.isEmpty, "\(warnings)")
+        let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: observed, source: PlanSource(commit: nil, digest: loaded.digest, path: "manifests"))
+        let intoEUB = plan.actions.filter { $0.region?.rawValue == "eu-b" && [.stageArtifact, .deploy].contains($0.kind) }
+        #expect(!intoEUB.isEmpty)
+        // eu-b restarts on the same store and port, now attesting the US.
+        let old = fleet.agents["eu-b"]!
+        old.stop()
+        let moved = AgentProcess(region: "eu-b", jurisdiction: "us", data: old.data, tokenFile: old.tokenFile)
+        try moved.start(port: old.port)
+        fleet.agents["eu-b"] = moved
+        var options = ExecutorOptions()
+        options.backoffBase = 0.01
+        let store = try SQLiteStateStore(path: fleet.dir.path + "/state.db")
+        let report = try await ApplySession.apply(plan, executor: Executor(state: loaded.state, fences: loaded.fences, adapters: adapters, store: store, options: options))
+        #expect(!report.succeeded)
+        // Each is refused by the check, or skipped because what it depends on was.
+        for a in intoEUB {
+            let status = report.entries[a.id]?.status
+            #expect(status == .failed || status == .skipped, "\(a.id): \(String(describing: status))")
+            if status == .failed { #expect(report.entries[a.id]?.detail.contains("fence re-check refused") == true, "\(report.entries[a.id]?.detail ?? "")") }
+        }
+        #expect(intoEUB.contains { report.entries[$0.id]?.status == .failed })
+        let eub = try await fleet.adapter("eu-b").observe()
+        #expect(eub.jurisdiction == "us" && eub.artifacts.isEmpty && eub.deployments.isEmpty, "nothing reached eu-b: \(eub)")
+        #expect(try await fleet.adapter("eu-b").executions().isEmpty, "no command reached eu-b")
+        // The other regions went ahead.
+        #expect(try await fleet.adapter("us-a").observe().deployments["us-chat"] != nil)
     }
 
     @Test("every adapter's scoped observation is its whole observation restricted: a local region's")
