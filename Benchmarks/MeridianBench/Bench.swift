@@ -102,7 +102,7 @@ struct MeridianBench {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 defer { try? FileManager.default.removeItem(atPath: dir) }
                 let blocks = try await AgentScale.run(binary: binary, dir: dir, count: count, observe: observe)
-                print(String(format: "one agent, %d stage-artifact commands%@: ms per command, block by block of %d: ", count, observe.label, count / 10)
+                print(String(format: "one agent, %d stage-artifact commands%@: ms per command, block by block of %d: ", count / 10 * 10, observe.label, count / 10)
                       + blocks.map { String(format: "%.2f", $0) }.joined(separator: " "))
             }
             return

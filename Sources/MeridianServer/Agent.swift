@@ -163,8 +163,8 @@ public final class RegionAgent: Sendable {
                         try r.applyOnce(c, readyAtOnce: readyAtOnce)
                         try db.cachedStatement(sql: "INSERT INTO executions (key, applied, requests, generation) VALUES (?, 1, 1, ?)")
                             .execute(arguments: [request.idempotencyKey, r.observation.generation])
-                        // Keys are forgotten oldest first (rowids grow with each new key), a
-                        // tenth of the allowance at a time.
+                        // Keys are forgotten oldest first (rowids grow with each new key), in
+                        // batches: every tenth of the allowance, or every 1,000 keys if fewer.
                         let id = db.lastInsertedRowID, every = Int64(max(1, min(1_000, config.rememberedKeys / 10)))
                         if id % every == 0 {
                             try db.cachedStatement(sql: "DELETE FROM executions WHERE rowid <= ?").execute(arguments: [id - Int64(config.rememberedKeys)])

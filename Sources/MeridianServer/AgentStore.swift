@@ -6,7 +6,7 @@ internal import MeridianCore
 /// The region agent's SQLite schema and its reads and writes. A region is kept as one row per
 /// artifact, deployment, route, hold and accelerator type, so a command writes only the rows it
 /// changed. (Schema v1 kept the whole region as one JSON document, written again by every
-/// command: at 10,000 artifacts an execute took 15 times as long as in an empty region.)
+/// command: an execute took 1.5 ms in the first thousand artifacts staged, 18.6 ms in the tenth.)
 enum AgentStore {
     static func migrator() -> DatabaseMigrator {
         var m = DatabaseMigrator()

@@ -169,7 +169,7 @@ struct AgentStoreTests {
         #expect(raised > 300 && unchanged > 100, "raised \(raised), unchanged \(unchanged)")
     }
 
-    @Test("the agent remembers only its newest idempotency keys, forgetting the oldest a tenth of the allowance at a time")
+    @Test("the agent remembers only its newest idempotency keys, forgetting the oldest in batches of a tenth of the allowance")
     func keysAreBounded() throws {
         let dir = try TempDir("meridian-agent-store")
         var config = Self.config(dir, readyAfter: 0)
