@@ -87,7 +87,7 @@ enum AgentStore {
     /// What one change can touch of a region: its scalars and capacity (a handful of values),
     /// and the named artifacts and placements. Taken before and after a change, in O(1) of the
     /// region's size: a whole copy of the region, mutated, would copy its dictionaries.
-    struct Slice: Equatable {
+    struct Slice {
         var reachable: Bool
         var generation: Int
         var jurisdiction: String?
@@ -124,7 +124,7 @@ enum AgentStore {
 
     /// Writes what changed from `old` to `new`, two slices of the same names taken before and
     /// after a change that touched nothing else.
-    static func save(_ new: Slice, from old: Slice, _ db: Database) throws {
+    private static func save(_ new: Slice, from old: Slice, _ db: Database) throws {
         precondition(old.artifacts == new.artifacts && old.placements == new.placements, "slices of different names")
         if old.reachable != new.reachable || old.generation != new.generation || old.jurisdiction != new.jurisdiction || (old.capacity == nil) != (new.capacity == nil) {
             try db.cachedStatement(sql: "UPDATE meta SET reachable = ?, generation = ?, jurisdiction = ?, capacity_reported = ? WHERE id = 1")
