@@ -215,7 +215,7 @@ struct MeridianBench {
         FileHandle.standardError.write(Data("bench: The observed snap\n".utf8))
         // The observed snapshot, half converged: the plan from nothing applied to half the regions.
         let source0 = PlanSource(commit: nil, digest: loaded.digest, path: "fleet")
-        let (fromNothing, planFromNothing) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: ObservedState(), source: source0) }
+        let (fromNothing, planFromNothing) = time { PlanParts.plan(loaded.state, fences: loaded.fences, observed: ObservedState(), source: source0) }
         let half = Set(loaded.state.regionList.prefix(loaded.state.regionList.count / 2).map(\.name))
         let halfPlan = Plan(source: source0, observedGenerations: [:], actions: fromNothing.actions.filter { $0.regions.allSatisfy(half.contains) }, unserved: [])
         let snapshot = PlanSimulator.apply(halfPlan, to: ObservedState(), state: loaded.state)
@@ -243,14 +243,19 @@ struct MeridianBench {
             return
         }
         let converged = PlanSimulator.apply(fromNothing, to: ObservedState(), state: loaded.state)
-        let (convergedPlan, planConverged) = best(runs) { Planner.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
+        let (convergedPlan, planConverged) = best(runs) { PlanParts.plan(loaded.state, fences: loaded.fences, observed: converged, source: source0) }
         precondition(convergedPlan.isEmpty, "the converged fleet re-plans to \(convergedPlan.actions.count) actions")
+        // Planning by parts (on both cores) must give the whole planner's plan, byte for byte:
+        // checked here on the benchmark's own fleet, against the half-converged snapshot.
+        precondition(PlanJSON.render(PlanParts.plan(loaded.state, fences: loaded.fences, observed: snapshot, source: source0))
+            == PlanJSON.render(Planner.plan(loaded.state, fences: loaded.fences, observed: snapshot, source: source0)),
+            "planning by parts differs from the whole planner")
         if let loops = planLoop {
             // For a profiler: nothing but planning, against the converged and the half-converged state.
             let halfObserved = snapshot
             for i in 0 ..< loops {
                 let t0 = Clock.monotonic()
-                let (p, t) = time { Planner.plan(loaded.state, fences: loaded.fences, observed: i % 2 == 0 ? converged : halfObserved, source: source0) }
+                let (p, t) = time { PlanParts.plan(loaded.state, fences: loaded.fences, observed: i % 2 == 0 ? converged : halfObserved, source: source0) }
                 // The window on CLOCK_MONOTONIC, for `perf record -k CLOCK_MONOTONIC` and `perf report --time`.
                 print(String(format: "plan %@: %d actions in %.1f ms (%.6f to %.6f)", i % 2 == 0 ? "converged" : "half", p.actions.count, t * 1000, t0, t0 + t))
             }
@@ -275,7 +280,7 @@ struct MeridianBench {
             let t0 = Clock.monotonic()
             let observed = try prefetch.value()
             let t1 = Clock.monotonic()
-            let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
+            let plan = PlanParts.plan(result.state, fences: result.fences, observed: observed, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
             let t2 = Clock.monotonic()
             precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed).isEmpty)
             let t3 = Clock.monotonic()
@@ -339,7 +344,7 @@ struct MeridianBench {
                 let result = try warm.load(commit: try warm.resolve("main"), path: "fleet")
                 precondition(result.isValid && result.state.jurisdictions[JurisdictionName("bench-edit-\(round)")] != nil, "the incremental load missed the edit")
                 let t1 = Clock.monotonic()
-                let plan = Planner.plan(result.state, fences: result.fences, observed: observedOnce, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
+                let plan = PlanParts.plan(result.state, fences: result.fences, observed: observedOnce, source: PlanSource(commit: nil, digest: result.digest, path: "fleet"))
                 let t2 = Clock.monotonic()
                 precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
                 let t3 = Clock.monotonic()

@@ -262,8 +262,8 @@ public final class Controller: Service, Sendable {
             memory.withLock { $0.status.noOpCycles += 1 }
             return CycleResult(ok: refusal == nil, summary: refusal == nil ? "no changes at \(commit.prefix(12))" : "no changes; \(refusal!)")
         }
-        let plan = Planner.plan(result.state, fences: result.fences, observed: observed,
-                                source: PlanSource(commit: commit, digest: result.digest, path: config.path))
+        let plan = PlanParts.plan(result.state, fences: result.fences, observed: observed,
+                                  source: PlanSource(commit: commit, digest: result.digest, path: config.path))
         let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
         if !violations.isEmpty {
             Counter(label: "meridian_fence_violations_total").increment(by: violations.count)

@@ -95,7 +95,7 @@ struct Apply: AsyncParsableCommand {
             }
             thePlan = savedPlan
         } else {
-            thePlan = Planner.plan(result.state, fences: result.fences, observed: observed, source: loaded.planSource)
+            thePlan = PlanParts.plan(result.state, fences: result.fences, observed: observed, source: loaded.planSource)
         }
         let violations = PlanCheck.verify(thePlan, state: result.state, fences: result.fences, observed: observed)
         guard violations.isEmpty else {

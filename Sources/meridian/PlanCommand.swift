@@ -66,8 +66,8 @@ struct PlanningOptions: ParsableArguments {
 
     /// Plans and re-checks every action against the fences; a violation is never emitted.
     func plan(_ result: LoadResult, observed: ObservedState, source: PlanSource, failed: Set<RegionName> = []) throws -> (Plan, [PlanVerifier.Violation]) {
-        let plan = Planner.plan(result.state, fences: result.fences, observed: observed, source: source,
-                                options: Planner.Options(failedRegions: failed))
+        let plan = PlanParts.plan(result.state, fences: result.fences, observed: observed, source: source,
+                                  options: Planner.Options(failedRegions: failed))
         let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
         for v in violations { Output.err("meridian: error: [fence.plan] \(v)") }
         return (plan, violations)
@@ -156,7 +156,7 @@ struct PlanCommand: AsyncParsableCommand {
         // The fleet as the base would leave it, then what the head changes from there.
         var start = observed
         if let baseState = baseResult.validState {
-            let basePlan = Planner.plan(baseState, fences: baseResult.fences, observed: observed, source: baseSource)
+            let basePlan = PlanParts.plan(baseState, fences: baseResult.fences, observed: observed, source: baseSource)
             start = PlanSimulator.apply(basePlan, to: observed, state: baseState)
         }
         let (plan, violations) = try planning.plan(head, observed: start, source: loaded.planSource)

@@ -205,6 +205,16 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         self.positions = positions
     }
 
+    /// From objects already in name order, each name once (a part of a table: see
+    /// `PlanPartition`).
+    init(sorted list: [Value], meta: (Value) -> ObjectMeta) {
+        self.list = list
+        var positions: [Name<Space>: Int] = [:]
+        positions.reserveCapacity(list.count)
+        for i in list.indices { positions[Name<Space>(meta(list[i]).name)] = i }
+        self.positions = positions
+    }
+
     /// From a table of names (tests and tools that build a state by hand).
     public init(_ table: [Name<Space>: Value]) {
         let names = table.keys.sorted()

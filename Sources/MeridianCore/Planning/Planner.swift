@@ -30,7 +30,9 @@ public final class Planner {
         Planner(state: state, fences: fences, observed: observed, options: options).run(source: source)
     }
 
-    init(state: DesiredState, fences: FenceAnalysis, observed: ObservedState, options: Options) {
+    /// `effective`: each artifact's effective fence by its position in `state.artifacts.list`,
+    /// when the caller has them so (a part of a partition); otherwise they are read from `fences`.
+    init(state: DesiredState, fences: FenceAnalysis, observed: ObservedState, options: Options, effective: [JurisdictionSet]? = nil) {
         self.state = state
         self.fences = fences
         self.observed = observed
@@ -75,8 +77,13 @@ public final class Planner {
         // looked up by name.
         let sameArtifacts = fences.effective.count == state.artifacts.count
             && fences.state.artifacts.list.withUnsafeBufferPointer { a in state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
-        self.effectiveFences = sameArtifacts ? fences.effective
-            : state.artifacts.list.map { fences.effectiveFence(of: ArtifactName($0.meta.name)) ?? JurisdictionSet() }
+        if let effective {
+            precondition(effective.count == state.artifacts.count, "one effective fence per artifact")
+            self.effectiveFences = effective
+        } else {
+            self.effectiveFences = sameArtifacts ? fences.effective
+                : state.artifacts.list.map { fences.effectiveFence(of: ArtifactName($0.meta.name)) ?? JurisdictionSet() }
+        }
         // The regions holding a copy of each declared artifact, in region name order, as one
         // list with offsets by the artifact's position (a table of arrays cost 4 MB in the
         // benchmark fleet): counted, then filled. With each, whether that copy has the declared
@@ -400,18 +407,26 @@ public final class Planner {
     // MARK: - Plan
 
     func run(source: PlanSource) -> Plan {
+        draftAll()
+        var ordered = order()
+        Self.number(&ordered.actions, depStart: ordered.depStart, depList: ordered.depList) { $0 }
+        return Plan(source: source, observedGenerations: generations(of: ordered.actions), actions: ordered.actions, unserved: Self.ordered(unserved))
+    }
+
+    /// Every draft, with its dependencies, before ordering.
+    private func draftAll() {
         purge()
-        do {
-            // Scoped: the desired assignment is freed before the ordering needs memory.
-            let desired = allocate()
-            stageAndDeploy(desired)
-            traffic(desired)
-            undeployAndPrune(desired)
-        }
-        let actions = order()
-        // Every declared region an action touches (or copies from), with the generation the
-        // plan was made against, looked up in `obs` (this loop used to copy a whole region
-        // observation, and build an array, per action).
+        // Scoped: the desired assignment is freed before the ordering needs memory.
+        let desired = allocate()
+        stageAndDeploy(desired)
+        traffic(desired)
+        undeployAndPrune(desired)
+    }
+
+    /// Every declared region an action touches (or copies from), with the generation the
+    /// plan was made against, looked up in `obs` (this loop used to copy a whole region
+    /// observation, and build an array, per action).
+    private func generations(of actions: [Action]) -> [RegionName: Int] {
         var generations: [RegionName: Int] = [:]
         func note(_ r: RegionName) {
             if generations[r] == nil, let o = obs[r] { generations[r] = o.generation }
@@ -421,11 +436,20 @@ public final class Planner {
             for r in (a.weights ?? [:]).keys { note(r) }
             if let from = a.from { note(from) }
         }
-        return Plan(source: source, observedGenerations: generations, actions: actions, unserved: Self.ordered(unserved))
+        return generations
+    }
+
+    /// The plan of one part of a partition (`PlanPartition`): its actions in order, without
+    /// ids, and their dependencies as positions in that order.
+    func runPart() -> PartPlan {
+        draftAll()
+        let ordered = order()
+        return PartPlan(actions: ordered.actions, depStart: ordered.depStart, depList: ordered.depList,
+                        unserved: unserved, generations: generations(of: ordered.actions), capacityWaitsDropped: ordered.softDropped)
     }
 
     /// Unserved placements in the order a plan lists them: by placement, then reason.
-    private static func ordered(_ unserved: [Unserved]) -> [Unserved] {
+    static func ordered(_ unserved: [Unserved]) -> [Unserved] {
         unserved.sorted { ($0.placement, $0.reason) < ($1.placement, $1.reason) }
     }
 
@@ -1049,7 +1073,7 @@ public final class Planner {
     /// Topological order with a deterministic tie-break (phase, region, subject); ids a1, a2…
     /// If the capacity waits close a cycle, the plan is ordered without any of them: a deploy
     /// that then finds no room fails and is retried on the next reconcile.
-    private func order() -> [Action] {
+    private func order() -> Ordered {
         // Every draft is in: the keys not found when their draft was added are looked up now,
         // and the tables that only served lookups go before the ordering needs memory.
         for (i, key) in pendingEdges {
@@ -1060,10 +1084,34 @@ public final class Planner {
         byRegion = [:]
         copiesFrom = [:]
         if let sorted = topological(withSoft: true) { return sorted }
-        return topological(withSoft: false) ?? []
+        if var sorted = topological(withSoft: false) {
+            sorted.softDropped = true
+            return sorted
+        }
+        return Ordered(actions: [], depStart: [0], depList: [], softDropped: true)
     }
 
-    private func topological(withSoft: Bool) -> [Action]? {
+    /// Actions in plan order, without ids; each one's dependencies as positions in that order,
+    /// ascending (`depList[depStart[k] ..< depStart[k + 1]]`).
+    struct Ordered {
+        var actions: [Action]
+        var depStart: [Int32]
+        var depList: [Int32]
+        /// The capacity waits closed a cycle, so the order has none of them.
+        var softDropped = false
+    }
+
+    /// Gives actions in plan order their ids and their dependencies by id, in place: an action's
+    /// id is "a" + its position in the plan, `position(k)` for the action at `k` here (0-based;
+    /// ascending, so dependencies stay in position order).
+    static func number(_ actions: inout [Action], depStart: [Int32], depList: [Int32], position: (Int) -> Int) {
+        for k in actions.indices {
+            actions[k].id = "a\(position(k) + 1)"
+            actions[k].dependsOn = depList[Int(depStart[k]) ..< Int(depStart[k + 1])].map { "a\(position(Int($0)) + 1)" }
+        }
+    }
+
+    private func topological(withSoft: Bool) -> Ordered? {
         let n = drafted.count
         // Sorted edges give each draft's dependencies sorted and unique, the same as a set's
         // sorted elements, without hashing; both directions are kept as offsets into one array.
@@ -1130,18 +1178,22 @@ public final class Planner {
         }
         guard out.count == n else { return nil }
         dependentList = []
-        // An action's id is "a" + its position; dependencies are listed in position order.
+        // Each draft's position in plan order; its dependencies are listed in position order.
         var position = [Int32](repeating: 0, count: n)
-        for (k, i) in out.enumerated() { position[Int(i)] = Int32(k + 1) }
+        for (k, i) in out.enumerated() { position[Int(i)] = Int32(k) }
+        var orderedStart = [Int32](repeating: 0, count: n + 1)
+        var orderedList: [Int32] = []
+        orderedList.reserveCapacity(depList.count)
+        for k in 0 ..< n {
+            let i = Int(out[k])
+            orderedList += depList[Int(depStart[i]) ..< Int(depStart[i + 1])].map { position[Int($0)] }.sorted()
+            orderedStart[k + 1] = Int32(orderedList.count)
+        }
+        depList = []
         // The actions leave their chunks (each freed once copied), then move into plan order in place.
         var actions = drafted.takeAll()
         actions.permute(taking: out)
-        for k in 0 ..< n {
-            actions[k].id = "a\(k + 1)"
-            let i = Int(out[k])
-            actions[k].dependsOn = depList[Int(depStart[i]) ..< Int(depStart[i + 1])].map { position[Int($0)] }.sorted().map { "a\($0)" }
-        }
-        return actions
+        return Ordered(actions: actions, depStart: orderedStart, depList: orderedList)
     }
 }
 

@@ -1,0 +1,266 @@
+/// The plan split into parts that share nothing, each planned on its own and merged into exactly
+/// the plan of the whole (`Planner.plan`, byte for byte; a property test holds it to that).
+///
+/// Two objects are in the same part when the planner can read one while it plans the other:
+/// an artifact and its origin and every region that reports a copy of it; a model and its
+/// artifacts; a topology and its regions and failover regions; a placement and its model and
+/// topology; a region and every placement (declared or not) it reports a deployment of or
+/// traffic for, and the model each deployment runs. Everything else the planner reads of
+/// fences (effective fences, region closures, model fences, how a set is described) comes from
+/// the fence analysis of the whole state, which every part shares, so a part's plan is exactly
+/// what the whole planner drafts for those objects. Jurisdictions, residency fences, guardrails
+/// and lineage are read only through that analysis.
+///
+/// The whole planner orders its drafts by Kahn's algorithm, always taking the ready draft with
+/// the smallest key (kind, region, name). Parts share no dependency, so each part's drafts
+/// become ready exactly as they do when the part is planned alone, and the whole order is the
+/// parts' orders merged by always taking the part whose next action has the smallest key.
+/// (Capacity waits are dropped from the whole plan when they close a cycle anywhere: then
+/// `merge` gives nil, and the caller plans the whole.)
+///
+/// Parts are planned on any thread (`MeridianEngine` plans them on every core) and, where a
+/// part's inputs are unchanged, reused from an earlier plan (`PartPlan.reusable`).
+public struct PlanPartition: Sendable {
+    /// A part, as positions in the whole state's lists (in name order); its own state is
+    /// built when it is planned, on the thread that plans it.
+    public struct Part: Sendable {
+        var regions: [Int32] = []
+        var artifacts: [Int32] = []
+        var models: [Int32] = []
+        var topologies: [Int32] = []
+        var placements: [Int32] = []
+        /// About how much planning the part takes (its objects and observed entries), for
+        /// scheduling.
+        public internal(set) var weight = 0
+    }
+
+    public let parts: [Part]
+    /// The whole state, its fence analysis, which every part reads, and the observation.
+    let state: DesiredState
+    let fences: FenceAnalysis
+    let observed: ObservedState
+    /// Whether `fences.effective` is by position in `state.artifacts.list` (the analysis was
+    /// made from this state), so that a part's planner takes its artifacts' effective fences by
+    /// position instead of looking each up by name.
+    let effectiveByPosition: Bool
+
+    /// At most `maxParts` parts: when there are more independent groups, the smaller ones share
+    /// parts (largest first, each into the lightest part so far).
+    public init(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, maxParts: Int = 64) {
+        self.state = state
+        self.fences = fences
+        self.observed = observed
+        effectiveByPosition = fences.effective.count == state.artifacts.count
+            && fences.state.artifacts.list.withUnsafeBufferPointer { a in state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        let regions = state.regionList, artifacts = state.artifacts.list, models = state.models.list
+        let topologies = state.topologies.list, placements = state.placements.list
+        let artifactBase = regions.count, modelBase = artifactBase + artifacts.count
+        let topologyBase = modelBase + models.count, placementBase = topologyBase + topologies.count
+        let declaredCount = placementBase + placements.count
+        var parent = (0 ..< Int32(declaredCount)).map { $0 }
+        // Placements observed but not declared: one node per name, so that every region that
+        // reports one is in the same part (its traffic is steered across all of them at once).
+        var undeclared: [String: Int32] = [:]
+        func find(_ x: Int32) -> Int32 {
+            var x = x
+            while parent[Int(x)] != x {
+                parent[Int(x)] = parent[Int(parent[Int(x)])]
+                x = parent[Int(x)]
+            }
+            return x
+        }
+        func union(_ a: Int32, _ b: Int32) {
+            let ra = find(a), rb = find(b)
+            if ra < rb { parent[Int(rb)] = ra } else if rb < ra { parent[Int(ra)] = rb }
+        }
+        func union(_ a: Int32, region name: RegionName) {
+            if let k = state.regions.position(of: name) { union(a, Int32(k)) }
+        }
+        func placementNode(_ name: String) -> Int32 {
+            if let k = state.placements.position(of: PlacementName(name)) { return Int32(placementBase + k) }
+            if let n = undeclared[name] { return n }
+            let n = Int32(parent.count)
+            parent.append(n)
+            undeclared[name] = n
+            return n
+        }
+        for i in artifacts.indices { union(Int32(artifactBase + i), region: artifacts[i].origin.value) }
+        for m in models.indices {
+            for a in models[m].artifacts {
+                if let i = state.artifacts.position(of: a.value) { union(Int32(modelBase + m), Int32(artifactBase + i)) }
+            }
+        }
+        for t in topologies.indices {
+            for r in topologies[t].regions { union(Int32(topologyBase + t), region: r.name.value) }
+            for r in topologies[t].failover { union(Int32(topologyBase + t), region: r.value) }
+        }
+        for p in placements.indices {
+            if let m = state.models.position(of: placements[p].model.value) { union(Int32(placementBase + p), Int32(modelBase + m)) }
+            if let t = state.topologies.position(of: placements[p].topology.value) { union(Int32(placementBase + p), Int32(topologyBase + t)) }
+        }
+        var observedEntries = [Int](repeating: 0, count: regions.count)
+        for (k, region) in regions.enumerated() {
+            guard let o = observed.regions[region.name.rawValue] else { continue }
+            observedEntries[k] = o.artifacts.count + o.deployments.count + o.traffic.count
+            for a in o.artifacts.keys {
+                if let i = state.artifacts.position(of: ArtifactName(a)) { union(Int32(k), Int32(artifactBase + i)) }
+            }
+            for (p, d) in o.deployments {
+                union(Int32(k), placementNode(p))
+                if let m = state.models.position(of: ModelName(d.model)) { union(Int32(k), Int32(modelBase + m)) }
+            }
+            for p in o.traffic.keys { union(Int32(k), placementNode(p)) }
+        }
+        // Groups by root, in order of their smallest node, with their weights.
+        var group = [Int32](repeating: -1, count: parent.count)
+        var weights: [Int] = []
+        for x in 0 ..< Int32(parent.count) {
+            let root = Int(find(x))
+            if group[root] < 0 {
+                group[root] = Int32(weights.count)
+                weights.append(0)
+            }
+            let g = Int(group[root])
+            group[Int(x)] = Int32(g)
+            weights[g] += 1 + (Int(x) < regions.count ? observedEntries[Int(x)] : 0)
+        }
+        // Groups into parts: largest first, each into the lightest part so far (ties: the first).
+        let partCount = min(max(1, maxParts), weights.count)
+        var partOf = [Int](repeating: 0, count: weights.count)
+        var load = [Int](repeating: 0, count: partCount)
+        for g in weights.indices.sorted(by: { weights[$0] != weights[$1] ? weights[$0] > weights[$1] : $0 < $1 }) {
+            var lightest = 0
+            for p in 1 ..< partCount where load[p] < load[lightest] { lightest = p }
+            partOf[g] = lightest
+            load[lightest] += weights[g]
+        }
+        var parts = [Part](repeating: Part(), count: partCount)
+        for p in 0 ..< partCount { parts[p].weight = load[p] }
+        // Each part's objects as positions, ascending (so in name order).
+        for x in 0 ..< declaredCount {
+            let p = partOf[Int(group[x])]
+            switch x {
+            case ..<artifactBase: parts[p].regions.append(Int32(x))
+            case ..<modelBase: parts[p].artifacts.append(Int32(x - artifactBase))
+            case ..<topologyBase: parts[p].models.append(Int32(x - modelBase))
+            case ..<placementBase: parts[p].topologies.append(Int32(x - topologyBase))
+            default: parts[p].placements.append(Int32(x - placementBase))
+            }
+        }
+        self.parts = parts
+    }
+
+    /// Plans one part. Reads only the partition: parts may be planned at once, on any threads.
+    public func plan(part p: Int) -> PartPlan {
+        let part = parts[p]
+        func table<S, V>(_ whole: ObjectTable<S, V>, _ positions: [Int32], _ meta: (V) -> ObjectMeta) -> ObjectTable<S, V> {
+            ObjectTable(sorted: positions.map { whole.list[Int($0)] }, meta: meta)
+        }
+        let partState = DesiredState(
+            jurisdictions: ObjectTable([:]), regions: table(state.regions, part.regions, \.meta),
+            artifacts: table(state.artifacts, part.artifacts, \.meta), fences: ObjectTable([:]),
+            models: table(state.models, part.models, \.meta), topologies: table(state.topologies, part.topologies, \.meta),
+            placements: table(state.placements, part.placements, \.meta), guardrails: ObjectTable([:]))
+        var partObserved = ObservedState()
+        for k in part.regions {
+            let name = state.regionList[Int(k)].name.rawValue
+            if let o = observed.regions[name] { partObserved.regions[name] = o }
+        }
+        let effective = effectiveByPosition ? part.artifacts.map { fences.effective[Int($0)] } : nil
+        return Planner(state: partState, fences: fences, observed: partObserved, options: Planner.Options(), effective: effective).runPart()
+    }
+
+    /// The parts planned one after the other and merged: `Planner.plan` of the whole state, by
+    /// way of the parts.
+    public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
+                            maxParts: Int = 64) -> Plan {
+        let partition = PlanPartition(state, fences: fences, observed: observed, maxParts: maxParts)
+        return partition.merge(partition.parts.indices.map { partition.plan(part: $0) }, source: source)
+            ?? Planner.plan(state, fences: fences, observed: observed, source: source)
+    }
+
+    /// The whole plan from the parts' plans (in part order), or nil when it is not their merge:
+    /// a part ordered without its capacity waits (they closed a cycle), which the whole planner
+    /// then does for every part.
+    public func merge(_ plans: [PartPlan], source: PlanSource) -> Plan? {
+        precondition(plans.count == parts.count, "one plan per part")
+        if plans.count > 1 && plans.contains(where: \.capacityWaitsDropped) { return nil }
+        // The ordering key of an action (`Planner.topological`): kind, region (none first), then
+        // its placement's or artifact's name. Regions as positions in the whole state (name
+        // order); an action's region always belongs to its part, so two parts' actions with a
+        // region never tie on it, and the name decides only between two without one.
+        func regionRank(_ a: Action) -> Int {
+            guard let r = a.region else { return -1 }
+            return state.regions.position(of: r) ?? Int.max
+        }
+        func less(_ a: Action, _ ra: Int, _ b: Action, _ rb: Int) -> Bool {
+            if a.kind.rank != b.kind.rank { return a.kind.rank < b.kind.rank }
+            if ra != rb { return ra < rb }
+            if ra == Int.max, let x = a.region, let y = b.region, x != y { return x.rawValue < y.rawValue }
+            return (a.placement?.rawValue ?? a.artifact?.rawValue ?? "") < (b.placement?.rawValue ?? b.artifact?.rawValue ?? "")
+        }
+        let total = plans.reduce(0) { $0 + $1.actions.count }
+        var next = [Int](repeating: 0, count: plans.count)
+        var headRank = plans.map { $0.actions.first.map(regionRank) ?? 0 }
+        // The parts with actions left, as a binary heap on their next action.
+        var heap = plans.indices.filter { !plans[$0].actions.isEmpty }
+        func before(_ p: Int, _ q: Int) -> Bool {
+            less(plans[p].actions[next[p]], headRank[p], plans[q].actions[next[q]], headRank[q])
+        }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && before(heap[l], heap[m]) { m = l }
+                if r < heap.count && before(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        var position = plans.map { [Int32](repeating: 0, count: $0.actions.count) }
+        var from: [(part: Int32, index: Int32)] = []
+        from.reserveCapacity(total)
+        while let p = heap.first {
+            position[p][next[p]] = Int32(from.count)
+            from.append((Int32(p), Int32(next[p])))
+            next[p] += 1
+            if next[p] < plans[p].actions.count {
+                headRank[p] = regionRank(plans[p].actions[next[p]])
+            } else {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            }
+            siftDown(0)
+        }
+        var actions: [Action] = []
+        actions.reserveCapacity(total)
+        for (p, i) in from {
+            let part = plans[Int(p)]
+            var a = part.actions[Int(i)]
+            a.id = "a\(actions.count + 1)"
+            a.dependsOn = part.depList[Int(part.depStart[Int(i)]) ..< Int(part.depStart[Int(i) + 1])].map { "a\(position[Int(p)][Int($0)] + 1)" }
+            actions.append(a)
+        }
+        var generations: [RegionName: Int] = [:]
+        for plan in plans { generations.merge(plan.generations) { a, _ in a } }
+        return Plan(source: source, observedGenerations: generations, actions: actions,
+                    unserved: Planner.ordered(plans.flatMap(\.unserved)))
+    }
+}
+
+/// One part's plan: its actions in order, without ids, and their dependencies as positions in
+/// that order (`depList[depStart[k] ..< depStart[k + 1]]`, ascending).
+public struct PartPlan: Sendable {
+    let actions: [Action]
+    let depStart: [Int32]
+    let depList: [Int32]
+    let unserved: [Unserved]
+    let generations: [RegionName: Int]
+    /// Its capacity waits closed a cycle, so it was ordered without them.
+    let capacityWaitsDropped: Bool
+
+    public var actionCount: Int { actions.count }
+}
