@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "InvariantTests",
             dependencies: [
-                "MeridianManifests", "MeridianCore",
+                "MeridianManifests", "MeridianCore", "MeridianEngine",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict

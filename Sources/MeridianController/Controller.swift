@@ -68,6 +68,9 @@ public final class Controller: Service, Sendable {
     public let store: any StateStore
     let logger: Logger
     let source: GitSource
+    /// The last cycle's plan by parts: the next cycle plans again only the parts whose inputs
+    /// changed (a one-file commit, a region that moved).
+    let planMemo = PlanMemo()
     let memory: Mutex<Memory>
     let wakeUp = Wakeup()
     let stopping = StopFlag()
@@ -263,7 +266,10 @@ public final class Controller: Service, Sendable {
             return CycleResult(ok: refusal == nil, summary: refusal == nil ? "no changes at \(commit.prefix(12))" : "no changes; \(refusal!)")
         }
         let plan = PlanParts.plan(result.state, fences: result.fences, observed: observed,
-                                  source: PlanSource(commit: commit, digest: result.digest, path: config.path))
+                                  source: PlanSource(commit: commit, digest: result.digest, path: config.path), memo: planMemo)
+        let parts = planMemo.lastParts
+        Gauge(label: "meridian_plan_parts").record(parts.total)
+        Gauge(label: "meridian_plan_parts_reused").record(parts.reused)
         let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
         if !violations.isEmpty {
             Counter(label: "meridian_fence_violations_total").increment(by: violations.count)

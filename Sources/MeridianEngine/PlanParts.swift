@@ -1,20 +1,32 @@
 public import MeridianCore
 internal import Dispatch
 internal import Foundation
+internal import Synchronization
 
 /// `Planner.plan` on every core: the fleet is split into parts that share nothing
 /// (`PlanPartition`), the parts are planned at once, the largest first, and merged into
 /// exactly the plan the whole planner makes (a property test holds the merge to that).
+///
+/// With a `PlanMemo`, a part whose inputs are all unchanged since the memo's last plan is not
+/// planned again: its earlier plan is merged as it is (`PlanPartition.reusable`). This is the
+/// controller's path: after a one-file commit, only the parts the commit touches are planned.
 public enum PlanParts {
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
-                            options: Planner.Options = Planner.Options(), threads: Int? = nil) -> Plan {
+                            options: Planner.Options = Planner.Options(), threads: Int? = nil, memo: PlanMemo? = nil) -> Plan {
         // A drill fails regions by name for the whole fleet: planned whole.
         guard options.failedRegions.isEmpty else {
             return Planner.plan(state, fences: fences, observed: observed, source: source, options: options)
         }
         let partition = PlanPartition(state, fences: fences, observed: observed)
-        let plans = planParts(partition, Array(partition.parts.indices), threads: threads)
-        return partition.merge(plans, source: source) ?? Planner.plan(state, fences: fences, observed: observed, source: source)
+        var plans: [PartPlan?] = Array(repeating: nil, count: partition.parts.count)
+        if let memo, let (old, oldPlans) = memo.last {
+            plans = partition.reusable(from: old, plans: oldPlans)
+        }
+        let missing = plans.indices.filter { plans[$0] == nil }
+        for (i, plan) in zip(missing, planParts(partition, missing, threads: threads)) { plans[i] = plan }
+        let all = plans.map { $0! }
+        memo?.remember(partition, all, reused: partition.parts.count - missing.count)
+        return partition.merge(all, source: source) ?? Planner.plan(state, fences: fences, observed: observed, source: source)
     }
 
     /// The plans of `which` parts (in that order), on up to `threads` threads (default: every
@@ -43,4 +55,33 @@ public enum PlanParts {
         }
         return results.map { $0! }
     }
+}
+
+/// The last plan's partition and part plans, for the next plan to take over what did not
+/// change (`PlanParts.plan(…, memo:)`). Holds that plan's desired state, fence analysis and
+/// observation until the next plan replaces them. Plans through one memo may come from any
+/// thread, one at a time or not: each reads the memo once and replaces it once.
+public final class PlanMemo: Sendable {
+    private struct Last: Sendable {
+        let partition: PlanPartition
+        let plans: [PartPlan]
+        let reused: Int
+    }
+    private let state = Mutex<Last?>(nil)
+
+    public init() {}
+
+    var last: (PlanPartition, [PartPlan])? { state.withLock { $0.map { ($0.partition, $0.plans) } } }
+
+    func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int) {
+        state.withLock { $0 = Last(partition: partition, plans: plans, reused: reused) }
+    }
+
+    /// Of the last plan: how many parts it had, and how many it took over unplanned.
+    public var lastParts: (total: Int, reused: Int) {
+        state.withLock { last in (last?.plans.count ?? 0, last?.reused ?? 0) }
+    }
+
+    /// Forgets the last plan (and lets go of what it held).
+    public func clear() { state.withLock { $0 = nil } }
 }

@@ -26,12 +26,15 @@ struct BenchHarnessTests {
         let figures = try #require(doc["figures"] as? [String: [String: Any]])
         let floor = try #require(figures["floor"]?["seconds"] as? Double)
         #expect(floor > 0)
-        for name in ["validate", "fences", "structuralChecks", "coldPlan", "incremental", "planConverged", "pyyaml", "cliPlan", "pullRequestComment"] {
+        for name in ["validate", "fences", "structuralChecks", "coldPlan", "incremental", "incrementalPlacement", "planConverged", "pyyaml", "cliPlan", "pullRequestComment"] {
             let f = try #require(figures[name], "\(name) is reported")
             let seconds = try #require(f["seconds"] as? Double)
             let ratio = try #require(f["ratioToFloor"] as? Double)
             #expect(seconds > 0 && abs(ratio - seconds / floor) < 1e-9, "\(name): \(f)")
         }
+        // A placement edit plans its own part again and takes the others over from the last plan.
+        let parts = figures["incrementalPlacement"]?["planParts"] as? Int ?? 0, reused = figures["incrementalPlacement"]?["planPartsReused"] as? Int ?? -1
+        #expect(parts > 1 && reused >= 1 && reused < parts, "\(parts) parts, \(reused) taken over")
         #expect((figures["peakRSS"]?["bytes"] as? Int ?? 0) > 1_000_000)
         #expect((figures["apply"]?["actions"] as? Int ?? 0) > 100, "the apply benchmark ran a real plan against agents")
         #expect((figures["apply"]?["actionsPerSecond"] as? Double ?? 0) > 0)

@@ -1,4 +1,5 @@
 import MeridianCore
+import MeridianEngine
 import MeridianManifests
 import PropertyBased
 import Testing
@@ -29,15 +30,14 @@ enum UnionWorld {
     }
 
     /// Up to three fleets from one tape each, loaded together, with their observations.
-    static func make(_ tapes: [[Int]]) -> (LoadResult, ObservedState)? {
+    static func make(_ tapes: [[Int]], extra: [String] = [], edit: ((inout [RandomFleet]) -> Void)? = nil) -> (LoadResult, ObservedState)? {
+        // The extra documents go last, so that adding or removing them moves no other object
+        // (an object's source location is part of it).
+        var fleets = tapes.map { RandomFleet(tape: $0) }
+        edit?(&fleets)
         var docs: [String] = []
-        var fleets: [RandomFleet] = []
-        for (w, tape) in tapes.enumerated() {
-            let fleet = RandomFleet(tape: tape)
-            fleets.append(fleet)
-            docs += fleet.yaml(names(w))
-        }
-        let loaded = Y.load(docs)
+        for (w, fleet) in fleets.enumerated() { docs += fleet.yaml(names(w)) }
+        let loaded = Y.load(docs + extra)
         guard loaded.isValid else { return nil }
         var observed = ObservedState()
         for (w, fleet) in fleets.enumerated() {
@@ -85,10 +85,149 @@ struct PlanPartitionTests {
                 steps += 1
             }
         }
-        print("partition property: \(worlds) worlds, \(split) split, \(mixed) mixed, \(steps) steps")
         #expect(worlds >= 60, "only \(worlds) valid worlds")
         #expect(split >= 150, "only \(split) observations split into parts")
         #expect(mixed >= 30, "only \(mixed) plans with actions in more than one part")
+    }
+
+    @Test("planning again through a memo after an edit gives the whole plan byte for byte, and takes over unchanged parts")
+    func memoAfterEdit() async {
+        var edits = 0, reusedSome = 0, replannedSome = 0
+        var byEdit = [Int](repeating: 0, count: 5)
+        await propertyCheck(count: 1_500, input: tapes, tapes, tapes, Gen.int(in: 0 ... 1_000)) { a, b, c, pick in
+            let spare = pick % 2 == 0 ? [Y.jurisdiction("spare")] : []
+            guard let (before, observedBefore) = UnionWorld.make([a, b, c], extra: spare) else { return }
+            let memo = PlanMemo()
+            let first = PlanParts.plan(before.state, fences: before.fences, observed: observedBefore, source: Self.source, memo: memo)
+            #expect(PlanJSON.render(first) == Self.whole(before, observedBefore))
+            // The edit: one fleet replaced by another (its objects, fences and observation all
+            // change); a jurisdiction nothing names added, or the spare one removed; the
+            // regions' observation after the plan is applied; or one residency fence changed
+            // (allowing everywhere, or denying one more jurisdiction), nothing else.
+            let edit = (pick / 2) % 5
+            var after = before, observedAfter = observedBefore
+            switch edit {
+            case 0:
+                let other = b.enumerated().map { $0.offset % 7 == pick % 7 ? ($0.element + 1 + pick) % 1_001 : $0.element }
+                guard let (l, o) = UnionWorld.make([a, other, c], extra: spare) else { return }
+                (after, observedAfter) = (l, o)
+            case 1:
+                guard let (l, _) = UnionWorld.make([a, b, c], extra: spare + [Y.jurisdiction("added")]) else { return }
+                after = l
+            case 2:
+                guard !spare.isEmpty, let (l, _) = UnionWorld.make([a, b, c]) else { return }
+                after = l
+            case 3:
+                observedAfter = TestSimulator.apply(first, observedBefore, before.state)
+            default:
+                let w = pick % 3
+                guard let (l, _) = UnionWorld.make([a, b, c], extra: spare, edit: { fleets in
+                    guard !fleets[w].fences.isEmpty else { return }
+                    let f = (pick / 10) % fleets[w].fences.count
+                    if pick % 4 == 0 { fleets[w].fences[f].allow = nil } else { fleets[w].fences[f].deny.append(pick % fleets[w].jurisdictions) }
+                }), !l.fences.universe.isEmpty else { return }
+                after = l
+            }
+            let again = PlanParts.plan(after.state, fences: after.fences, observed: observedAfter, source: Self.source, memo: memo)
+            #expect(PlanJSON.render(again) == Self.whole(after, observedAfter), "edit \(edit)")
+            edits += 1
+            byEdit[edit] += 1
+            let (total, reused) = memo.lastParts
+            if reused > 0 { reusedSome += 1 }
+            if reused < total { replannedSome += 1 }
+        }
+        // No tautology: every kind of edit ran, parts were taken over, and parts were planned again.
+        #expect(edits >= 100, "only \(edits) edits")
+        for (k, n) in byEdit.enumerated() { #expect(n >= 15, "edit \(k): \(n)") }
+        #expect(reusedSome >= 50, "parts taken over after only \(reusedSome) edits")
+        #expect(replannedSome >= 50, "parts planned again after only \(replannedSome) edits")
+    }
+
+    @Test("a part is planned again when a fence it reads changes, even through a jurisdiction it never names")
+    func fenceChangeReplans() throws {
+        // An unfenced model artifact may live in every jurisdiction: adding one changes its
+        // effective fence, and so the part that serves it; a fenced fleet beside it is kept.
+        func docs(_ extra: [String]) -> [String] {
+            [Y.jurisdiction("eu"), Y.jurisdiction("us"),
+             Y.region("eu-1", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.region("us-1", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.fence("eu-only", allow: ["eu"]),
+             Y.artifact("free", origin: "us-1"), Y.artifact("fenced", origin: "eu-1", fences: ["eu-only"]),
+             Y.model("m-free", ["free"]), Y.model("m-fenced", ["fenced"]),
+             Y.topology("t-us", mode: "single-region", [("us-1", nil)], failover: []),
+             Y.topology("t-eu", mode: "single-region", [("eu-1", nil)], failover: []),
+             Y.placement("p-us", model: "m-free", topology: "t-us"), Y.placement("p-eu", model: "m-fenced", topology: "t-eu")] + extra
+        }
+        let before = Y.load(docs([])), after = Y.load(docs([Y.jurisdiction("zz")]))
+        try #require(before.isValid && after.isValid, "\(before.diagnostics) \(after.diagnostics)")
+        var observed = ObservedState()
+        observed.regions["eu-1"] = RegionObservation(jurisdiction: "eu")
+        observed.regions["us-1"] = RegionObservation(jurisdiction: "us")
+        let memo = PlanMemo()
+        _ = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(memo.lastParts == (2, 0))
+        let again = PlanParts.plan(after.state, fences: after.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(memo.lastParts == (2, 1))
+        #expect(PlanJSON.render(again) == Self.whole(after, observed))
+        // The same state once more: both parts are taken over.
+        _ = PlanParts.plan(after.state, fences: after.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(memo.lastParts == (2, 2))
+    }
+
+    @Test("a part is planned again when the fence of a copy it holds changes, though no model uses it")
+    func heldCopyFenceChangeReplans() throws {
+        func docs(_ allow: String) -> [String] {
+            [Y.jurisdiction("eu"), Y.jurisdiction("us"), Y.region("eu-1", "eu"), Y.region("us-1", "us"),
+             Y.fence("f", allow: [allow]), Y.artifact("x", origin: "us-1", fences: ["f"]), Y.artifact("y", origin: "us-1")]
+        }
+        let before = Y.load(docs("*")), after = Y.load(docs("us"))
+        try #require(before.isValid && after.isValid, "\(before.diagnostics) \(after.diagnostics)")
+        let copy = ObservedArtifact(digest: "sha256:" + String(repeating: "ab", count: 32))
+        var observed = ObservedState()
+        observed.regions["eu-1"] = RegionObservation(jurisdiction: "eu", artifacts: ["x": copy])
+        observed.regions["us-1"] = RegionObservation(jurisdiction: "us", artifacts: ["x": copy, "y": copy])
+        let memo = PlanMemo()
+        let first = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(!first.actions.contains { $0.kind == .purge })
+        // x may no longer live in the EU: its copy there is purged. Nothing of the part changed
+        // but the fence of a copy one of its regions holds.
+        let again = PlanParts.plan(after.state, fences: after.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(PlanJSON.render(again) == Self.whole(after, observed))
+        #expect(again.actions.contains { $0.kind == .purge && $0.region == RegionName("eu-1") && $0.artifact == ArtifactName("x") })
+        #expect(memo.lastParts.reused < memo.lastParts.total)
+    }
+
+    @Test("a part is planned again when a region it replicates to, in another part, changes jurisdiction")
+    func closureChangeReplans() throws {
+        func docs(_ replicaJurisdiction: String) -> [String] {
+            [Y.jurisdiction("eu"), Y.jurisdiction("us"),
+             Y.region("eu-1", "eu", replicatesTo: ["eu-2"], extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.region("eu-2", replicaJurisdiction, extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.fence("eu-only", allow: ["eu"]),
+             Y.artifact("fenced", origin: "eu-1", fences: ["eu-only"]),
+             Y.model("m", ["fenced"]),
+             Y.topology("t", mode: "single-region", [("eu-1", nil)], failover: []),
+             Y.placement("p", model: "m", topology: "t")]
+        }
+        let before = Y.load(docs("eu")), after = Y.load(docs("us"))
+        try #require(before.isValid, "\(before.diagnostics)")
+        var observed = ObservedState()
+        observed.regions["eu-1"] = RegionObservation(jurisdiction: "eu", artifacts: ["fenced": ObservedArtifact(digest: "sha256:" + String(repeating: "ab", count: 32))],
+                                                     deployments: ["p": ObservedDeployment(model: "m", version: "1.0.0", replicas: 1, ready: 1)],
+                                                     traffic: ["p": 100])
+        observed.regions["eu-2"] = RegionObservation(jurisdiction: "eu")
+        let memo = PlanMemo()
+        let first = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(first.isEmpty)
+        #expect(memo.lastParts == (2, 0))
+        // eu-2 now declared in the US: eu-1's storage reaches the US, so it is outside the
+        // fence (the new state does not validate, but the planner must still see it).
+        observed.regions["eu-2"] = RegionObservation(jurisdiction: "us")
+        let again = PlanParts.plan(after.state, fences: after.fences, observed: observed, source: Self.source, memo: memo)
+        // eu-1's part is planned again, though none of its objects or observations changed.
+        #expect(memo.lastParts == (2, 0))
+        #expect(PlanJSON.render(again) == Self.whole(after, observed))
+        #expect(again.actions.contains { $0.kind == .purge && $0.region == RegionName("eu-1") })
     }
 
     @Test("an undeclared placement reported in two otherwise separate fleets puts them in one part")

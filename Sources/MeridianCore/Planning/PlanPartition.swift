@@ -170,6 +170,107 @@ public struct PlanPartition: Sendable {
         return Planner(state: partState, fences: fences, observed: partObserved, options: Planner.Options(), effective: effective).runPart()
     }
 
+    /// For each part, the plan of an earlier partition's part (`old`, planned as `plans`) that is
+    /// exactly this part's plan, if any: the same objects, equal (`==`, their source locations
+    /// included), the same observation of every region, and the same fence facts the planner
+    /// reads. Those facts are each region's closure and jurisdiction label, and the effective
+    /// fence of each artifact that a model of the part uses or a region of the part reports a
+    /// copy of; the planner reads no other artifact's fence (`Planner.purge` and
+    /// `Planner.stageSource` are where it reads them), and a model's fence is the intersection
+    /// of its artifacts' (every jurisdiction, for a model with none). Sets are compared by
+    /// jurisdiction name, with whether each is every jurisdiction (which
+    /// `FenceAnalysis.describe` says), so that a jurisdiction added elsewhere changes nothing
+    /// here unless a fence the part reads changes. Everything else is planned again; the merge
+    /// of old and new part plans is then the whole plan, as the property tests check.
+    public func reusable(from old: PlanPartition, plans: [PartPlan]) -> [PartPlan?] {
+        precondition(plans.count == old.parts.count, "one plan per part")
+        let oldCount = old.fences.jurisdictionNames.count, newCount = fences.jurisdictionNames.count
+        let sameJurisdictions = old.fences.jurisdictionNames == fences.jurisdictionNames
+        // Old jurisdiction bits to new ones (-1: no longer declared), and each old set moved to
+        // the new bits once (a fleet has few distinct sets).
+        let translate = sameJurisdictions ? [] : old.fences.jurisdictionNames.map { fences.jurisdictionIndex[$0] ?? -1 }
+        var moved: [JurisdictionSet: JurisdictionSet?] = [:]
+        func same(_ a: JurisdictionSet, _ b: JurisdictionSet) -> Bool {
+            // `describe` marks the universe when there is more than one jurisdiction.
+            if (a == old.fences.universe && oldCount > 1) != (b == fences.universe && newCount > 1) { return false }
+            if sameJurisdictions { return a == b }
+            let m: JurisdictionSet?
+            if let known = moved[a] {
+                m = known
+            } else {
+                var t: JurisdictionSet? = JurisdictionSet()
+                for i in a.indices {
+                    guard i < translate.count, translate[i] >= 0 else { t = nil; break }
+                    t!.insert(translate[i])
+                }
+                moved[a] = t
+                m = t
+            }
+            return m == b
+        }
+        // Old parts by their first region (a part with no region plans nothing but its
+        // placements' unserved reasons; such parts are keyed by their first placement).
+        func key(_ p: PlanPartition, _ part: Part) -> String? {
+            if let r = part.regions.first { return "r:" + p.state.regionList[Int(r)].name.rawValue }
+            if let q = part.placements.first { return "p:" + p.state.placementList[Int(q)].name.rawValue }
+            return nil
+        }
+        var oldByKey: [String: Int] = [:]
+        for (i, part) in old.parts.enumerated() {
+            if let k = key(old, part) { oldByKey[k] = i }
+        }
+        func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
+            guard pa.count == pb.count else { return false }
+            for k in pa.indices where a.list[Int(pa[k])] != b.list[Int(pb[k])] { return false }
+            return true
+        }
+        func effective(_ p: PlanPartition, _ i: Int32) -> JurisdictionSet? {
+            p.effectiveByPosition ? p.fences.effective[Int(i)] : p.fences.effectiveFence(of: ArtifactName(p.state.artifacts.list[Int(i)].meta.name))
+        }
+        return parts.map { part -> PartPlan? in
+            guard let k = key(self, part), let i = oldByKey[k] else { return nil }
+            let was = old.parts[i]
+            guard sameObjects(old.state.regions, was.regions, state.regions, part.regions),
+                  sameObjects(old.state.artifacts, was.artifacts, state.artifacts, part.artifacts),
+                  sameObjects(old.state.models, was.models, state.models, part.models),
+                  sameObjects(old.state.topologies, was.topologies, state.topologies, part.topologies),
+                  sameObjects(old.state.placements, was.placements, state.placements, part.placements)
+            else { return nil }
+            // The observation of every region, and the regions' fence facts.
+            for r in part.regions {
+                let name = state.regionList[Int(r)].name
+                guard observed.regions[name.rawValue] == old.observed.regions[name.rawValue],
+                      fences.jurisdictionLabel(of: name) == old.fences.jurisdictionLabel(of: name)
+                else { return nil }
+                switch (old.fences.regionClosure[name], fences.regionClosure[name]) {
+                case (nil, nil): break
+                case let (a?, b?):
+                    guard a.unknown == b.unknown, same(a.jurisdictions, b.jurisdictions) else { return nil }
+                default: return nil
+                }
+            }
+            // A model with no artifacts may be served in every jurisdiction.
+            if !same(old.fences.universe, fences.universe) && part.models.contains(where: { state.models.list[Int($0)].artifacts.isEmpty }) {
+                return nil
+            }
+            // Effective fences: the same artifacts are in both parts, in the same order. Most
+            // fences are unchanged; one that changed matters only if the planner reads it.
+            var modelArtifacts: Set<String>?
+            for k in part.artifacts.indices {
+                let (x, y) = (effective(old, was.artifacts[k]), effective(self, part.artifacts[k]))
+                if let x, let y, same(x, y) { continue }
+                if x == nil && y == nil { continue }
+                let name = state.artifacts.list[Int(part.artifacts[k])].meta.name
+                if modelArtifacts == nil {
+                    modelArtifacts = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
+                }
+                if modelArtifacts!.contains(name) { return nil }
+                for r in part.regions where observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts[name] != nil { return nil }
+            }
+            return plans[i]
+        }
+    }
+
     /// The parts planned one after the other and merged: `Planner.plan` of the whole state, by
     /// way of the parts.
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
@@ -189,9 +290,14 @@ public struct PlanPartition: Sendable {
         // its placement's or artifact's name. Regions as positions in the whole state (name
         // order); an action's region always belongs to its part, so two parts' actions with a
         // region never tie on it, and the name decides only between two without one.
-        func regionRank(_ a: Action) -> Int {
+        // A part's actions come in runs on one region: the last region's rank is kept per part.
+        var lastRegion = [(RegionName, Int)?](repeating: nil, count: plans.count)
+        func regionRank(_ a: Action, _ p: Int) -> Int {
             guard let r = a.region else { return -1 }
-            return state.regions.position(of: r) ?? Int.max
+            if let (name, rank) = lastRegion[p], name == r { return rank }
+            let rank = state.regions.position(of: r) ?? Int.max
+            lastRegion[p] = (r, rank)
+            return rank
         }
         func less(_ a: Action, _ ra: Int, _ b: Action, _ rb: Int) -> Bool {
             if a.kind.rank != b.kind.rank { return a.kind.rank < b.kind.rank }
@@ -201,7 +307,7 @@ public struct PlanPartition: Sendable {
         }
         let total = plans.reduce(0) { $0 + $1.actions.count }
         var next = [Int](repeating: 0, count: plans.count)
-        var headRank = plans.map { $0.actions.first.map(regionRank) ?? 0 }
+        var headRank = plans.indices.map { p in plans[p].actions.first.map { regionRank($0, p) } ?? 0 }
         // The parts with actions left, as a binary heap on their next action.
         var heap = plans.indices.filter { !plans[$0].actions.isEmpty }
         func before(_ p: Int, _ q: Int) -> Bool {
@@ -228,7 +334,7 @@ public struct PlanPartition: Sendable {
             from.append((Int32(p), Int32(next[p])))
             next[p] += 1
             if next[p] < plans[p].actions.count {
-                headRank[p] = regionRank(plans[p].actions[next[p]])
+                headRank[p] = regionRank(plans[p].actions[next[p]], p)
             } else {
                 heap.swapAt(0, heap.count - 1)
                 heap.removeLast()
