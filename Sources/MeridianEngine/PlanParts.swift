@@ -18,25 +18,41 @@ public enum PlanParts {
             return Planner.plan(state, fences: fences, observed: observed, source: source, options: options)
         }
         let partition = PlanPartition(state, fences: fences, observed: observed)
-        var plans: [PartPlan?] = Array(repeating: nil, count: partition.parts.count)
+        let all = Array(partition.parts.indices)
+        var plans: [PartPlan?] = Array(repeating: nil, count: all.count)
         if let memo, let (old, oldPlans) = memo.last {
-            plans = partition.reusable(from: old, plans: oldPlans)
+            let reuse = Reuse(partition, from: old, plans: oldPlans)
+            plans = each(all, partition, threads: threads) { reuse.plan(forPart: $0) }
         }
-        let missing = plans.indices.filter { plans[$0] == nil }
-        for (i, plan) in zip(missing, planParts(partition, missing, threads: threads)) { plans[i] = plan }
-        let all = plans.map { $0! }
-        memo?.remember(partition, all, reused: partition.parts.count - missing.count)
-        return partition.merge(all, source: source) ?? Planner.plan(state, fences: fences, observed: observed, source: source)
+        let missing = all.filter { plans[$0] == nil }
+        for (i, plan) in zip(missing, each(missing, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
+        let done = plans.map { $0! }
+        memo?.remember(partition, done, reused: all.count - missing.count)
+        guard let order = partition.mergeOrder(done) else {
+            return Planner.plan(state, fences: fences, observed: observed, source: source)
+        }
+        // The merged actions are made in contiguous ranges, one per thread, in place.
+        let n = order.count
+        let workers = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), max(1, n / 4096))
+        let actions = [Action](unsafeUninitializedCapacity: n) { buffer, count in
+            nonisolated(unsafe) let slots = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                order.initialize(slots, range: n * w / workers ..< n * (w + 1) / workers)
+            }
+            count = n
+        }
+        return order.plan(actions, source: source)
     }
 
-    /// The plans of `which` parts (in that order), on up to `threads` threads (default: every
-    /// core), the heaviest parts first so that no thread is left with a large one at the end.
-    static func planParts(_ partition: PlanPartition, _ which: [Int], threads: Int?) -> [PartPlan] {
+    /// `body` of each of `which` parts (results in that order), on up to `threads` threads
+    /// (default: every core), the heaviest parts first so that no thread is left with a large
+    /// one at the end.
+    static func each<T>(_ which: [Int], _ partition: PlanPartition, threads: Int?, _ body: @Sendable (Int) -> T) -> [T] {
         let n = which.count
         let workers = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), n)
-        guard workers > 1 else { return which.map { partition.plan(part: $0) } }
+        guard workers > 1 else { return which.map(body) }
         let queue = which.indices.sorted { partition.parts[which[$0]].weight > partition.parts[which[$1]].weight }
-        let results = UnsafeMutableBufferPointer<PartPlan?>.allocate(capacity: n)
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: n)
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
         nonisolated(unsafe) let slots = results
@@ -50,7 +66,7 @@ public enum PlanParts {
                 }
                 guard k < n else { return }
                 let i = queue[k]
-                slots[i] = partition.plan(part: which[i])
+                slots[i] = body(which[i])
             }
         }
         return results.map { $0! }

@@ -183,92 +183,8 @@ public struct PlanPartition: Sendable {
     /// here unless a fence the part reads changes. Everything else is planned again; the merge
     /// of old and new part plans is then the whole plan, as the property tests check.
     public func reusable(from old: PlanPartition, plans: [PartPlan]) -> [PartPlan?] {
-        precondition(plans.count == old.parts.count, "one plan per part")
-        let oldCount = old.fences.jurisdictionNames.count, newCount = fences.jurisdictionNames.count
-        let sameJurisdictions = old.fences.jurisdictionNames == fences.jurisdictionNames
-        // Old jurisdiction bits to new ones (-1: no longer declared), and each old set moved to
-        // the new bits once (a fleet has few distinct sets).
-        let translate = sameJurisdictions ? [] : old.fences.jurisdictionNames.map { fences.jurisdictionIndex[$0] ?? -1 }
-        var moved: [JurisdictionSet: JurisdictionSet?] = [:]
-        func same(_ a: JurisdictionSet, _ b: JurisdictionSet) -> Bool {
-            // `describe` marks the universe when there is more than one jurisdiction.
-            if (a == old.fences.universe && oldCount > 1) != (b == fences.universe && newCount > 1) { return false }
-            if sameJurisdictions { return a == b }
-            let m: JurisdictionSet?
-            if let known = moved[a] {
-                m = known
-            } else {
-                var t: JurisdictionSet? = JurisdictionSet()
-                for i in a.indices {
-                    guard i < translate.count, translate[i] >= 0 else { t = nil; break }
-                    t!.insert(translate[i])
-                }
-                moved[a] = t
-                m = t
-            }
-            return m == b
-        }
-        // Old parts by their first region (a part with no region plans nothing but its
-        // placements' unserved reasons; such parts are keyed by their first placement).
-        func key(_ p: PlanPartition, _ part: Part) -> String? {
-            if let r = part.regions.first { return "r:" + p.state.regionList[Int(r)].name.rawValue }
-            if let q = part.placements.first { return "p:" + p.state.placementList[Int(q)].name.rawValue }
-            return nil
-        }
-        var oldByKey: [String: Int] = [:]
-        for (i, part) in old.parts.enumerated() {
-            if let k = key(old, part) { oldByKey[k] = i }
-        }
-        func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
-            guard pa.count == pb.count else { return false }
-            for k in pa.indices where a.list[Int(pa[k])] != b.list[Int(pb[k])] { return false }
-            return true
-        }
-        func effective(_ p: PlanPartition, _ i: Int32) -> JurisdictionSet? {
-            p.effectiveByPosition ? p.fences.effective[Int(i)] : p.fences.effectiveFence(of: ArtifactName(p.state.artifacts.list[Int(i)].meta.name))
-        }
-        return parts.map { part -> PartPlan? in
-            guard let k = key(self, part), let i = oldByKey[k] else { return nil }
-            let was = old.parts[i]
-            guard sameObjects(old.state.regions, was.regions, state.regions, part.regions),
-                  sameObjects(old.state.artifacts, was.artifacts, state.artifacts, part.artifacts),
-                  sameObjects(old.state.models, was.models, state.models, part.models),
-                  sameObjects(old.state.topologies, was.topologies, state.topologies, part.topologies),
-                  sameObjects(old.state.placements, was.placements, state.placements, part.placements)
-            else { return nil }
-            // The observation of every region, and the regions' fence facts.
-            for r in part.regions {
-                let name = state.regionList[Int(r)].name
-                guard observed.regions[name.rawValue] == old.observed.regions[name.rawValue],
-                      fences.jurisdictionLabel(of: name) == old.fences.jurisdictionLabel(of: name)
-                else { return nil }
-                switch (old.fences.regionClosure[name], fences.regionClosure[name]) {
-                case (nil, nil): break
-                case let (a?, b?):
-                    guard a.unknown == b.unknown, same(a.jurisdictions, b.jurisdictions) else { return nil }
-                default: return nil
-                }
-            }
-            // A model with no artifacts may be served in every jurisdiction.
-            if !same(old.fences.universe, fences.universe) && part.models.contains(where: { state.models.list[Int($0)].artifacts.isEmpty }) {
-                return nil
-            }
-            // Effective fences: the same artifacts are in both parts, in the same order. Most
-            // fences are unchanged; one that changed matters only if the planner reads it.
-            var modelArtifacts: Set<String>?
-            for k in part.artifacts.indices {
-                let (x, y) = (effective(old, was.artifacts[k]), effective(self, part.artifacts[k]))
-                if let x, let y, same(x, y) { continue }
-                if x == nil && y == nil { continue }
-                let name = state.artifacts.list[Int(part.artifacts[k])].meta.name
-                if modelArtifacts == nil {
-                    modelArtifacts = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
-                }
-                if modelArtifacts!.contains(name) { return nil }
-                for r in part.regions where observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts[name] != nil { return nil }
-            }
-            return plans[i]
-        }
+        let reuse = Reuse(self, from: old, plans: plans)
+        return parts.indices.map { reuse.plan(forPart: $0) }
     }
 
     /// The parts planned one after the other and merged: `Planner.plan` of the whole state, by
@@ -284,34 +200,61 @@ public struct PlanPartition: Sendable {
     /// a part ordered without its capacity waits (they closed a cycle), which the whole planner
     /// then does for every part.
     public func merge(_ plans: [PartPlan], source: PlanSource) -> Plan? {
+        guard let order = mergeOrder(plans) else { return nil }
+        let actions = [Action](unsafeUninitializedCapacity: order.count) { buffer, count in
+            order.initialize(buffer, range: 0 ..< order.count)
+            count = order.count
+        }
+        return order.plan(actions, source: source)
+    }
+
+    /// Where each action of the parts' plans goes in the whole plan, or nil when the plan is not
+    /// their merge (see `merge`). The actions themselves are then made by `MergeOrder.initialize`,
+    /// range by range, on any thread.
+    public func mergeOrder(_ plans: [PartPlan]) -> MergeOrder? {
         precondition(plans.count == parts.count, "one plan per part")
         if plans.count > 1 && plans.contains(where: \.capacityWaitsDropped) { return nil }
         // The ordering key of an action (`Planner.topological`): kind, region (none first), then
         // its placement's or artifact's name. Regions as positions in the whole state (name
         // order); an action's region always belongs to its part, so two parts' actions with a
-        // region never tie on it, and the name decides only between two without one.
-        // A part's actions come in runs on one region: the last region's rank is kept per part.
-        var lastRegion = [(RegionName, Int)?](repeating: nil, count: plans.count)
-        func regionRank(_ a: Action, _ p: Int) -> Int {
-            guard let r = a.region else { return -1 }
-            if let (name, rank) = lastRegion[p], name == r { return rank }
-            let rank = state.regions.position(of: r) ?? Int.max
-            lastRegion[p] = (r, rank)
-            return rank
+        // region never tie on it, and the name decides only between two without one. Kind and
+        // region are packed into one integer per action, found once (a part's actions come in
+        // runs on one region, so the last region's position is kept); the heap compares those,
+        // and names only on a tie.
+        let undeclared = Int64(Int32.max)
+        let keys: [[Int64]] = plans.map { plan in
+            var last: (RegionName, Int64)?
+            return plan.actions.withUnsafeBufferPointer { actions in
+                actions.map { a -> Int64 in
+                    var region: Int64 = -1
+                    if let r = a.region {
+                        if let (name, rank) = last, name == r {
+                            region = rank
+                        } else {
+                            region = state.regions.position(of: r).map { Int64($0) } ?? undeclared
+                            last = (r, region)
+                        }
+                    }
+                    return Int64(a.kind.rank) << 33 | (region + 1)
+                }
+            }
         }
-        func less(_ a: Action, _ ra: Int, _ b: Action, _ rb: Int) -> Bool {
-            if a.kind.rank != b.kind.rank { return a.kind.rank < b.kind.rank }
-            if ra != rb { return ra < rb }
-            if ra == Int.max, let x = a.region, let y = b.region, x != y { return x.rawValue < y.rawValue }
-            return (a.placement?.rawValue ?? a.artifact?.rawValue ?? "") < (b.placement?.rawValue ?? b.artifact?.rawValue ?? "")
-        }
+        func name(_ a: Action) -> String { a.placement?.rawValue ?? a.artifact?.rawValue ?? "" }
         let total = plans.reduce(0) { $0 + $1.actions.count }
         var next = [Int](repeating: 0, count: plans.count)
-        var headRank = plans.indices.map { p in plans[p].actions.first.map { regionRank($0, p) } ?? 0 }
         // The parts with actions left, as a binary heap on their next action.
         var heap = plans.indices.filter { !plans[$0].actions.isEmpty }
         func before(_ p: Int, _ q: Int) -> Bool {
-            less(plans[p].actions[next[p]], headRank[p], plans[q].actions[next[q]], headRank[q])
+            let x = keys[p][next[p]], y = keys[q][next[q]]
+            if x != y { return x < y }
+            return plans[p].actions.withUnsafeBufferPointer { a in
+                plans[q].actions.withUnsafeBufferPointer { b in
+                    let (u, v) = (a[next[p]], b[next[q]])
+                    // Two undeclared regions (never in a valid plan): by name.
+                    if x & 0x1_FFFF_FFFF == undeclared + 1, let r = u.region, let s = v.region, r != s { return r.rawValue < s.rawValue }
+                    return name(u) < name(v)
+                }
+            }
         }
         func siftDown(_ start: Int) {
             var i = start
@@ -333,23 +276,41 @@ public struct PlanPartition: Sendable {
             position[p][next[p]] = Int32(from.count)
             from.append((Int32(p), Int32(next[p])))
             next[p] += 1
-            if next[p] < plans[p].actions.count {
-                headRank[p] = regionRank(plans[p].actions[next[p]], p)
-            } else {
+            if next[p] == plans[p].actions.count {
                 heap.swapAt(0, heap.count - 1)
                 heap.removeLast()
             }
             siftDown(0)
         }
-        var actions: [Action] = []
-        actions.reserveCapacity(total)
-        for (p, i) in from {
+        return MergeOrder(plans: plans, from: from, position: position)
+    }
+}
+
+/// The order of a merge: for each action of the whole plan, the part and the index in that
+/// part's plan it comes from, and the reverse.
+public struct MergeOrder: Sendable {
+    let plans: [PartPlan]
+    let from: [(part: Int32, index: Int32)]
+    let position: [[Int32]]
+
+    /// Actions in the whole plan.
+    public var count: Int { from.count }
+
+    /// Makes the whole plan's actions in `range` (their ids and dependencies numbered in it),
+    /// into that range of `buffer`, which holds no actions there yet.
+    public func initialize(_ buffer: UnsafeMutableBufferPointer<Action>, range: Range<Int>) {
+        for k in range {
+            let (p, i) = from[k]
             let part = plans[Int(p)]
             var a = part.actions[Int(i)]
-            a.id = "a\(actions.count + 1)"
+            a.id = "a\(k + 1)"
             a.dependsOn = part.depList[Int(part.depStart[Int(i)]) ..< Int(part.depStart[Int(i) + 1])].map { "a\(position[Int(p)][Int($0)] + 1)" }
-            actions.append(a)
+            (buffer.baseAddress! + k).initialize(to: a)
         }
+    }
+
+    /// The whole plan, with its actions made by `initialize`.
+    public func plan(_ actions: [Action], source: PlanSource) -> Plan {
         var generations: [RegionName: Int] = [:]
         for plan in plans { generations.merge(plan.generations) { a, _ in a } }
         return Plan(source: source, observedGenerations: generations, actions: actions,
@@ -369,4 +330,118 @@ public struct PartPlan: Sendable {
     let capacityWaitsDropped: Bool
 
     public var actionCount: Int { actions.count }
+}
+
+/// `PlanPartition.reusable`, one part at a time: each part's answer reads only this, so parts
+/// may be answered at once, on any threads.
+public struct Reuse: Sendable {
+    let new: PlanPartition
+    let old: PlanPartition
+    let plans: [PartPlan]
+    let sameJurisdictions: Bool
+    /// Old jurisdiction bits to new ones (-1: no longer declared).
+    let translate: [Int]
+    /// Old parts by their first region (a part with no region plans nothing but its
+    /// placements' unserved reasons; such parts are keyed by their first placement).
+    let oldByKey: [String: Int]
+
+    public init(_ new: PlanPartition, from old: PlanPartition, plans: [PartPlan]) {
+        precondition(plans.count == old.parts.count, "one plan per part")
+        self.new = new
+        self.old = old
+        self.plans = plans
+        sameJurisdictions = old.fences.jurisdictionNames == new.fences.jurisdictionNames
+        translate = sameJurisdictions ? [] : old.fences.jurisdictionNames.map { new.fences.jurisdictionIndex[$0] ?? -1 }
+        var byKey: [String: Int] = [:]
+        for (i, part) in old.parts.enumerated() {
+            if let k = Self.key(old, part) { byKey[k] = i }
+        }
+        oldByKey = byKey
+    }
+
+    static func key(_ p: PlanPartition, _ part: PlanPartition.Part) -> String? {
+        if let r = part.regions.first { return "r:" + p.state.regionList[Int(r)].name.rawValue }
+        if let q = part.placements.first { return "p:" + p.state.placementList[Int(q)].name.rawValue }
+        return nil
+    }
+
+    /// The earlier plan of part `p` of the new partition, if it is exactly that part's plan.
+    public func plan(forPart p: Int) -> PartPlan? {
+        let (state, observed, fences) = (new.state, new.observed, new.fences)
+        let part = new.parts[p]
+        let oldCount = old.fences.jurisdictionNames.count, newCount = fences.jurisdictionNames.count
+        // Each old set moved to the new bits once (a fleet has few distinct sets).
+        var moved: [JurisdictionSet: JurisdictionSet?] = [:]
+        func same(_ a: JurisdictionSet, _ b: JurisdictionSet) -> Bool {
+            // `describe` marks the universe when there is more than one jurisdiction.
+            if (a == old.fences.universe && oldCount > 1) != (b == fences.universe && newCount > 1) { return false }
+            if sameJurisdictions { return a == b }
+            let m: JurisdictionSet?
+            if let known = moved[a] {
+                m = known
+            } else {
+                var t: JurisdictionSet? = JurisdictionSet()
+                for i in a.indices {
+                    guard i < translate.count, translate[i] >= 0 else { t = nil; break }
+                    t!.insert(translate[i])
+                }
+                moved[a] = t
+                m = t
+            }
+            return m == b
+        }
+        // Compared in place: copying each object out retained every field.
+        func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
+            guard pa.count == pb.count else { return false }
+            return a.list.withUnsafeBufferPointer { x in
+                b.list.withUnsafeBufferPointer { y in
+                    for k in pa.indices where x[Int(pa[k])] != y[Int(pb[k])] { return false }
+                    return true
+                }
+            }
+        }
+        func effective(_ p: PlanPartition, _ i: Int32) -> JurisdictionSet? {
+            p.effectiveByPosition ? p.fences.effective[Int(i)] : p.fences.effectiveFence(of: ArtifactName(p.state.artifacts.list[Int(i)].meta.name))
+        }
+        guard let k = Self.key(new, part), let i = oldByKey[k] else { return nil }
+        let was = old.parts[i]
+        guard sameObjects(old.state.regions, was.regions, state.regions, part.regions),
+              sameObjects(old.state.artifacts, was.artifacts, state.artifacts, part.artifacts),
+              sameObjects(old.state.models, was.models, state.models, part.models),
+              sameObjects(old.state.topologies, was.topologies, state.topologies, part.topologies),
+              sameObjects(old.state.placements, was.placements, state.placements, part.placements)
+        else { return nil }
+        // The observation of every region, and the regions' fence facts.
+        for r in part.regions {
+            let name = state.regionList[Int(r)].name
+            guard observed.regions[name.rawValue] == old.observed.regions[name.rawValue],
+                  fences.jurisdictionLabel(of: name) == old.fences.jurisdictionLabel(of: name)
+            else { return nil }
+            switch (old.fences.regionClosure[name], fences.regionClosure[name]) {
+            case (nil, nil): break
+            case let (a?, b?):
+                guard a.unknown == b.unknown, same(a.jurisdictions, b.jurisdictions) else { return nil }
+            default: return nil
+            }
+        }
+        // A model with no artifacts may be served in every jurisdiction.
+        if !same(old.fences.universe, fences.universe) && part.models.contains(where: { state.models.list[Int($0)].artifacts.isEmpty }) {
+            return nil
+        }
+        // Effective fences: the same artifacts are in both parts, in the same order. Most
+        // fences are unchanged; one that changed matters only if the planner reads it.
+        var modelArtifacts: Set<String>?
+        for k in part.artifacts.indices {
+            let (x, y) = (effective(old, was.artifacts[k]), effective(new, part.artifacts[k]))
+            if let x, let y, same(x, y) { continue }
+            if x == nil && y == nil { continue }
+            let name = state.artifacts.list[Int(part.artifacts[k])].meta.name
+            if modelArtifacts == nil {
+                modelArtifacts = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
+            }
+            if modelArtifacts!.contains(name) { return nil }
+            for r in part.regions where observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts[name] != nil { return nil }
+        }
+        return plans[i]
+    }
 }
