@@ -27,7 +27,12 @@ public enum PlanParts {
         let missing = all.filter { plans[$0] == nil }
         for (i, plan) in zip(missing, each(missing, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
         let done = plans.map { $0! }
-        memo?.remember(partition, done, reused: all.count - missing.count)
+        // The last plan's state, fences, observation and actions are let go on another
+        // thread: nothing here waits for them to be freed (without a memo, they were freed
+        // with the last plan, before this one began).
+        if let previous = memo?.remember(partition, done, reused: all.count - missing.count) {
+            DispatchQueue.global(qos: .utility).async { withExtendedLifetime(previous) {} }
+        }
         guard let order = partition.mergeOrder(done) else {
             return Planner.plan(state, fences: fences, observed: observed, source: source)
         }
@@ -78,7 +83,7 @@ public enum PlanParts {
 /// observation until the next plan replaces them. Plans through one memo may come from any
 /// thread, one at a time or not: each reads the memo once and replaces it once.
 public final class PlanMemo: Sendable {
-    private struct Last: Sendable {
+    struct Last: Sendable {
         let partition: PlanPartition
         let plans: [PartPlan]
         let reused: Int
@@ -89,8 +94,12 @@ public final class PlanMemo: Sendable {
 
     var last: (PlanPartition, [PartPlan])? { state.withLock { $0.map { ($0.partition, $0.plans) } } }
 
-    func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int) {
-        state.withLock { $0 = Last(partition: partition, plans: plans, reused: reused) }
+    /// Keeps this plan, and hands back the one it replaces.
+    func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int) -> Last? {
+        state.withLock { last in
+            defer { last = Last(partition: partition, plans: plans, reused: reused) }
+            return last
+        }
     }
 
     /// Of the last plan: how many parts it had, and how many it took over unplanned.

@@ -390,12 +390,20 @@ public struct Reuse: Sendable {
             }
             return m == b
         }
-        // Compared in place: copying each object out retained every field.
+        // Compared in place (copying each object out retained every field), and first bit for
+        // bit: an object from a file that did not change is the parse cache's, so both states
+        // hold the very same fields (the same string and table storage). Identical bits are
+        // equal objects (none holds a floating-point value); otherwise `==` decides.
         func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
             guard pa.count == pb.count else { return false }
             return a.list.withUnsafeBufferPointer { x in
                 b.list.withUnsafeBufferPointer { y in
-                    for k in pa.indices where x[Int(pa[k])] != y[Int(pb[k])] { return false }
+                    let size = MemoryLayout<V>.size
+                    for k in pa.indices {
+                        let (u, v) = (x.baseAddress! + Int(pa[k]), y.baseAddress! + Int(pb[k]))
+                        if memcmpBytes(UnsafeRawPointer(u), UnsafeRawPointer(v), size) { continue }
+                        if u.pointee != v.pointee { return false }
+                    }
                     return true
                 }
             }
@@ -444,4 +452,19 @@ public struct Reuse: Sendable {
         }
         return plans[i]
     }
+}
+
+/// Whether `count` bytes at `a` and `b` are the same, eight at a time.
+@inline(__always)
+func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+    var i = 0
+    while i + 8 <= count {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < count {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
 }
