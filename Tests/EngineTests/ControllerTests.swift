@@ -86,6 +86,14 @@ struct ControllerTests {
             #expect(metrics.contains(name), "\(name) in /metrics")
         }
         #expect(metrics.contains(#"meridian_actions_total{type="deploy",result="done"}"#) || metrics.contains(#"meridian_actions_total{result="done",type="deploy"}"#), "\(metrics)")
+        // The last plan's parts. Both jurisdictions serve the shared `base` artifact, which the
+        // EU stages from its US origin, so the fleet is one part; that plan changed it (the
+        // drift), so nothing was taken over.
+        func gauge(_ name: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        }
+        #expect(gauge("meridian_plan_parts") == 1, "\(metrics)")
+        #expect(gauge("meridian_plan_parts_reused") == 0, "\(metrics)")
         c.signal(SIGTERM)
         c.process.waitUntilExit()
         #expect(c.process.terminationStatus == 0, "SIGTERM exits 0: \(c.log)")
