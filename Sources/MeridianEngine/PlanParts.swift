@@ -8,7 +8,7 @@ internal import Synchronization
 /// exactly the plan the whole planner makes (a property test holds the merge to that).
 ///
 /// With a `PlanMemo`, a part whose inputs are all unchanged since the memo's last plan is not
-/// planned again: its earlier plan is merged as it is (`PlanPartition.reusable`). This is the
+/// planned again: its earlier plan is merged as it is (`Reuse`). This is the
 /// controller's path: after a one-file commit, only the parts the commit touches are planned.
 public enum PlanParts {
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
@@ -26,7 +26,8 @@ public enum PlanParts {
         }
         let missing = all.filter { plans[$0] == nil }
         for (i, plan) in zip(missing, each(missing, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
-        let done = plans.map { $0! }
+        var done = plans.map { $0! }
+        plans = []
         // The last plan's state, fences, observation and actions are let go on another
         // thread: nothing here waits for them to be freed (without a memo, they were freed
         // with the last plan, before this one began).
@@ -36,15 +37,27 @@ public enum PlanParts {
         guard let order = partition.mergeOrder(done) else {
             return Planner.plan(state, fences: fences, observed: observed, source: source)
         }
-        // The merged actions are made in contiguous ranges, one per thread, in place.
+        // The parts' actions laid end to end, then put in plan order in place. Without a memo
+        // each part's actions are taken out as they are laid, so that they are never held
+        // twice (a copy of the 78,801 actions of the benchmark's plan is 13 MB).
+        var actions: [Action]
+        if memo == nil {
+            actions = []
+            actions.reserveCapacity(order.count)
+            for p in done.indices { actions += done[p].takeActions() }
+        } else {
+            actions = MergeOrder.laidEndToEnd(done)
+        }
+        done = []
+        order.arrange(&actions)
+        // Numbered in contiguous ranges, one per thread, in place.
         let n = order.count
         let workers = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), max(1, n / 4096))
-        let actions = [Action](unsafeUninitializedCapacity: n) { buffer, count in
+        actions.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let slots = buffer
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                order.initialize(slots, range: n * w / workers ..< n * (w + 1) / workers)
+                order.number(slots, range: n * w / workers ..< n * (w + 1) / workers)
             }
-            count = n
         }
         return order.plan(actions, source: source)
     }

@@ -19,7 +19,7 @@
 /// `merge` gives nil, and the caller plans the whole.)
 ///
 /// Parts are planned on any thread (`MeridianEngine` plans them on every core) and, where a
-/// part's inputs are unchanged, reused from an earlier plan (`PartPlan.reusable`).
+/// part's inputs are unchanged, reused from an earlier plan (`Reuse`).
 public struct PlanPartition: Sendable {
     /// A part, as positions in the whole state's lists (in name order); its own state is
     /// built when it is planned, on the thread that plans it.
@@ -170,23 +170,6 @@ public struct PlanPartition: Sendable {
         return Planner(state: partState, fences: fences, observed: partObserved, options: Planner.Options(), effective: effective).runPart()
     }
 
-    /// For each part, the plan of an earlier partition's part (`old`, planned as `plans`) that is
-    /// exactly this part's plan, if any: the same objects, equal (`==`, their source locations
-    /// included), the same observation of every region, and the same fence facts the planner
-    /// reads. Those facts are each region's closure and jurisdiction label, and the effective
-    /// fence of each artifact that a model of the part uses or a region of the part reports a
-    /// copy of; the planner reads no other artifact's fence (`Planner.purge` and
-    /// `Planner.stageSource` are where it reads them), and a model's fence is the intersection
-    /// of its artifacts' (every jurisdiction, for a model with none). Sets are compared by
-    /// jurisdiction name, with whether each is every jurisdiction (which
-    /// `FenceAnalysis.describe` says), so that a jurisdiction added elsewhere changes nothing
-    /// here unless a fence the part reads changes. Everything else is planned again; the merge
-    /// of old and new part plans is then the whole plan, as the property tests check.
-    public func reusable(from old: PlanPartition, plans: [PartPlan]) -> [PartPlan?] {
-        let reuse = Reuse(self, from: old, plans: plans)
-        return parts.indices.map { reuse.plan(forPart: $0) }
-    }
-
     /// The parts planned one after the other and merged: `Planner.plan` of the whole state, by
     /// way of the parts.
     public static func plan(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, source: PlanSource,
@@ -201,16 +184,17 @@ public struct PlanPartition: Sendable {
     /// then does for every part.
     public func merge(_ plans: [PartPlan], source: PlanSource) -> Plan? {
         guard let order = mergeOrder(plans) else { return nil }
-        let actions = [Action](unsafeUninitializedCapacity: order.count) { buffer, count in
-            order.initialize(buffer, range: 0 ..< order.count)
-            count = order.count
-        }
+        var actions = MergeOrder.laidEndToEnd(plans)
+        order.arrange(&actions)
+        actions.withUnsafeMutableBufferPointer { order.number($0, range: 0 ..< order.count) }
         return order.plan(actions, source: source)
     }
 
     /// Where each action of the parts' plans goes in the whole plan, or nil when the plan is not
-    /// their merge (see `merge`). The actions themselves are then made by `MergeOrder.initialize`,
-    /// range by range, on any thread.
+    /// their merge (see `merge`). The order holds none of the parts' actions: the caller lays
+    /// them end to end (`MergeOrder.laidEndToEnd`, or taking each part's out as it goes, so that
+    /// the actions are never held twice), puts them in plan order (`arrange`) and numbers them
+    /// (`number`, range by range, on any thread).
     public func mergeOrder(_ plans: [PartPlan]) -> MergeOrder? {
         precondition(plans.count == parts.count, "one plan per part")
         if plans.count > 1 && plans.contains(where: \.capacityWaitsDropped) { return nil }
@@ -282,46 +266,66 @@ public struct PlanPartition: Sendable {
             }
             siftDown(0)
         }
-        return MergeOrder(plans: plans, from: from, position: position)
+        // Where each part's actions start when laid end to end, in part order.
+        var base = [Int](repeating: 0, count: plans.count + 1)
+        for p in plans.indices { base[p + 1] = base[p] + plans[p].actions.count }
+        var generations: [RegionName: Int] = [:]
+        for plan in plans { generations.merge(plan.generations) { a, _ in a } }
+        return MergeOrder(from: from.map { Int32(base[Int($0.part)]) + $0.index }, part: from.map(\.part), local: from.map(\.index),
+                          depStart: plans.map(\.depStart), depList: plans.map(\.depList), position: position,
+                          generations: generations, unserved: Planner.ordered(plans.flatMap(\.unserved)))
     }
 }
 
-/// The order of a merge: for each action of the whole plan, the part and the index in that
-/// part's plan it comes from, and the reverse.
+/// The order of a merge: for each action of the whole plan, where it is among the parts' actions
+/// laid end to end (in part order), and its part; and where each part's actions go.
 public struct MergeOrder: Sendable {
-    let plans: [PartPlan]
-    let from: [(part: Int32, index: Int32)]
+    let from: [Int32]
+    /// Each action's part, and its index in that part's plan.
+    let part: [Int32]
+    let local: [Int32]
+    let depStart: [[Int32]]
+    let depList: [[Int32]]
     let position: [[Int32]]
+    let generations: [RegionName: Int]
+    let unserved: [Unserved]
 
     /// Actions in the whole plan.
     public var count: Int { from.count }
 
-    /// Makes the whole plan's actions in `range` (their ids and dependencies numbered in it),
-    /// into that range of `buffer`, which holds no actions there yet.
-    public func initialize(_ buffer: UnsafeMutableBufferPointer<Action>, range: Range<Int>) {
+    /// The parts' actions laid end to end, in part order (copied: the parts keep theirs).
+    public static func laidEndToEnd(_ plans: [PartPlan]) -> [Action] {
+        var actions: [Action] = []
+        actions.reserveCapacity(plans.reduce(0) { $0 + $1.actions.count })
+        for plan in plans { actions += plan.actions }
+        return actions
+    }
+
+    /// Puts actions laid end to end into plan order, in place.
+    public func arrange(_ actions: inout [Action]) {
+        actions.permute(taking: from)
+    }
+
+    /// Gives the actions of the whole plan in `range` (arranged) their ids and their
+    /// dependencies by id, in place. Ranges may be numbered at once, on any threads.
+    public func number(_ actions: UnsafeMutableBufferPointer<Action>, range: Range<Int>) {
         for k in range {
-            let (p, i) = from[k]
-            let part = plans[Int(p)]
-            var a = part.actions[Int(i)]
-            a.id = "a\(k + 1)"
-            a.dependsOn = part.depList[Int(part.depStart[Int(i)]) ..< Int(part.depStart[Int(i) + 1])].map { "a\(position[Int(p)][Int($0)] + 1)" }
-            (buffer.baseAddress! + k).initialize(to: a)
+            let p = Int(part[k]), i = Int(local[k])
+            actions[k].id = "a\(k + 1)"
+            actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { "a\(position[p][Int($0)] + 1)" }
         }
     }
 
-    /// The whole plan, with its actions made by `initialize`.
+    /// The whole plan, with its actions arranged and numbered.
     public func plan(_ actions: [Action], source: PlanSource) -> Plan {
-        var generations: [RegionName: Int] = [:]
-        for plan in plans { generations.merge(plan.generations) { a, _ in a } }
-        return Plan(source: source, observedGenerations: generations, actions: actions,
-                    unserved: Planner.ordered(plans.flatMap(\.unserved)))
+        Plan(source: source, observedGenerations: generations, actions: actions, unserved: unserved)
     }
 }
 
 /// One part's plan: its actions in order, without ids, and their dependencies as positions in
 /// that order (`depList[depStart[k] ..< depStart[k + 1]]`, ascending).
 public struct PartPlan: Sendable {
-    let actions: [Action]
+    private(set) var actions: [Action]
     let depStart: [Int32]
     let depList: [Int32]
     let unserved: [Unserved]
@@ -330,10 +334,28 @@ public struct PartPlan: Sendable {
     let capacityWaitsDropped: Bool
 
     public var actionCount: Int { actions.count }
+
+    /// Its actions, taken out (it holds none after).
+    public mutating func takeActions() -> [Action] {
+        defer { actions = [] }
+        return actions
+    }
 }
 
-/// `PlanPartition.reusable`, one part at a time: each part's answer reads only this, so parts
-/// may be answered at once, on any threads.
+/// Which parts of a partition an earlier partition's plans (`old`, planned as `plans`) cover.
+/// For a part, the earlier part's plan is exactly its plan when both have the same objects,
+/// equal (`==`, their source locations included), the same observation of every region, and
+/// the same fence facts the planner reads. Those facts are each region's closure and
+/// jurisdiction label, and the effective fence of each artifact that a model of the part uses
+/// or a region of the part reports a copy of: the planner reads no other artifact's fence
+/// (`Planner.purge` and `Planner.stageSource` are where it reads them), and a model's fence is
+/// the intersection of its artifacts' (every jurisdiction, for a model with none). Sets are
+/// compared by jurisdiction name, with whether each is every jurisdiction (which
+/// `FenceAnalysis.describe` says), so that a jurisdiction added elsewhere changes nothing here
+/// unless a fence the part reads changes. Everything else is planned again; the merge of old
+/// and new part plans is then the whole plan, as the property tests check.
+///
+/// Each part's answer reads only this, so parts may be answered at once, on any threads.
 public struct Reuse: Sendable {
     let new: PlanPartition
     let old: PlanPartition
