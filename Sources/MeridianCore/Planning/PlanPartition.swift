@@ -181,7 +181,8 @@ public struct PlanPartition: Sendable {
 
     /// The whole plan from the parts' plans (in part order), or nil when it is not their merge:
     /// a part ordered without its capacity waits (they closed a cycle), which the whole planner
-    /// then does for every part.
+    /// then does for every part; or an action in a region that is not declared (never in a
+    /// valid state's plan), which the merge cannot place.
     public func merge(_ plans: [PartPlan], source: PlanSource) -> Plan? {
         guard let order = mergeOrder(plans) else { return nil }
         var actions = MergeOrder.laidEndToEnd(plans)
@@ -201,70 +202,55 @@ public struct PlanPartition: Sendable {
         // The ordering key of an action (`Planner.topological`): kind, region (none first), then
         // its placement's or artifact's name. Regions as positions in the whole state (name
         // order); an action's region always belongs to its part, so two parts' actions with a
-        // region never tie on it, and the name decides only between two without one. Kind and
-        // region are packed into one integer per action, found once (a part's actions come in
-        // runs on one region, so the last region's position is kept); the heap compares those,
-        // and names only on a tie.
-        let undeclared = Int64(Int32.max)
-        let keys: [[Int64]] = plans.map { plan in
+        // region never tie on kind and region, and the name decides only between two without
+        // one (traffic, by placement: each placement is in one part). So each action's key is
+        // kind and region packed in one integer (a part's actions come in runs on one region:
+        // the last region's position is kept), and, for an action without a region, its name's
+        // rank among theirs. A region no declared region is never in a valid state's plan: the
+        // merge then refuses, and the whole planner decides.
+        var regionless: Set<String> = []
+        for plan in plans {
+            for a in plan.actions where a.region == nil { regionless.insert(a.placement?.rawValue ?? a.artifact?.rawValue ?? "") }
+        }
+        var nameRank: [String: Int32] = [:]
+        for (k, name) in regionless.sorted().enumerated() { nameRank[name] = Int32(k) }
+        var keys: [[MergeKey]] = []
+        keys.reserveCapacity(plans.count)
+        for (p, plan) in plans.enumerated() {
             var last: (RegionName, Int64)?
-            return plan.actions.withUnsafeBufferPointer { actions in
-                actions.map { a -> Int64 in
-                    var region: Int64 = -1
-                    if let r = a.region {
-                        if let (name, rank) = last, name == r {
-                            region = rank
-                        } else {
-                            region = state.regions.position(of: r).map { Int64($0) } ?? undeclared
-                            last = (r, region)
-                        }
+            var partKeys: [MergeKey] = []
+            partKeys.reserveCapacity(plan.actions.count)
+            for a in plan.actions {
+                var region: Int64 = -1, name: Int32 = 0
+                if let r = a.region {
+                    if let (n, rank) = last, n == r {
+                        region = rank
+                    } else {
+                        guard let k = state.regions.position(of: r) else { return nil }
+                        region = Int64(k)
+                        last = (r, region)
                     }
-                    return Int64(a.kind.rank) << 33 | (region + 1)
+                } else {
+                    name = nameRank[a.placement?.rawValue ?? a.artifact?.rawValue ?? ""]!
                 }
+                partKeys.append(MergeKey(high: Int64(a.kind.rank) << 33 | (region + 1), name: name, part: Int32(p)))
             }
+            keys.append(partKeys)
         }
-        func name(_ a: Action) -> String { a.placement?.rawValue ?? a.artifact?.rawValue ?? "" }
         let total = plans.reduce(0) { $0 + $1.actions.count }
+        // Each part's next action in a heap: the smallest key is the next of the whole plan.
         var next = [Int](repeating: 0, count: plans.count)
-        // The parts with actions left, as a binary heap on their next action.
-        var heap = plans.indices.filter { !plans[$0].actions.isEmpty }
-        func before(_ p: Int, _ q: Int) -> Bool {
-            let x = keys[p][next[p]], y = keys[q][next[q]]
-            if x != y { return x < y }
-            return plans[p].actions.withUnsafeBufferPointer { a in
-                plans[q].actions.withUnsafeBufferPointer { b in
-                    let (u, v) = (a[next[p]], b[next[q]])
-                    // Two undeclared regions (never in a valid plan): by name.
-                    if x & 0x1_FFFF_FFFF == undeclared + 1, let r = u.region, let s = v.region, r != s { return r.rawValue < s.rawValue }
-                    return name(u) < name(v)
-                }
-            }
-        }
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && before(heap[l], heap[m]) { m = l }
-                if r < heap.count && before(heap[r], heap[m]) { m = r }
-                if m == i { return }
-                heap.swapAt(i, m)
-                i = m
-            }
-        }
-        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        var heap = MinHeap<MergeKey>()
+        for p in plans.indices where !keys[p].isEmpty { heap.push(keys[p][0]) }
         var position = plans.map { [Int32](repeating: 0, count: $0.actions.count) }
         var from: [(part: Int32, index: Int32)] = []
         from.reserveCapacity(total)
-        while let p = heap.first {
+        while let key = heap.pop() {
+            let p = Int(key.part)
             position[p][next[p]] = Int32(from.count)
             from.append((Int32(p), Int32(next[p])))
             next[p] += 1
-            if next[p] == plans[p].actions.count {
-                heap.swapAt(0, heap.count - 1)
-                heap.removeLast()
-            }
-            siftDown(0)
+            if next[p] < keys[p].count { heap.push(keys[p][next[p]]) }
         }
         // Where each part's actions start when laid end to end, in part order.
         var base = [Int](repeating: 0, count: plans.count + 1)
@@ -274,6 +260,18 @@ public struct PlanPartition: Sendable {
         return MergeOrder(from: from.map { Int32(base[Int($0.part)]) + $0.index }, part: from.map(\.part), local: from.map(\.index),
                           depStart: plans.map(\.depStart), depList: plans.map(\.depList), position: position,
                           generations: generations, unserved: Planner.ordered(plans.flatMap(\.unserved)))
+    }
+}
+
+/// An action's place in the merge: kind and region, then its name's rank (for an action with no
+/// region), then its part (never needed to decide: keys of two parts' next actions differ).
+struct MergeKey: Comparable {
+    let high: Int64
+    let name: Int32
+    let part: Int32
+
+    static func < (a: MergeKey, b: MergeKey) -> Bool {
+        a.high != b.high ? a.high < b.high : a.name != b.name ? a.name < b.name : a.part < b.part
     }
 }
 

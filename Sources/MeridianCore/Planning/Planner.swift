@@ -409,7 +409,7 @@ public final class Planner {
     func run(source: PlanSource) -> Plan {
         draftAll()
         var ordered = order()
-        Self.number(&ordered.actions, depStart: ordered.depStart, depList: ordered.depList) { $0 }
+        Self.number(&ordered.actions, depStart: ordered.depStart, depList: ordered.depList)
         return Plan(source: source, observedGenerations: generations(of: ordered.actions), actions: ordered.actions, unserved: Self.ordered(unserved))
     }
 
@@ -1101,13 +1101,12 @@ public final class Planner {
         var softDropped = false
     }
 
-    /// Gives actions in plan order their ids and their dependencies by id, in place: an action's
-    /// id is "a" + its position in the plan, `position(k)` for the action at `k` here (0-based;
-    /// ascending, so dependencies stay in position order).
-    static func number(_ actions: inout [Action], depStart: [Int32], depList: [Int32], position: (Int) -> Int) {
+    /// Gives actions in plan order their ids ("a" + their position, from 1) and their
+    /// dependencies by id, in place.
+    static func number(_ actions: inout [Action], depStart: [Int32], depList: [Int32]) {
         for k in actions.indices {
-            actions[k].id = "a\(position(k) + 1)"
-            actions[k].dependsOn = depList[Int(depStart[k]) ..< Int(depStart[k + 1])].map { "a\(position(Int($0)) + 1)" }
+            actions[k].id = "a\(k + 1)"
+            actions[k].dependsOn = depList[Int(depStart[k]) ..< Int(depStart[k + 1])].map { "a\($0 + 1)" }
         }
     }
 
