@@ -343,34 +343,37 @@ struct MeridianBench {
             var planParts = (total: 0, reused: 0)
         }
         enum Edit { case jurisdiction, placement }
-        var nextFile = files.count / 2
-        func incrementalRounds(_ edit: Edit) throws -> Incremental {
+        // The files each kind of edit takes in turn, from the middle of the fleet on (round
+        // after round, wrapping around in a fleet of few files), read as they are now.
+        let middle = files.count / 2
+        let jurisdictionFiles = (0 ..< files.count).map { files[(middle + $0) % files.count] }
+        let placementFiles = jurisdictionFiles.filter { String(decoding: $0.bytes, as: UTF8.self).contains("kind: Placement\nmetadata: {name: ") }
+        var edits = 0
+        func incrementalRounds(_ edit: Edit) throws -> Incremental? {
+            let candidates = edit == .jurisdiction ? jurisdictionFiles : placementFiles
+            guard !candidates.isEmpty else { return nil }
             var best = Incremental()
             for round in 0 ..< max(runs, 2) {
-                // A file with a placement in it, for a placement edit.
-                var file = files[nextFile]
-                while edit == .placement && !String(decoding: file.bytes, as: UTF8.self).contains("kind: Placement") {
-                    nextFile += 1
-                    file = files[nextFile]
-                }
-                nextFile += 1
-                let url = repo.appendingPathComponent(file.path)
-                let text = String(decoding: file.bytes, as: UTF8.self)
+                edits += 1
+                let url = repo.appendingPathComponent(candidates[round % candidates.count].path)
+                let text = try String(contentsOf: url, encoding: .utf8)
                 let changed: String
                 let check: (LoadResult) -> Bool
                 switch edit {
                 case .jurisdiction:
-                    let name = "bench-edit-\(nextFile)"
+                    let name = "bench-edit-\(edits)"
                     changed = text + "---\napiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: \(name)}\nspec: {description: added by an incremental round}\n"
                     check = { $0.state.jurisdictions[JurisdictionName(name)] != nil }
                 case .placement:
-                    // The file's first placement gets 7 replicas (the generator gives 1 to 3).
+                    // The file's first placement gets 10 + round replicas (the generator gives 1
+                    // to 3, and a file taken again gets another count).
                     let doc = text.range(of: "kind: Placement\nmetadata: {name: ")!
                     let name = String(text[doc.upperBound...].prefix { $0 != "}" })
                     let field = text.range(of: "replicas: ", range: doc.upperBound ..< text.endIndex)!
                     let digits = text[field.upperBound...].prefix { $0.isNumber }
-                    changed = text.replacingCharacters(in: field.upperBound ..< text.index(field.upperBound, offsetBy: digits.count), with: "7")
-                    check = { $0.state.placements[PlacementName(name)]?.replicas == 7 }
+                    let replicas = 10 + round
+                    changed = text.replacingCharacters(in: field.upperBound ..< text.index(field.upperBound, offsetBy: digits.count), with: "\(replicas)")
+                    check = { $0.state.placements[PlacementName(name)]?.replicas == replicas }
                 }
                 try changed.write(to: url, atomically: true, encoding: .utf8)
                 try git("commit", "-q", "-am", "one file")
@@ -397,7 +400,8 @@ struct MeridianBench {
             }
             return best
         }
-        let incrementalObject = try incrementalRounds(.jurisdiction)
+        let incrementalObject = try incrementalRounds(.jurisdiction)!
+        // Nil for a fleet without placements (`--placements 0`).
         let incrementalPlacement = try incrementalRounds(.placement)
 
         FileHandle.standardError.write(Data("bench: (e) Peak RSS\n".utf8))
@@ -489,6 +493,10 @@ struct MeridianBench {
         row("    plan vs full converged snapshot", ms(planConverged), String(format: "%.2f", ratio(planConverged)), "")
         row("    plan from nothing (\(fromNothing.actions.count) actions)", ms(planFromNothing), String(format: "%.2f", ratio(planFromNothing)), "")
         for (label, d) in [("(d) incremental: one-file commit, re-plan", incrementalObject), ("    the same, a placement's replicas changed", incrementalPlacement)] {
+            guard let d else {
+                print("    (no placement to edit: the fleet has none)")
+                continue
+            }
             row(label, ms(d.seconds), String(format: "%.2f", ratio(d.seconds)), String(format: "≤ 50 ms: %@", d.seconds <= 0.05 ? "met" : "MISSED"))
             print("    of which: load (one blob read and parsed, the rest cached) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over), re-check \(ms(d.parts.verify))")
         }
@@ -528,7 +536,7 @@ struct MeridianBench {
                 "planConverged": ["seconds": planConverged, "ratioToFloor": ratio(planConverged)],
                 "planFromNothing": ["seconds": planFromNothing, "ratioToFloor": ratio(planFromNothing), "actions": fromNothing.actions.count],
                 "incremental": incrementalJSON(incrementalObject),
-                "incrementalPlacement": incrementalJSON(incrementalPlacement),
+                "incrementalPlacement": incrementalPlacement.map(incrementalJSON) ?? NSNull(),
             ]
             if cliRSS > 0 {
                 figures["peakRSS"] = ["bytes": cliRSS, "ratioToYAML": Double(cliRSS) / Double(yamlBytes), "target": 3.0, "met": Double(cliRSS) / Double(yamlBytes) <= 3]

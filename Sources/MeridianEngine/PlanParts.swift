@@ -119,7 +119,4 @@ public final class PlanMemo: Sendable {
     public var lastParts: (total: Int, reused: Int) {
         state.withLock { last in (last?.plans.count ?? 0, last?.reused ?? 0) }
     }
-
-    /// Forgets the last plan (and lets go of what it held).
-    public func clear() { state.withLock { $0 = nil } }
 }
