@@ -59,7 +59,7 @@ struct PlanPartitionTests {
 
     @Test("the parts' plans, merged, are the whole plan byte for byte, however many parts; and again after each apply")
     func mergedIsWhole() async {
-        var worlds = 0, split = 0, mixed = 0, steps = 0
+        var worlds = 0, split = 0, mixed = 0
         await propertyCheck(count: 600, input: tapes, tapes, tapes) { a, b, c in
             guard let (loaded, first) = UnionWorld.make([a, b, c]) else { return }
             worlds += 1
@@ -82,7 +82,6 @@ struct PlanPartitionTests {
                 }
                 let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: observed, source: Self.source)
                 observed = TestSimulator.apply(plan, observed, loaded.state)
-                steps += 1
             }
         }
         #expect(worlds >= 60, "only \(worlds) valid worlds")
