@@ -202,55 +202,58 @@ public struct PlanPartition: Sendable {
         // The ordering key of an action (`Planner.topological`): kind, region (none first), then
         // its placement's or artifact's name. Regions as positions in the whole state (name
         // order); an action's region always belongs to its part, so two parts' actions with a
-        // region never tie on kind and region, and the name decides only between two without
-        // one (traffic, by placement: each placement is in one part). So each action's key is
-        // kind and region packed in one integer (a part's actions come in runs on one region:
-        // the last region's position is kept), and, for an action without a region, its name's
-        // rank among theirs. A region no declared region is never in a valid state's plan: the
+        // region never tie on it, and the name decides only between two without one (traffic,
+        // by placement: each placement is in one part). Kind and region are packed into one
+        // integer per action, found once (a part's actions come in runs on one region, so the
+        // last region's position is kept); the heap compares those, and names only on a tie.
+        // An action in a region that is not declared is never in a valid state's plan: the
         // merge then refuses, and the whole planner decides.
-        var regionless: Set<String> = []
-        for plan in plans {
-            for a in plan.actions where a.region == nil { regionless.insert(a.placement?.rawValue ?? a.artifact?.rawValue ?? "") }
-        }
-        var nameRank: [String: Int32] = [:]
-        for (k, name) in regionless.sorted().enumerated() { nameRank[name] = Int32(k) }
-        var keys: [[MergeKey]] = []
+        var keys: [[Int64]] = []
         keys.reserveCapacity(plans.count)
-        for (p, plan) in plans.enumerated() {
+        for plan in plans {
             var last: (RegionName, Int64)?
-            var partKeys: [MergeKey] = []
+            var partKeys: [Int64] = []
             partKeys.reserveCapacity(plan.actions.count)
             for a in plan.actions {
-                var region: Int64 = -1, name: Int32 = 0
+                var region: Int64 = -1
                 if let r = a.region {
-                    if let (n, rank) = last, n == r {
+                    if let (name, rank) = last, name == r {
                         region = rank
                     } else {
                         guard let k = state.regions.position(of: r) else { return nil }
                         region = Int64(k)
                         last = (r, region)
                     }
-                } else {
-                    name = nameRank[a.placement?.rawValue ?? a.artifact?.rawValue ?? ""]!
                 }
-                partKeys.append(MergeKey(high: Int64(a.kind.rank) << 33 | (region + 1), name: name, part: Int32(p)))
+                partKeys.append(Int64(a.kind.rank) << 33 | (region + 1))
             }
             keys.append(partKeys)
         }
+        func name(_ a: Action) -> String { a.placement?.rawValue ?? a.artifact?.rawValue ?? "" }
         let total = plans.reduce(0) { $0 + $1.actions.count }
-        // Each part's next action in a heap: the smallest key is the next of the whole plan.
         var next = [Int](repeating: 0, count: plans.count)
-        var heap = MinHeap<MergeKey>()
-        for p in plans.indices where !keys[p].isEmpty { heap.push(keys[p][0]) }
+        // The parts with actions left, as a binary heap on their next action.
+        var heap = plans.indices.filter { !plans[$0].actions.isEmpty }
+        func before(_ p: Int, _ q: Int) -> Bool {
+            let x = keys[p][next[p]], y = keys[q][next[q]]
+            if x != y { return x < y }
+            return plans[p].actions.withUnsafeBufferPointer { a in
+                plans[q].actions.withUnsafeBufferPointer { b in name(a[next[p]]) < name(b[next[q]]) }
+            }
+        }
+        for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { heapSiftDown(&heap, from: i, by: before) }
         var position = plans.map { [Int32](repeating: 0, count: $0.actions.count) }
         var from: [(part: Int32, index: Int32)] = []
         from.reserveCapacity(total)
-        while let key = heap.pop() {
-            let p = Int(key.part)
+        while let p = heap.first {
             position[p][next[p]] = Int32(from.count)
             from.append((Int32(p), Int32(next[p])))
             next[p] += 1
-            if next[p] < keys[p].count { heap.push(keys[p][next[p]]) }
+            if next[p] == plans[p].actions.count {
+                heap.swapAt(0, heap.count - 1)
+                heap.removeLast()
+            }
+            heapSiftDown(&heap, from: 0, by: before)
         }
         // Where each part's actions start when laid end to end, in part order.
         var base = [Int](repeating: 0, count: plans.count + 1)
@@ -260,18 +263,6 @@ public struct PlanPartition: Sendable {
         return MergeOrder(from: from.map { Int32(base[Int($0.part)]) + $0.index }, part: from.map(\.part), local: from.map(\.index),
                           depStart: plans.map(\.depStart), depList: plans.map(\.depList), position: position,
                           generations: generations, unserved: Planner.ordered(plans.flatMap(\.unserved)))
-    }
-}
-
-/// An action's place in the merge: kind and region, then its name's rank (for an action with no
-/// region), then its part (never needed to decide: keys of two parts' next actions differ).
-struct MergeKey: Comparable {
-    let high: Int64
-    let name: Int32
-    let part: Int32
-
-    static func < (a: MergeKey, b: MergeKey) -> Bool {
-        a.high != b.high ? a.high < b.high : a.name != b.name ? a.name < b.name : a.part < b.part
     }
 }
 

@@ -1307,16 +1307,7 @@ struct MinHeap<Element: Comparable> {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count && less(items[l], items[m]) { m = l }
-            if r < items.count && less(items[r], items[m]) { m = r }
-            if m == i { break }
-            items.swapAt(i, m)
-            i = m
-        }
+        heapSiftDown(&items, from: 0, by: less)
         return top
     }
 }
@@ -1341,5 +1332,21 @@ extension Array where Element: Comparable {
             if self[mid] < e { low = mid + 1 } else { high = mid }
         }
         return low < count && self[low] == e
+    }
+}
+
+/// Restores a binary min-heap's order under `less` from `start` down (`MinHeap`, and the merge of
+/// plan parts, whose heap holds parts ordered by tables beside it). Inlined, so that `less` is too.
+@inline(__always)
+func heapSiftDown<T>(_ items: inout [T], from start: Int, by less: (T, T) -> Bool) {
+    var i = start
+    while true {
+        let l = 2 * i + 1, r = l + 1
+        var m = i
+        if l < items.count && less(items[l], items[m]) { m = l }
+        if r < items.count && less(items[r], items[m]) { m = r }
+        if m == i { return }
+        items.swapAt(i, m)
+        i = m
     }
 }
