@@ -1307,7 +1307,7 @@ struct MinHeap<Element: Comparable> {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()
-        heapSiftDown(&items, from: 0, by: less)
+        heapSiftDown(&items, from: 0, by: <)
         return top
     }
 }
