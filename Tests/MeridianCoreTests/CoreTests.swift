@@ -48,6 +48,8 @@ struct NameTests {
             let expected = Array(a.rawValue.utf8).lexicographicallyPrecedes(Array(b.rawValue.utf8))
             #expect((a < b) == expected, "\(Array(a.rawValue.utf8)) < \(Array(b.rawValue.utf8))")
             #expect((a == b) == (Array(a.rawValue.utf8) == Array(b.rawValue.utf8)))
+            let order = UTF8Bytes.compare(a.rawValue, b.rawValue)
+            #expect(order == (expected ? .less : a == b ? .equal : .greater), "compare \(Array(a.rawValue.utf8)), \(Array(b.rawValue.utf8))")
         }
     }
 
@@ -183,8 +185,16 @@ struct DesiredStateTests {
         var rng = SplitMix(seed: seed)
         let n = Int(rng.next() % 300)
         let names = (0 ..< n).map { _ in "j\(rng.next() % 120)" }
-        let declared = names.enumerated().map { i, name in
-            ManifestObject.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, name, line: i + 1), description: "\(i)", countries: []))
+        // Artifacts among them (indexed on the other side of `both`), with repeats of their own.
+        let artifactNames = (0 ..< n).map { _ in "a\(rng.next() % 90)" }
+        var declared: [ManifestObject] = []
+        for i in 0 ..< n {
+            declared.append(.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, names[i], line: i + 1), description: "\(i)", countries: [])))
+            if rng.next() % 2 == 0 {
+                declared.append(.artifact(Artifact(meta: meta(.artifact, artifactNames[i], line: 1_000 + i), type: .weights,
+                                                   digest: Located("sha256:" + String(repeating: "0", count: 64), at: here), sizeBytes: Int64(i),
+                                                   origin: Located(RegionName("r"), at: here), derivedFrom: [], fences: [])))
+            }
         }
         // In files of random sizes, as a loader hands them over.
         var files: [[ManifestObject]] = []
@@ -194,9 +204,21 @@ struct DesiredStateTests {
             files.append(Array(rest.prefix(k)))
             rest = rest.dropFirst(k)
         }
-        let (state, diagnostics) = DesiredState.index(files: files)
+        // The two sides on two threads, as the loader runs them.
+        let (state, diagnostics) = DesiredState.index(files: files) { a, b in
+            DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? a() : b() }
+        }
         var first: [String: Int] = [:]
         for (i, name) in names.enumerated() where first[name] == nil { first[name] = i }
+        var firstArtifact: [String: Int] = [:]
+        var artifactDeclarations = 0
+        for case .artifact(let a) in declared {
+            artifactDeclarations += 1
+            if firstArtifact[a.meta.name] == nil { firstArtifact[a.meta.name] = Int(a.sizeBytes!) }
+        }
+        let expectedArtifacts = firstArtifact.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        #expect(state.artifactList.map(\.name.rawValue) == expectedArtifacts)
+        #expect(state.artifactList.map { Int($0.sizeBytes!) } == expectedArtifacts.map { firstArtifact[$0]! })
         let expected = first.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         #expect(state.jurisdictionList.map(\.name.rawValue) == expected)
         #expect(state.jurisdictionList.map(\.description) == expected.map { "\(first[$0]!)" })
@@ -204,8 +226,12 @@ struct DesiredStateTests {
             #expect(state.jurisdictions.position(of: JurisdictionName(name)) == k)
             #expect(state.jurisdictions[JurisdictionName(name)]?.description == "\(first[name]!)")
         }
-        #expect(diagnostics.count == 2 * (n - first.count))
-        #expect(DesiredState.index(declared).0.jurisdictionList == state.jurisdictionList)
+        #expect(diagnostics.count == 2 * (n - first.count) + 2 * (artifactDeclarations - firstArtifact.count))
+        #expect(diagnostics.filter { $0.message.hasPrefix("Artifact") }.count == 2 * (artifactDeclarations - firstArtifact.count))
+        // One thread after the other gives the same tables and diagnostics.
+        let serial = DesiredState.index(declared)
+        #expect(serial.0.jurisdictionList == state.jurisdictionList && serial.0.artifactList == state.artifactList)
+        #expect(serial.1.sorted() == diagnostics.sorted())
     }
 
     @Test("the same name in two kinds is no conflict")

@@ -86,7 +86,13 @@ public struct DesiredState: Sendable {
     /// `index` for objects that come in files (in path order), which it takes apart as it goes:
     /// each file's objects are released once they are sorted into their kinds (unless another
     /// owner, such as a parse cache, keeps them), so a large fleet is never held twice.
-    public static func index(files: consuming [[ManifestObject]]) -> (DesiredState, [Diagnostic]) {
+    ///
+    /// `both` runs two pieces of work and returns when both are done; a loader passes one that
+    /// runs them on two cores (the artifacts' table, most of a fleet, beside every other
+    /// kind's). Core starts no thread of its own: without `both` they run one after the other.
+    public static func index(files: consuming [[ManifestObject]],
+                             both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() })
+        -> (DesiredState, [Diagnostic]) {
         var counts = [Int](repeating: 0, count: 8)
         for i in files.indices {
             for object in files[i] { counts[object.slot] += 1 }
@@ -126,17 +132,54 @@ public struct DesiredState: Sendable {
         topologies.reverseInPlace()
         placements.reverseInPlace()
         guardrails.reverseInPlace()
-        var diagnostics: [Diagnostic] = []
-        let state = DesiredState(
-            jurisdictions: ObjectTable(declared: consume jurisdictions, meta: \.meta, duplicates: &diagnostics),
-            regions: ObjectTable(declared: consume regions, meta: \.meta, duplicates: &diagnostics),
-            artifacts: ObjectTable(declared: consume artifacts, meta: \.meta, duplicates: &diagnostics),
-            fences: ObjectTable(declared: consume fences, meta: \.meta, duplicates: &diagnostics),
-            models: ObjectTable(declared: consume models, meta: \.meta, duplicates: &diagnostics),
-            topologies: ObjectTable(declared: consume topologies, meta: \.meta, duplicates: &diagnostics),
-            placements: ObjectTable(declared: consume placements, meta: \.meta, duplicates: &diagnostics),
-            guardrails: ObjectTable(declared: consume guardrails, meta: \.meta, duplicates: &diagnostics))
-        return (state, diagnostics)
+        // Each side takes its lists out of the box (moved, never copied: a second reference
+        // would make the table's sort copy the whole list) and leaves its tables in it.
+        let box = Tables(jurisdictions: consume jurisdictions, regions: consume regions, artifacts: consume artifacts,
+                         fences: consume fences, models: consume models, topologies: consume topologies,
+                         placements: consume placements, guardrails: consume guardrails)
+        both({
+            box.artifactTable = ObjectTable(declared: box.artifacts.take()!, meta: \.meta, duplicates: &box.artifactDuplicates)
+        }, {
+            var d: [Diagnostic] = []
+            box.rest = (ObjectTable(declared: box.jurisdictions.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.regions.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.fences.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.models.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.topologies.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.placements.take()!, meta: \.meta, duplicates: &d),
+                        ObjectTable(declared: box.guardrails.take()!, meta: \.meta, duplicates: &d))
+            box.restDuplicates = d
+        })
+        let rest = box.rest.take()!
+        let state = DesiredState(jurisdictions: rest.0, regions: rest.1, artifacts: box.artifactTable.take()!, fences: rest.2,
+                                 models: rest.3, topologies: rest.4, placements: rest.5, guardrails: rest.6)
+        return (state, box.artifactDuplicates + box.restDuplicates)
+    }
+
+    /// `index`'s lists and tables while the two sides build them; each field is touched by
+    /// one side only, and read back once both are done.
+    private final class Tables: @unchecked Sendable {
+        var jurisdictions: [Jurisdiction]?, regions: [Region]?, artifacts: [Artifact]?, fences: [ResidencyFence]?
+        var models: [Model]?, topologies: [Topology]?, placements: [Placement]?, guardrails: [Guardrail]?
+        var artifactTable: ObjectTable<ArtifactSpace, Artifact>?
+        var artifactDuplicates: [Diagnostic] = []
+        var rest: (ObjectTable<JurisdictionSpace, Jurisdiction>, ObjectTable<RegionSpace, Region>, ObjectTable<FenceSpace, ResidencyFence>,
+                   ObjectTable<ModelSpace, Model>, ObjectTable<TopologySpace, Topology>, ObjectTable<PlacementSpace, Placement>,
+                   ObjectTable<GuardrailSpace, Guardrail>)?
+        var restDuplicates: [Diagnostic] = []
+
+        init(jurisdictions: consuming [Jurisdiction], regions: consuming [Region], artifacts: consuming [Artifact],
+             fences: consuming [ResidencyFence], models: consuming [Model], topologies: consuming [Topology],
+             placements: consuming [Placement], guardrails: consuming [Guardrail]) {
+            self.jurisdictions = jurisdictions
+            self.regions = regions
+            self.artifacts = artifacts
+            self.fences = fences
+            self.models = models
+            self.topologies = topologies
+            self.placements = placements
+            self.guardrails = guardrails
+        }
     }
 }
 
@@ -170,7 +213,13 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         let n = list.count
         let names = list.map { Name<Space>(meta($0).name) }
         // By name, then by declaration: a name's first declaration comes first.
-        let order = list.indices.sorted { a, b in names[a] != names[b] ? names[a] < names[b] : a < b }
+        let order = list.indices.sorted { a, b in
+            switch UTF8Bytes.compare(names[a].rawValue, names[b].rawValue) {
+            case .less: true
+            case .greater: false
+            case .equal: a < b
+            }
+        }
         var positions: [Name<Space>: Int] = [:]
         positions.reserveCapacity(n)
         // Where each slot of the table takes its object from: the first declarations in name

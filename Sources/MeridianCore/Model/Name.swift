@@ -73,6 +73,38 @@ public enum UTF8Bytes {
         return a.utf8.lexicographicallyPrecedes(b.utf8)
     }
 
+    public enum Order { case less, equal, greater }
+
+    /// Byte-wise three-way comparison (a prefix first): one pass where `!=` then `<` made two.
+    public static func compare(_ a: String, _ b: String) -> Order {
+        let fast = a.utf8.withContiguousStorageIfAvailable { p in
+            b.utf8.withContiguousStorageIfAvailable { q in compare(p, q) }
+        }
+        if let fast, let result = fast { return result }
+        if a.utf8.elementsEqual(b.utf8) { return .equal }
+        return a.utf8.lexicographicallyPrecedes(b.utf8) ? .less : .greater
+    }
+
+    @inline(__always)
+    public static func compare(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Order {
+        let n = min(p.count, q.count)
+        if n > 0, let a = p.baseAddress, let b = q.baseAddress {
+            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+            var i = 0
+            while i + 8 <= n {
+                let x = ra.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
+                let y = rb.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
+                if x != y { return x < y ? .less : .greater }
+                i += 8
+            }
+            while i < n {
+                if a[i] != b[i] { return a[i] < b[i] ? .less : .greater }
+                i += 1
+            }
+        }
+        return p.count < q.count ? .less : p.count > q.count ? .greater : .equal
+    }
+
     @inline(__always)
     public static func less(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
         let n = min(p.count, q.count)

@@ -73,16 +73,20 @@ public final class GitSource: @unchecked Sendable {
         parseCache.beginLoad()
         let cached = entries.map { parseCache.lookup(blob: $0.blobID, path: $0.path) }
         let repositoryPath = localPath
-        // `miss` for every entry the cache does not hold, on every core, each worker through its
-        // own repository handle (opened only if it has a miss); `hit` for the others. In entry
-        // order; the first error in that order is thrown.
+        // `miss` for every entry the cache does not hold, on every core, each chunk through a
+        // repository handle of its own (taken from `handles`, opened only if none is free and
+        // the chunk has a miss); `hit` for the others. In entry order; the first error in that
+        // order is thrown.
+        let handles = HandlePool()
         func each<T: Sendable>(hit: @Sendable ((parsed: ParsedFile, size: Int)) -> T,
                                miss: @Sendable (GitRepository, GitRepository.Entry) throws(GitError) -> T) throws(GitError) -> [T] {
             let results = ManifestLoader.inParallel(count: entries.count) { range -> [Result<T, GitError>] in
                 var worker: GitRepository?
+                defer { if let worker { handles.give(worker) } }
                 return range.map { i -> Result<T, GitError> in
                     if let c = cached[i] { return .success(hit(c)) }
                     return Result { () throws(GitError) -> T in
+                        if worker == nil { worker = handles.take() }
                         if worker == nil { worker = try GitRepository(path: repositoryPath) }
                         return try miss(worker!, entries[i])
                     }
@@ -96,6 +100,13 @@ public final class GitSource: @unchecked Sendable {
         // Sizes of what must be read, from the blobs' headers (unread), checked before any read.
         let sizes = try each(hit: { $0.size }, miss: { repo, e throws(GitError) in try repo.blobSize(e) })
         try GitRepository.checkSizes(sizes, of: entries, limits: limits)
+        // The digest is made beside the parse (the tree says every blob id), not after it.
+        nonisolated(unsafe) var digest = ""
+        let digestDone = DispatchGroup()
+        DispatchQueue.global().async(group: digestDone) {
+            digest = ManifestLoader.digest(of: entries.map { ManifestFile(path: $0.path, bytes: [], blobID: $0.blobID) })
+        }
+        defer { digestDone.wait() }  // also when a read below throws
         // Read and parse what the cache does not hold; each blob is dropped once parsed.
         let cache = parseCache
         let labels = LabelInterner()
@@ -105,7 +116,7 @@ public final class GitSource: @unchecked Sendable {
             cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
             return result
         })
-        let digest = ManifestLoader.digest(of: entries.map { ManifestFile(path: $0.path, bytes: [], blobID: $0.blobID) })
+        digestDone.wait()
         return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
     }
 
@@ -121,4 +132,16 @@ public final class GitSource: @unchecked Sendable {
         }
         return try SignatureVerifier.verify(signature: signature, data: data, commit: commit, trustedKeys: trustedKeys)
     }
+}
+
+/// Repository handles of one load, handed from one parse chunk to the next: chunks are small,
+/// and opening a handle (and its object database) for each would cost more than the chunk. A
+/// handle is used by one chunk at a time.
+private final class HandlePool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [GitRepository] = []
+
+    func take() -> GitRepository? { lock.withLock { free.popLast() } }
+
+    func give(_ handle: GitRepository) { lock.withLock { free.append(handle) } }
 }
