@@ -20,6 +20,10 @@ public struct FenceAnalysis: Sendable {
     /// the state's own index, not a second table of 71,000 names.
     func artifactIndex(_ name: ArtifactName) -> Int? { state.artifacts.position(of: name) }
     let effective: [JurisdictionSet]
+    /// Each model's fence, by its position in `state.modelList`: the planner, the fence
+    /// checks and the re-check of every plan all ask for them, and each used to intersect the
+    /// model's artifacts' fences again, looking each artifact up by name.
+    let modelFences: [JurisdictionSet]
     /// Fences that apply to each artifact: by name first (declared order), then by selector
     /// (name order), each once.
     let applied: [[AppliedFence]]
@@ -179,7 +183,26 @@ public struct FenceAnalysis: Sendable {
                 stack.removeLast()
             }
         }
-        effective = eff.map { $0 ?? JurisdictionSet() }
+        let effectiveByPosition = eff.map { $0 ?? JurisdictionSet() }
+        effective = effectiveByPosition
+
+        // A model's fence is the intersection of its artifacts' effective fences; an
+        // undeclared artifact (reported as ref.missing) makes it empty: fail closed.
+        let models = state.models.list
+        var perModel: [JurisdictionSet] = []
+        perModel.reserveCapacity(models.count)
+        for k in models.indices {
+            var set = all
+            for a in models[k].artifacts {
+                guard let at = state.artifacts.position(of: a.value) else {
+                    set = JurisdictionSet()
+                    break
+                }
+                set.formIntersection(effectiveByPosition[at])
+            }
+            perModel.append(set)
+        }
+        modelFences = perModel
 
         var closures: [RegionName: RegionClosure] = [:]
         for name in state.regions.keys {
@@ -222,12 +245,7 @@ public struct FenceAnalysis: Sendable {
 
     /// A model's fence: the intersection of its artifacts' effective fences.
     public func modelFence(of model: ModelName) -> JurisdictionSet? {
-        guard let k = state.models.position(of: model) else { return nil }
-        var set = universe
-        for a in state.models.list[k].artifacts {
-            if let e = effectiveFence(of: a.value) { set.formIntersection(e) } else { return JurisdictionSet() }
-        }
-        return set
+        state.models.position(of: model).map { modelFences[$0] }
     }
 
     public func index(of jurisdiction: JurisdictionName) -> Int? { jurisdictionIndex[jurisdiction] }

@@ -37,7 +37,8 @@ public enum FenceCheck {
         modelFences.reserveCapacity(models.count)
         for k in models.indices {
             let name = models[k].name
-            let fence = analysis.modelFence(of: name) ?? JurisdictionSet()
+            // The analysis is by the same positions (it was computed from this state).
+            let fence = analysis.modelFences[k]
             modelFences.append(fence)
             guard fence.isEmpty else { continue }
             let artifactsEmpty = models[k].artifacts.contains { empty.contains($0.value) || !state.artifacts.contains($0.value) }

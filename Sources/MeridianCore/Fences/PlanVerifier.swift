@@ -16,10 +16,11 @@ public enum PlanVerifier {
     /// change, so a caller may check parts of one plan on several threads and join the
     /// violations in range order (`MeridianEngine`'s `PlanCheck` does).
     public static func verify(_ plan: Plan, range: Range<Int>, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> [Violation] {
-        plan.actions.withUnsafeBufferPointer { actions in
+        var checker = Checker(state: state, fences: fences, observed: observed)
+        return plan.actions.withUnsafeBufferPointer { actions in
             var out: [Violation] = []
             for i in range {
-                if let (id, message) = verify(actions[i], state: state, fences: fences, observed: observed) {
+                if let (id, message) = checker.verify(actions[i]) {
                     out.append(Violation(actionID: id, message: message))
                 }
             }
@@ -29,49 +30,111 @@ public enum PlanVerifier {
 
     /// The reason one action would break a fence, or nil when it is safe.
     public static func verify(_ action: Action, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> (String, String)? {
-        // Objects are read in place, by position: copying a whole declaration per action was
-        // most of this check's time.
-        func attestedInside(_ r: RegionName, _ set: JurisdictionSet) -> String? {
-            guard let k = state.regions.position(of: r) else { return "\(r) is not a declared region" }
-            let declared = state.regions.list[k].jurisdiction.value
-            if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != declared.rawValue {
-                return "\(r) attests jurisdiction \(attested), not \(declared)"
+        var checker = Checker(state: state, fences: fences, observed: observed)
+        return checker.verify(action)
+    }
+
+    /// One pass of checks over one state, fence analysis and observation. What a region's
+    /// check reads (whether it is declared, the jurisdiction it attests, its replication
+    /// closure) depends on the region alone, so it is looked up once per region per pass:
+    /// three lookups by name per region an action names were most of a large plan's re-check.
+    struct Checker {
+        let state: DesiredState
+        let fences: FenceAnalysis
+        let observed: ObservedState
+
+        private enum RegionFact {
+            case undeclared
+            case attests(String, declared: JurisdictionName)
+            /// nil: no closure was computed for the region (read as outside every set).
+            case closure(FenceAnalysis.RegionClosure?)
+        }
+
+        private var regionFacts: [RegionName: RegionFact] = [:]
+        /// True when the analysis was computed from this very artifact table (the same
+        /// storage, so the same artifacts at the same positions): an artifact's effective fence
+        /// is then read by the position already found, not looked up by name a second time.
+        private let samePositions: Bool
+
+        init(state: DesiredState, fences: FenceAnalysis, observed: ObservedState) {
+            self.state = state
+            self.fences = fences
+            self.observed = observed
+            samePositions = state.artifacts.list.withUnsafeBufferPointer { a in
+                fences.state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress && a.count == b.count }
+            } && fences.effective.count == state.artifacts.count
+        }
+
+        private func effectiveFence(of name: ArtifactName, at position: Int) -> JurisdictionSet? {
+            samePositions ? fences.effective[position] : fences.effectiveFence(of: name)
+        }
+
+        private mutating func fact(_ r: RegionName) -> RegionFact {
+            if let known = regionFacts[r] { return known }
+            let fact: RegionFact
+            // Objects are read in place, by position: copying a whole declaration per action
+            // was most of this check's time.
+            if let k = state.regions.position(of: r) {
+                let declared = state.regions.list[k].jurisdiction.value
+                if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != declared.rawValue {
+                    fact = .attests(attested, declared: declared)
+                } else {
+                    fact = .closure(fences.regionClosure[r])
+                }
+            } else {
+                fact = .undeclared
             }
-            if !fences.isInside(r, set) {
+            regionFacts[r] = fact
+            return fact
+        }
+
+        /// Why region `r` (with every region its storage replicates to) may not hold what
+        /// `set` fences, or nil when it may.
+        private mutating func attestedInside(_ r: RegionName, _ set: JurisdictionSet) -> String? {
+            switch fact(r) {
+            case .undeclared:
+                return "\(r) is not a declared region"
+            case .attests(let attested, let declared):
+                return "\(r) attests jurisdiction \(attested), not \(declared)"
+            case .closure(let closure):
+                // As `FenceAnalysis.isInside`: an unknown region in the closure fails closed.
+                if let closure, !closure.unknown, closure.jurisdictions.isSubset(of: set) { return nil }
                 return "\(r) (jurisdiction \(fences.jurisdictionLabel(of: r)), with its replicas) is outside \(fences.describe(set))"
             }
-            return nil
         }
-        switch action.kind {
-        case .purge, .undeploy, .deleteArtifact:
-            return nil  // removing never crosses a fence
-        case .stageArtifact:
-            guard let name = action.artifact, let r = action.region, let i = state.artifacts.position(of: name),
-                  let e = fences.effectiveFence(of: name) else {
-                return (action.id, "stages an artifact that is not declared")
-            }
-            let origin = state.artifacts.list[i].origin.value
-            if let why = attestedInside(r, e) { return (action.id, "stage \(name) into \(r): \(why)") }
-            if state.artifacts.list[i].type.isRuntime && r != origin { return (action.id, "runtime artifact \(name) may not leave \(origin)") }
-            if let from = action.from, let why = attestedInside(from, e) { return (action.id, "stage \(name) from \(from): \(why)") }
-            if action.from == nil && r != origin { return (action.id, "\(name) can be registered only at its origin \(origin)") }
-            return nil
-        case .deploy:
-            guard let r = action.region, let m = action.model, let fence = fences.modelFence(of: m) else {
-                return (action.id, "deploys a model that is not declared")
-            }
-            if let why = attestedInside(r, fence) { return (action.id, "deploy \(m) in \(r): \(why)") }
-            return nil
-        case .setTraffic:
-            guard let p = action.placement else { return (action.id, "set-traffic without a placement") }
-            let model = state.placements.position(of: p).map { state.placements.list[$0].model.value }
-            for (r, w) in (action.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
-                guard let model, let fence = fences.modelFence(of: model) else {
-                    return (action.id, "sends traffic of undeclared placement \(p) to \(r)")
+
+        mutating func verify(_ action: Action) -> (String, String)? {
+            switch action.kind {
+            case .purge, .undeploy, .deleteArtifact:
+                return nil  // removing never crosses a fence
+            case .stageArtifact:
+                guard let name = action.artifact, let r = action.region, let i = state.artifacts.position(of: name),
+                      let e = effectiveFence(of: name, at: i) else {
+                    return (action.id, "stages an artifact that is not declared")
                 }
-                if let why = attestedInside(r, fence) { return (action.id, "route \(p) to \(r): \(why)") }
+                let origin = state.artifacts.list[i].origin.value
+                if let why = attestedInside(r, e) { return (action.id, "stage \(name) into \(r): \(why)") }
+                if state.artifacts.list[i].type.isRuntime && r != origin { return (action.id, "runtime artifact \(name) may not leave \(origin)") }
+                if let from = action.from, let why = attestedInside(from, e) { return (action.id, "stage \(name) from \(from): \(why)") }
+                if action.from == nil && r != origin { return (action.id, "\(name) can be registered only at its origin \(origin)") }
+                return nil
+            case .deploy:
+                guard let r = action.region, let m = action.model, let fence = fences.modelFence(of: m) else {
+                    return (action.id, "deploys a model that is not declared")
+                }
+                if let why = attestedInside(r, fence) { return (action.id, "deploy \(m) in \(r): \(why)") }
+                return nil
+            case .setTraffic:
+                guard let p = action.placement else { return (action.id, "set-traffic without a placement") }
+                let model = state.placements.position(of: p).map { state.placements.list[$0].model.value }
+                for (r, w) in (action.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
+                    guard let model, let fence = fences.modelFence(of: model) else {
+                        return (action.id, "sends traffic of undeclared placement \(p) to \(r)")
+                    }
+                    if let why = attestedInside(r, fence) { return (action.id, "route \(p) to \(r): \(why)") }
+                }
+                return nil
             }
-            return nil
         }
     }
 }
