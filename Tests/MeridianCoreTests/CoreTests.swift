@@ -53,6 +53,18 @@ struct NameTests {
         }
     }
 
+    @Test("an action's id is a and its position from 1, as interpolation writes it, up to Int.max")
+    func actionIDs() {
+        for n in [1, 9, 10, 11, 99, 100, 78_801, 999_999, 1_000_000, Int(Int32.max), Int.max - 1, Int.max] {
+            #expect(Planner.actionID(n) == "a\(n)")
+        }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 10_000 {
+            let n = Int.random(in: 1 ... Int.max, using: &rng) >> Int.random(in: 0 ... 62, using: &rng)
+            #expect(Planner.actionID(max(n, 1)) == "a\(max(n, 1))")
+        }
+    }
+
     @Test("the JSON writer escapes exactly quotes, backslashes and control characters, and round-trips any string")
     func jsonStrings() throws {
         var w = JSONWriter()

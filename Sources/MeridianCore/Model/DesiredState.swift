@@ -93,9 +93,11 @@ public struct DesiredState: Sendable {
     public static func index(files: consuming [[ManifestObject]],
                              both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() })
         -> (DesiredState, [Diagnostic]) {
+        // By index, each object read in place: a `for in` copied (and retained, then released)
+        // every field of every object only to learn its kind.
         var counts = [Int](repeating: 0, count: 8)
         for i in files.indices {
-            for object in files[i] { counts[object.slot] += 1 }
+            for k in files[i].indices { counts[files[i][k].slot] += 1 }
         }
         var jurisdictions: [Jurisdiction] = [], regions: [Region] = [], artifacts: [Artifact] = [], fences: [ResidencyFence] = []
         var models: [Model] = [], topologies: [Topology] = [], placements: [Placement] = [], guardrails: [Guardrail] = []

@@ -300,8 +300,8 @@ public struct MergeOrder: Sendable {
     public func number(_ actions: UnsafeMutableBufferPointer<Action>, range: Range<Int>) {
         for k in range {
             let p = Int(part[k]), i = Int(local[k])
-            actions[k].id = "a\(k + 1)"
-            actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { "a\(position[p][Int($0)] + 1)" }
+            actions[k].id = Planner.actionID(k + 1)
+            actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
         }
     }
 

@@ -1105,8 +1105,29 @@ public final class Planner {
     /// dependencies by id, in place.
     static func number(_ actions: inout [Action], depStart: [Int32], depList: [Int32]) {
         for k in actions.indices {
-            actions[k].id = "a\(k + 1)"
-            actions[k].dependsOn = depList[Int(depStart[k]) ..< Int(depStart[k + 1])].map { "a\($0 + 1)" }
+            actions[k].id = actionID(k + 1)
+            actions[k].dependsOn = depList[Int(depStart[k]) ..< Int(depStart[k + 1])].map { actionID(Int($0) + 1) }
+        }
+    }
+
+    /// `"a\(n)"`, the id of the plan's `n`th action (SPEC §4), written digit by digit: an id
+    /// fits a small string (no allocation), and interpolation was a tenth of numbering a large
+    /// plan's actions and their dependencies.
+    @inline(__always)
+    public static func actionID(_ n: Int) -> String {
+        precondition(n > 0)
+        // "a" and at most 19 digits: 20 bytes, filled from the end.
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var i = 20
+            var v = n
+            repeat {
+                i -= 1
+                buffer[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+                v /= 10
+            } while v > 0
+            i -= 1
+            buffer[i] = UInt8(ascii: "a")
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[i ..< 20]), as: UTF8.self)
         }
     }
 
