@@ -30,6 +30,8 @@ public struct LoadResult: Sendable {
     /// What a saved plan records of the source's content, `sha256:…`; empty unless the loader
     /// was asked for it (hashing every byte is not work a plain `validate` should pay for).
     public let digest: String
+    /// Whether `fences` was taken over from the load before (see `assemble`'s `earlierFences`).
+    public let fencesReused: Bool
 
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
@@ -134,8 +136,11 @@ public enum ManifestLoader {
         return "sha256:" + h.finalize()
     }
 
+    /// Indexes the parsed files and runs every check. `earlierFences`, an earlier load's
+    /// analysis, is taken over when this state holds exactly the objects it read (see
+    /// `FenceAnalysis.reused(for:)`); the fence checks run again either way.
     public static func assemble(_ parsed: consuming [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
-                                pathPrefix: String = "", digest: String = "") -> LoadResult {
+                                pathPrefix: String = "", digest: String = "", earlierFences: FenceAnalysis? = nil) -> LoadResult {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
@@ -155,20 +160,23 @@ public enum ManifestLoader {
         nonisolated(unsafe) var structural: [Diagnostic] = []
         nonisolated(unsafe) var analysis: FenceAnalysis?
         nonisolated(unsafe) var fenceDiagnostics: [Diagnostic] = []
+        nonisolated(unsafe) var reused = false
         DispatchQueue.concurrentPerform(iterations: 2) { part in
             if part == 0 {
                 structural = state.structuralDiagnostics()
             } else {
-                let f = FenceAnalysis(state)
+                let earlier = earlierFences?.reused(for: state)
+                let f = earlier ?? FenceAnalysis(state)
                 fenceDiagnostics = FenceCheck.check(f)
                 analysis = f
+                reused = earlier != nil
             }
         }
         let fences = analysis!
         diagnostics += structural + fenceDiagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
-                          digest: digest)
+                          digest: digest, fencesReused: reused)
     }
 }
 

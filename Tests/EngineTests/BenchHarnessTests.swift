@@ -35,6 +35,9 @@ struct BenchHarnessTests {
         // A placement edit plans its own part again and takes the others over from the last plan.
         let parts = figures["incrementalPlacement"]?["planParts"] as? Int ?? 0, reused = figures["incrementalPlacement"]?["planPartsReused"] as? Int ?? -1
         #expect(parts > 1 && reused >= 1 && reused < parts, "\(parts) parts, \(reused) taken over")
+        // ... and its load takes the last fence analysis over; a jurisdiction added does not.
+        #expect(figures["incrementalPlacement"]?["fencesReused"] as? Bool == true)
+        #expect(figures["incremental"]?["fencesReused"] as? Bool == false)
         #expect((figures["peakRSS"]?["bytes"] as? Int ?? 0) > 1_000_000)
         #expect((figures["apply"]?["actions"] as? Int ?? 0) > 100, "the apply benchmark ran a real plan against agents")
         #expect((figures["apply"]?["actionsPerSecond"] as? Double ?? 0) > 0)

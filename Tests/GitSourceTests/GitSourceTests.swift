@@ -69,6 +69,74 @@ struct GitSourceTests {
         #expect(once.parseCache.parses == 40)
     }
 
+    @Test("a source takes the last commit's fence analysis over for a placement edit, not for a fence edit, and gives the fresh answers")
+    func fenceAnalysisReuse() throws {
+        let g = try GitFixture()
+        func fleet(deny: String, replicas: Int) -> String {
+            """
+            apiVersion: meridian/v1
+            kind: Jurisdiction
+            metadata: {name: eu}
+            ---
+            apiVersion: meridian/v1
+            kind: Jurisdiction
+            metadata: {name: us}
+            ---
+            apiVersion: meridian/v1
+            kind: Region
+            metadata: {name: eu-1}
+            spec: {jurisdiction: eu, capacity: {accelerators: [{type: gpu, count: 4}]}}
+            ---
+            apiVersion: meridian/v1
+            kind: ResidencyFence
+            metadata: {name: f}
+            spec: {allow: ["*"], deny: [\(deny)]}
+            ---
+            apiVersion: meridian/v1
+            kind: Artifact
+            metadata: {name: w}
+            spec: {type: weights, digest: "sha256:\(String(repeating: "ab", count: 32))", origin: eu-1, fences: [f]}
+            ---
+            apiVersion: meridian/v1
+            kind: Model
+            metadata: {name: m}
+            spec: {version: "1.0.0", artifacts: [w]}
+            ---
+            apiVersion: meridian/v1
+            kind: Topology
+            metadata: {name: t}
+            spec: {mode: single-region, regions: [{name: eu-1}]}
+            ---
+            apiVersion: meridian/v1
+            kind: Placement
+            metadata: {name: p}
+            spec: {model: m, topology: t, replicas: \(replicas)}
+
+            """
+        }
+        try g.write("manifests/fleet.yaml", fleet(deny: "", replicas: 1))
+        let c1 = try g.commit("one replica")
+        try g.write("manifests/fleet.yaml", fleet(deny: "", replicas: 2))
+        let c2 = try g.commit("two replicas")
+        try g.write("manifests/fleet.yaml", fleet(deny: "us", replicas: 2))
+        let c3 = try g.commit("not in us")
+        let source = GitSource(repository: g.root.path)
+        let first = try source.load(commit: c1, path: "manifests")
+        let second = try source.load(commit: c2, path: "manifests")
+        let third = try source.load(commit: c3, path: "manifests")
+        #expect(first.isValid && second.isValid && third.isValid, "\(first.diagnostics) \(second.diagnostics) \(third.diagnostics)")
+        #expect(!first.fencesReused && second.fencesReused && !third.fencesReused)
+        #expect(second.fences.state.placements[PlacementName("p")]?.replicas == 2)
+        let w = ArtifactName("w")
+        #expect(second.fences.effectiveFence(of: w) == FenceAnalysis(second.state).effectiveFence(of: w))
+        #expect(second.fences.effectiveFence(of: w).map { second.fences.names($0) } == [JurisdictionName("eu"), JurisdictionName("us")])
+        #expect(third.fences.effectiveFence(of: w).map { third.fences.names($0) } == [JurisdictionName("eu")])
+        // A source that reads once keeps nothing to offer.
+        let once = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        _ = try once.load(commit: c1, path: "manifests")
+        #expect(try !once.load(commit: c2, path: "manifests").fencesReused)
+    }
+
     @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")
     func cachedBlobsAreNotRead() throws {
         let g = try GitFixture()

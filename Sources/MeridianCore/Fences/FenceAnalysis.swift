@@ -9,7 +9,9 @@
 /// its storage replicates to, transitively. A region whose jurisdiction (or a replica's) is
 /// undeclared is outside every set: fail closed.
 public struct FenceAnalysis: Sendable {
-    public let state: DesiredState
+    /// The state it was computed from, or (after `reused(for:)`) a state holding the same
+    /// objects of every kind it reads.
+    public private(set) var state: DesiredState
     /// Declared jurisdictions in name order; a set's bit i is `jurisdictionNames[i]`.
     public let jurisdictionNames: [JurisdictionName]
     let jurisdictionIndex: [JurisdictionName: Int]
@@ -44,6 +46,23 @@ public struct FenceAnalysis: Sendable {
         let jurisdictions: JurisdictionSet
         /// True when some region in the closure has an undeclared jurisdiction or does not exist.
         let unknown: Bool
+    }
+
+    /// This analysis, for `newState`, when `newState` holds exactly the objects this one was
+    /// computed from of every kind the analysis reads (jurisdictions, regions, artifacts,
+    /// residency fences, models: each table the same objects, equal field by field, in the same
+    /// order); nil otherwise. The analysis is a function of those tables alone, so the answer
+    /// is the analysis `FenceAnalysis(newState)` would compute. A commit that changes only
+    /// placements, topologies or guardrails (the common edit) keeps its fences.
+    public func reused(for newState: DesiredState) -> FenceAnalysis? {
+        guard state.jurisdictions.holdsSameObjects(as: newState.jurisdictions),
+              state.regions.holdsSameObjects(as: newState.regions),
+              state.fences.holdsSameObjects(as: newState.fences),
+              state.models.holdsSameObjects(as: newState.models),
+              state.artifacts.holdsSameObjects(as: newState.artifacts) else { return nil }
+        var copy = self
+        copy.state = newState
+        return copy
     }
 
     public init(_ state: DesiredState) {

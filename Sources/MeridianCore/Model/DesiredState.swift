@@ -275,6 +275,19 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
 
     public subscript(_ name: Name<Space>) -> Value? { positions[name].map { list[$0] } }
 
+    /// Whether `other` holds the same objects, in the same order (and so the same names at the
+    /// same positions). Compared in place, each object first bit for bit: an object from a file
+    /// that did not change is the parse cache's, so both tables hold the very same fields.
+    public func holdsSameObjects(as other: ObjectTable) -> Bool where Value: Equatable {
+        guard list.count == other.list.count else { return false }
+        return list.withUnsafeBufferPointer { x in
+            other.list.withUnsafeBufferPointer { y in
+                for k in x.indices where !sameValue(x.baseAddress! + k, y.baseAddress! + k) { return false }
+                return true
+            }
+        }
+    }
+
     public func contains(_ name: Name<Space>) -> Bool { positions[name] != nil }
 
     /// Where `name` is in `list`.
@@ -286,4 +299,12 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     public var values: [Value] { list }
     /// The names, in name order.
     public var keys: [Name<Space>] { positions.keys.sorted() }
+}
+
+/// Whether two values are equal, compared first bit for bit. Identical bits are equal values
+/// for the model's types (none holds a floating-point value, whose NaN is unequal to itself,
+/// and equal references are the same storage); otherwise `==` decides.
+@inline(__always)
+func sameValue<V: Equatable>(_ u: UnsafePointer<V>, _ v: UnsafePointer<V>) -> Bool {
+    memcmpBytes(UnsafeRawPointer(u), UnsafeRawPointer(v), MemoryLayout<V>.size) || u.pointee == v.pointee
 }

@@ -403,18 +403,12 @@ public struct Reuse: Sendable {
         }
         // Compared in place (copying each object out retained every field), and first bit for
         // bit: an object from a file that did not change is the parse cache's, so both states
-        // hold the very same fields (the same string and table storage). Identical bits are
-        // equal objects (none holds a floating-point value); otherwise `==` decides.
+        // hold the very same fields (the same string and table storage). See `sameValue`.
         func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
             guard pa.count == pb.count else { return false }
             return a.list.withUnsafeBufferPointer { x in
                 b.list.withUnsafeBufferPointer { y in
-                    let size = MemoryLayout<V>.size
-                    for k in pa.indices {
-                        let (u, v) = (x.baseAddress! + Int(pa[k]), y.baseAddress! + Int(pb[k]))
-                        if memcmpBytes(UnsafeRawPointer(u), UnsafeRawPointer(v), size) { continue }
-                        if u.pointee != v.pointee { return false }
-                    }
+                    for k in pa.indices where !sameValue(x.baseAddress! + Int(pa[k]), y.baseAddress! + Int(pb[k])) { return false }
                     return true
                 }
             }

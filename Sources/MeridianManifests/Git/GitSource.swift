@@ -1,4 +1,6 @@
 internal import Foundation
+internal import MeridianCore
+internal import Synchronization
 
 /// Manifests read from a git repository at a commit, through libgit2: a branch, tag or sha is
 /// resolved, the tree at that commit is walked and blobs are read straight from the object
@@ -16,6 +18,10 @@ public final class GitSource: @unchecked Sendable {
     /// A blob larger than this is refused unread.
     public var maxBlobBytes = 64 << 20
     private var fetched = false
+    /// The last load's fence analysis, offered to the next load (a source whose parse cache
+    /// retains, i.e. one that reads more than one revision): a commit that leaves every
+    /// jurisdiction, region, artifact, residency fence and model as it was keeps its fences.
+    private let lastFences = Mutex<FenceAnalysis?>(nil)
 
     /// `repository` is a path to a repository (bare or not), or a URL (`file://`, `git://`,
     /// `https://`, `ssh://`, `user@host:path`).
@@ -117,7 +123,11 @@ public final class GitSource: @unchecked Sendable {
             return result
         })
         digestDone.wait()
-        return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
+        let earlier = parseCache.retains ? lastFences.withLock { $0 } : nil
+        let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
+                                             digest: digest, earlierFences: earlier)
+        if parseCache.retains { lastFences.withLock { $0 = result.fences } }
+        return result
     }
 
     /// The commit's signature and the bytes it signs; nil when unsigned.

@@ -1,0 +1,125 @@
+import MeridianCore
+import MeridianManifests
+import PropertyBased
+import Testing
+
+/// A load may take the last load's fence analysis over (`FenceAnalysis.reused(for:)`): only
+/// when every table the analysis reads holds the same objects, and then the load's fences and
+/// diagnostics are exactly those of computing the analysis afresh.
+@Suite("Fence analysis taken over from the last load")
+struct FenceReuseTests {
+    /// Every answer the analysis gives about `state`'s objects, compared between two analyses.
+    static func sameAnswers(_ a: FenceAnalysis, _ b: FenceAnalysis, _ state: DesiredState) -> Bool {
+        guard a.jurisdictionNames == b.jurisdictionNames, a.universe == b.universe else { return false }
+        var sets: Set<JurisdictionSet> = [a.universe, JurisdictionSet()]
+        for artifact in state.artifactList {
+            let e = a.effectiveFence(of: artifact.name)
+            guard e == b.effectiveFence(of: artifact.name), a.appliedFences(of: artifact.name) == b.appliedFences(of: artifact.name) else { return false }
+            if let e { sets.insert(e) }
+        }
+        for model in state.modelList where a.modelFence(of: model.name) != b.modelFence(of: model.name) { return false }
+        for fence in state.fenceList where a.fenceSet(fence.name) != b.fenceSet(fence.name) { return false }
+        for region in state.regionList {
+            guard a.jurisdictionLabel(of: region.name) == b.jurisdictionLabel(of: region.name),
+                  a.replicas(of: region.name) == b.replicas(of: region.name) else { return false }
+            for s in sets where a.isInside(region.name, s) != b.isInside(region.name, s) { return false }
+        }
+        return true
+    }
+
+    /// Each document its own file, parsed; a file whose text did not change keeps its parse, as
+    /// the parse cache keeps it (so unchanged objects are the very same storage).
+    static func parse(_ docs: [String], reusing earlier: [String: (String, ParsedFile)] = [:]) -> ([ParsedFile], [String: (String, ParsedFile)]) {
+        var parsed: [ParsedFile] = []
+        var byPath: [String: (String, ParsedFile)] = [:]
+        for (i, doc) in docs.enumerated() {
+            let path = "f\(1_000 + i).yaml"
+            let file = earlier[path].flatMap { $0.0 == doc ? $0.1 : nil } ?? ManifestLoader.parse(ManifestFile(path: path, bytes: Array(doc.utf8)))
+            parsed.append(file)
+            byPath[path] = (doc, file)
+        }
+        return (parsed, byPath)
+    }
+
+    @Test("after an edit of each kind, a load offered the last analysis equals a fresh load, and takes it over exactly when no fence input changed (1,000 fleets)")
+    func reuseEqualsFresh() async {
+        let kinds = 8
+        var byKind = [(taken: Int, not: Int)](repeating: (0, 0), count: kinds)
+        await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
+            let fleet = RandomFleet(tape: tape)
+            var edited = fleet
+            var docs = fleet.yaml(.plain)
+            // The edit, and whether it leaves every jurisdiction, region, artifact, fence and
+            // model as it was (then the analysis must be taken over, else it must not).
+            let kind = pick % kinds
+            let keepsFences: Bool
+            switch kind {
+            case 0:  // a placement's replicas, or a placement added
+                if edited.placements.isEmpty {
+                    edited.placements.append(.init(model: 0, topology: 0))
+                } else {
+                    edited.placements[pick / kinds % edited.placements.count].replicas += 1
+                }
+                keepsFences = true
+            case 1:  // a topology's failover regions (or a topology added, after every object it could shift)
+                if edited.topologies.isEmpty {
+                    guard edited.placements.isEmpty else { return }
+                    edited.topologies.append(.init(mode: "single-region", regions: [0], failover: []))
+                } else {
+                    let t = pick / kinds % edited.topologies.count
+                    edited.topologies[t].failover = edited.topologies[t].failover.isEmpty ? [pick % edited.regions.count] : []
+                }
+                keepsFences = true
+            case 2:  // an artifact's fences
+                guard !edited.fences.isEmpty, !edited.artifacts.isEmpty else { return }
+                let a = pick / kinds % edited.artifacts.count
+                edited.artifacts[a].fences = edited.artifacts[a].fences.isEmpty ? [pick % edited.fences.count] : []
+                keepsFences = false
+            case 3:  // a region's replication
+                guard edited.regions.count > 1 else { return }
+                let r = pick / kinds % edited.regions.count
+                edited.regions[r].replicatesTo = edited.regions[r].replicatesTo.isEmpty ? [(r + 1) % edited.regions.count] : []
+                keepsFences = false
+            case 4:  // a jurisdiction added
+                edited.jurisdictions += 1
+                keepsFences = false
+            case 5:  // a model's artifacts, or a model added
+                guard !edited.artifacts.isEmpty else { return }
+                if edited.models.isEmpty {
+                    edited.models.append([0])
+                    if !edited.modelGPUs.isEmpty { edited.modelGPUs.append(0) }
+                    keepsFences = false
+                    break
+                }
+                let m = pick / kinds % edited.models.count
+                let extra = pick % edited.artifacts.count
+                if edited.models[m].contains(extra) { edited.models[m].removeAll { $0 == extra } } else { edited.models[m].append(extra) }
+                if edited.models[m].isEmpty { return }
+                keepsFences = false
+            case 6:  // a residency fence's deny list
+                guard !edited.fences.isEmpty else { return }
+                let f = pick / kinds % edited.fences.count
+                let j = pick % max(edited.jurisdictions, 1)
+                if edited.fences[f].deny.contains(j) { edited.fences[f].deny.removeAll { $0 == j } } else { edited.fences[f].deny.append(j) }
+                keepsFences = false
+            default:  // nothing: every file parsed again, into objects of their own
+                keepsFences = true
+            }
+            let (parsedBefore, cache) = Self.parse(docs)
+            let before = ManifestLoader.assemble(parsedBefore, fileCount: docs.count)
+            docs = edited.yaml(.plain)
+            let (parsedAfter, _) = Self.parse(docs, reusing: kind == 7 ? [:] : cache)
+            let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docs.count)
+            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlierFences: before.fences)
+            #expect(!fresh.fencesReused)
+            #expect(offered.fencesReused == keepsFences, "edit \(kind)")
+            #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
+            #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
+            // The analysis speaks of the new state's objects, whichever it came from.
+            #expect(offered.fences.state.placementList == fresh.state.placementList)
+            if offered.fencesReused { byKind[kind].taken += 1 } else { byKind[kind].not += 1 }
+        }
+        // No tautology: every kind of edit ran, both ways where it can go both ways.
+        for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
+    }
+}
