@@ -32,6 +32,9 @@ public struct LoadResult: Sendable {
     public let digest: String
     /// Whether `fences` was taken over from the load before (see `assemble`'s `earlierFences`).
     public let fencesReused: Bool
+    /// The kinds whose table was taken over from the load before (see `assemble`'s
+    /// `unchangedKinds`).
+    public let tablesReused: KindSet
 
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
@@ -138,9 +141,12 @@ public enum ManifestLoader {
 
     /// Indexes the parsed files and runs every check. `earlierFences`, an earlier load's
     /// analysis, is taken over when this state holds exactly the objects it read (see
-    /// `FenceAnalysis.reused(for:)`); the fence checks run again either way.
+    /// `FenceAnalysis.reused(for:)`); the fence checks run again either way. `unchangedKinds`
+    /// are kinds the caller vouches no file changed for since that load (see
+    /// `DesiredState.index`): their tables are taken from its state instead of built again.
     public static func assemble(_ parsed: consuming [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
-                                pathPrefix: String = "", digest: String = "", earlierFences: FenceAnalysis? = nil) -> LoadResult {
+                                pathPrefix: String = "", digest: String = "", earlierFences: FenceAnalysis? = nil,
+                                unchangedKinds: KindSet = []) -> LoadResult {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
@@ -151,9 +157,9 @@ public enum ManifestLoader {
         // The parsed files are let go, so each file's objects are released as the index takes
         // them (unless the parse cache keeps them).
         parsed = []
-        let (state, duplicates) = DesiredState.index(files: consume files) { first, second in
+        let (state, duplicates) = DesiredState.index(files: consume files, both: { first, second in
             DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
-        }
+        }, earlier: earlierFences?.state, unchanged: unchangedKinds)
         diagnostics += duplicates
         // The structural checks and the fence analysis only read the state: one on each core.
         // Fence checks run even when other rules failed, so one run shows every problem.
@@ -176,7 +182,8 @@ public enum ManifestLoader {
         diagnostics += structural + fenceDiagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
-                          digest: digest, fencesReused: reused)
+                          digest: digest, fencesReused: reused,
+                          tablesReused: earlierFences.map { state.sharedTables(with: $0.state) } ?? [])
     }
 }
 

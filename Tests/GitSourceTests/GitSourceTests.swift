@@ -69,10 +69,10 @@ struct GitSourceTests {
         #expect(once.parseCache.parses == 40)
     }
 
-    @Test("a source takes the last commit's fence analysis over for a placement edit, not for a fence edit, and gives the fresh answers")
-    func fenceAnalysisReuse() throws {
+    @Test("a source takes over the last commit's fence analysis and the tables of kinds no file changed for, and loads what a fresh source loads")
+    func lastLoadLends() throws {
         let g = try GitFixture()
-        func fleet(deny: String, replicas: Int) -> String {
+        func base(deny: String) -> String {
             """
             apiVersion: meridian/v1
             kind: Jurisdiction
@@ -106,35 +106,47 @@ struct GitSourceTests {
             kind: Topology
             metadata: {name: t}
             spec: {mode: single-region, regions: [{name: eu-1}]}
-            ---
-            apiVersion: meridian/v1
-            kind: Placement
-            metadata: {name: p}
-            spec: {model: m, topology: t, replicas: \(replicas)}
 
             """
         }
-        try g.write("manifests/fleet.yaml", fleet(deny: "", replicas: 1))
+        func placement(_ replicas: Int) -> String {
+            "apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: p}\nspec: {model: m, topology: t, replicas: \(replicas)}\n"
+        }
+        let baseKinds: KindSet = [KindSet(.jurisdiction), KindSet(.region), KindSet(.residencyFence), KindSet(.artifact), KindSet(.model), KindSet(.topology)]
+        try g.write("manifests/base.yaml", base(deny: ""))
+        try g.write("manifests/placement.yaml", placement(1))
         let c1 = try g.commit("one replica")
-        try g.write("manifests/fleet.yaml", fleet(deny: "", replicas: 2))
+        try g.write("manifests/placement.yaml", placement(2))
         let c2 = try g.commit("two replicas")
-        try g.write("manifests/fleet.yaml", fleet(deny: "us", replicas: 2))
+        try g.write("manifests/base.yaml", base(deny: "us"))
         let c3 = try g.commit("not in us")
+        try g.git("mv", "manifests/placement.yaml", "manifests/zz-placement.yaml")
+        let c4 = try g.commit("renamed")
         let source = GitSource(repository: g.root.path)
-        let first = try source.load(commit: c1, path: "manifests")
-        let second = try source.load(commit: c2, path: "manifests")
-        let third = try source.load(commit: c3, path: "manifests")
-        #expect(first.isValid && second.isValid && third.isValid, "\(first.diagnostics) \(second.diagnostics) \(third.diagnostics)")
-        #expect(!first.fencesReused && second.fencesReused && !third.fencesReused)
-        #expect(second.fences.state.placements[PlacementName("p")]?.replicas == 2)
-        let w = ArtifactName("w")
-        #expect(second.fences.effectiveFence(of: w) == FenceAnalysis(second.state).effectiveFence(of: w))
-        #expect(second.fences.effectiveFence(of: w).map { second.fences.names($0) } == [JurisdictionName("eu"), JurisdictionName("us")])
-        #expect(third.fences.effectiveFence(of: w).map { third.fences.names($0) } == [JurisdictionName("eu")])
-        // A source that reads once keeps nothing to offer.
-        let once = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
-        _ = try once.load(commit: c1, path: "manifests")
-        #expect(try !once.load(commit: c2, path: "manifests").fencesReused)
+        let fresh = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        var loads: [LoadResult] = []
+        for c in [c1, c2, c3, c4] {
+            let loaded = try source.load(commit: c, path: "manifests")
+            let alone = try fresh.load(commit: c, path: "manifests")
+            #expect(loaded.isValid && loaded.diagnostics == alone.diagnostics, "\(loaded.diagnostics)")
+            let (a, b) = (loaded.state, alone.state)
+            #expect(a.jurisdictionList == b.jurisdictionList && a.regionList == b.regionList && a.artifactList == b.artifactList
+                    && a.fenceList == b.fenceList && a.modelList == b.modelList && a.topologyList == b.topologyList
+                    && a.placementList == b.placementList)
+            let w = ArtifactName("w")
+            #expect(loaded.fences.effectiveFence(of: w) == alone.fences.effectiveFence(of: w))
+            #expect(!alone.fencesReused && alone.tablesReused.isEmpty)
+            loads.append(loaded)
+        }
+        // The first load has nothing to take over; a placement edit keeps everything else; a
+        // fence edit keeps only the placements; a renamed file is a file removed and one added.
+        #expect(!loads[0].fencesReused && loads[0].tablesReused.isEmpty)
+        #expect(loads[1].fencesReused && loads[1].tablesReused == baseKinds)
+        #expect(!loads[2].fencesReused && loads[2].tablesReused == KindSet(.placement))
+        #expect(loads[3].fencesReused && loads[3].tablesReused == baseKinds)
+        #expect(loads[1].state.placements[PlacementName("p")]?.replicas == 2)
+        #expect(loads[2].fences.effectiveFence(of: ArtifactName("w")).map { loads[2].fences.names($0) } == [JurisdictionName("eu")])
+        #expect(loads[3].state.placements[PlacementName("p")]?.meta.location.file == "manifests/zz-placement.yaml")
     }
 
     @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")

@@ -3,10 +3,11 @@ import MeridianManifests
 import PropertyBased
 import Testing
 
-/// A load may take the last load's fence analysis over (`FenceAnalysis.reused(for:)`): only
-/// when every table the analysis reads holds the same objects, and then the load's fences and
-/// diagnostics are exactly those of computing the analysis afresh.
-@Suite("Fence analysis taken over from the last load")
+/// A load may take the last load's fence analysis over (`FenceAnalysis.reused(for:)`), only
+/// when every table the analysis reads holds the same objects, and the tables of kinds no file
+/// changed for (`DesiredState.index`'s `unchanged`); the load's state, fences and diagnostics
+/// are then exactly those of a fresh load.
+@Suite("Fence analysis and tables taken over from the last load")
 struct FenceReuseTests {
     /// Every answer the analysis gives about `state`'s objects, compared between two analyses.
     static func sameAnswers(_ a: FenceAnalysis, _ b: FenceAnalysis, _ state: DesiredState) -> Bool {
@@ -45,6 +46,7 @@ struct FenceReuseTests {
     func reuseEqualsFresh() async {
         let kinds = 8
         var byKind = [(taken: Int, not: Int)](repeating: (0, 0), count: kinds)
+        var tablesLent = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
@@ -108,18 +110,38 @@ struct FenceReuseTests {
             let (parsedBefore, cache) = Self.parse(docs)
             let before = ManifestLoader.assemble(parsedBefore, fileCount: docs.count)
             docs = edited.yaml(.plain)
-            let (parsedAfter, _) = Self.parse(docs, reusing: kind == 7 ? [:] : cache)
+            let (parsedAfter, now) = Self.parse(docs, reusing: kind == 7 ? [:] : cache)
+            // The kinds some file changed for, as a git source finds them: a file whose text
+            // changed, before and after, and a file added or removed.
+            var changed: KindSet = []
+            for path in Set(cache.keys).union(now.keys) where cache[path]?.0 != now[path]?.0 {
+                changed.formUnion(KindSet(of: cache[path]?.1.objects ?? []).union(KindSet(of: now[path]?.1.objects ?? [])))
+            }
             let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docs.count)
-            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlierFences: before.fences)
-            #expect(!fresh.fencesReused)
+            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlierFences: before.fences,
+                                                  unchangedKinds: KindSet.all.subtracting(changed))
+            #expect(!fresh.fencesReused && fresh.tablesReused.isEmpty)
             #expect(offered.fencesReused == keepsFences, "edit \(kind)")
             #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
             #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
+            // Every table equal to the fresh one, lent or built; lent only for a kind no file
+            // changed for, and always for such a kind when it has objects and no repeated name.
+            let (a, b) = (offered.state, fresh.state)
+            #expect(a.jurisdictionList == b.jurisdictionList && a.regionList == b.regionList && a.artifactList == b.artifactList
+                    && a.fenceList == b.fenceList && a.modelList == b.modelList && a.topologyList == b.topologyList
+                    && a.placementList == b.placementList && a.guardrailList == b.guardrailList, "edit \(kind)")
+            #expect(offered.tablesReused.isDisjoint(with: changed), "edit \(kind)")
+            if !before.diagnostics.contains(where: { $0.rule == .nameDuplicate }) {
+                #expect(offered.tablesReused == KindSet.all.subtracting(changed).intersection(KindSet(of: parsedAfter.flatMap(\.objects))),
+                        "edit \(kind)")
+            }
+            if !offered.tablesReused.isEmpty { tablesLent += 1 }
             // The analysis speaks of the new state's objects, whichever it came from.
             #expect(offered.fences.state.placementList == fresh.state.placementList)
             if offered.fencesReused { byKind[kind].taken += 1 } else { byKind[kind].not += 1 }
         }
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
+        #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
     }
 }

@@ -246,6 +246,22 @@ struct DesiredStateTests {
         #expect(serial.1.sorted() == diagnostics.sorted())
     }
 
+    @Test("an earlier index lends the table of an unchanged kind, but not one that dropped a repeated name, whose duplicates are reported again")
+    func lentTables() {
+        let files: [[ManifestObject]] = [regionAndJurisdiction, [artifact("x", parents: []), artifact("y", parents: [])],
+                                         [artifact("x", parents: ["y"])]]
+        let (earlier, first) = DesiredState.index(files: files)
+        #expect(first.filter { $0.rule == .nameDuplicate }.count == 2)
+        let (again, second) = DesiredState.index(files: files, earlier: earlier, unchanged: .all)
+        // Jurisdictions and regions are lent (the same storage); artifacts are indexed again,
+        // since the earlier table holds fewer than are declared, and their duplicates reported.
+        #expect(again.sharedTables(with: earlier) == [KindSet(.jurisdiction), KindSet(.region)])
+        #expect(again.artifactList == earlier.artifactList && again.regionList == earlier.regionList)
+        #expect(second == first)
+        // Nothing vouched for: nothing lent.
+        #expect(DesiredState.index(files: files, earlier: earlier).0.sharedTables(with: earlier).isEmpty)
+    }
+
     @Test("the same name in two kinds is no conflict")
     func kindsAreNamespaces() {
         let objects = regionAndJurisdiction + [.jurisdiction(Jurisdiction(meta: meta(.jurisdiction, "r"), description: nil, countries: []))]

@@ -91,7 +91,8 @@ public struct DesiredState: Sendable {
     /// runs them on two cores (the artifacts' table, most of a fleet, beside every other
     /// kind's). Core starts no thread of its own: without `both` they run one after the other.
     public static func index(files: consuming [[ManifestObject]],
-                             both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() })
+                             both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() },
+                             earlier: DesiredState? = nil, unchanged: KindSet = [])
         -> (DesiredState, [Diagnostic]) {
         // By index, each object read in place: a `for in` copied (and retained, then released)
         // every field of every object only to learn its kind.
@@ -99,63 +100,125 @@ public struct DesiredState: Sendable {
         for i in files.indices {
             for k in files[i].indices { counts[files[i][k].slot] += 1 }
         }
+        // The kinds whose table is lent by `earlier`: the caller vouches that every file holding
+        // objects of the kind is as it was (the same path and content, and no such file added or
+        // removed), so the kind's objects are the same ones in the same order, and its table
+        // would be built equal. Only a table that dropped no repeated name is lent (it holds as
+        // many objects as are declared now), so there are no duplicates to report again either.
+        var lent = [Bool](repeating: false, count: 8)
+        if let earlier {
+            for slot in 0 ..< 8 where unchanged.contains(KindSet(rawValue: 1 << slot)) { lent[slot] = counts[slot] == earlier.count(slot: slot) }
+        }
         var jurisdictions: [Jurisdiction] = [], regions: [Region] = [], artifacts: [Artifact] = [], fences: [ResidencyFence] = []
         var models: [Model] = [], topologies: [Topology] = [], placements: [Placement] = [], guardrails: [Guardrail] = []
-        jurisdictions.reserveCapacity(counts[0])
-        regions.reserveCapacity(counts[1])
-        artifacts.reserveCapacity(counts[2])
-        fences.reserveCapacity(counts[3])
-        models.reserveCapacity(counts[4])
-        topologies.reserveCapacity(counts[5])
-        placements.reserveCapacity(counts[6])
-        guardrails.reserveCapacity(counts[7])
-        // Each object is moved out of its file (popped from the end: a `for in` copied every
-        // object, retaining each of its fields, and released them all again with the file), so
-        // the kinds fill in reverse declaration order and are turned around once at the end.
-        for i in files.indices.reversed() {
-            while let object = files[i].popLast() {
-                switch consume object {
-                case .jurisdiction(let o): jurisdictions.append(o)
-                case .region(let o): regions.append(o)
-                case .artifact(let o): artifacts.append(o)
-                case .residencyFence(let o): fences.append(o)
-                case .model(let o): models.append(o)
-                case .topology(let o): topologies.append(o)
-                case .placement(let o): placements.append(o)
-                case .guardrail(let o): guardrails.append(o)
+        jurisdictions.reserveCapacity(lent[0] ? 0 : counts[0])
+        regions.reserveCapacity(lent[1] ? 0 : counts[1])
+        artifacts.reserveCapacity(lent[2] ? 0 : counts[2])
+        fences.reserveCapacity(lent[3] ? 0 : counts[3])
+        models.reserveCapacity(lent[4] ? 0 : counts[4])
+        topologies.reserveCapacity(lent[5] ? 0 : counts[5])
+        placements.reserveCapacity(lent[6] ? 0 : counts[6])
+        guardrails.reserveCapacity(lent[7] ? 0 : counts[7])
+        if lent.contains(true) {
+            // Files that are the parse cache's (a re-read after a small commit): the objects of
+            // the kinds still to index are copied, in order, and the rest not touched at all.
+            for i in files.indices {
+                for k in files[i].indices where !lent[files[i][k].slot] {
+                    switch files[i][k] {
+                    case .jurisdiction(let o): jurisdictions.append(o)
+                    case .region(let o): regions.append(o)
+                    case .artifact(let o): artifacts.append(o)
+                    case .residencyFence(let o): fences.append(o)
+                    case .model(let o): models.append(o)
+                    case .topology(let o): topologies.append(o)
+                    case .placement(let o): placements.append(o)
+                    case .guardrail(let o): guardrails.append(o)
+                    }
                 }
             }
+        } else {
+            // Each object is moved out of its file (popped from the end: a `for in` copied every
+            // object, retaining each of its fields, and released them all again with the file),
+            // so the kinds fill in reverse declaration order and are turned around at the end.
+            for i in files.indices.reversed() {
+                while let object = files[i].popLast() {
+                    switch consume object {
+                    case .jurisdiction(let o): jurisdictions.append(o)
+                    case .region(let o): regions.append(o)
+                    case .artifact(let o): artifacts.append(o)
+                    case .residencyFence(let o): fences.append(o)
+                    case .model(let o): models.append(o)
+                    case .topology(let o): topologies.append(o)
+                    case .placement(let o): placements.append(o)
+                    case .guardrail(let o): guardrails.append(o)
+                    }
+                }
+            }
+            jurisdictions.reverseInPlace()
+            regions.reverseInPlace()
+            artifacts.reverseInPlace()
+            fences.reverseInPlace()
+            models.reverseInPlace()
+            topologies.reverseInPlace()
+            placements.reverseInPlace()
+            guardrails.reverseInPlace()
         }
-        jurisdictions.reverseInPlace()
-        regions.reverseInPlace()
-        artifacts.reverseInPlace()
-        fences.reverseInPlace()
-        models.reverseInPlace()
-        topologies.reverseInPlace()
-        placements.reverseInPlace()
-        guardrails.reverseInPlace()
         // Each side takes its lists out of the box (moved, never copied: a second reference
         // would make the table's sort copy the whole list) and leaves its tables in it.
         let box = Tables(jurisdictions: consume jurisdictions, regions: consume regions, artifacts: consume artifacts,
                          fences: consume fences, models: consume models, topologies: consume topologies,
                          placements: consume placements, guardrails: consume guardrails)
+        let lentTables = lent
         both({
-            box.artifactTable = ObjectTable(declared: box.artifacts.take()!, meta: \.meta, duplicates: &box.artifactDuplicates)
+            box.artifactTable = lentTables[2] ? earlier!.artifacts
+                : ObjectTable(declared: box.artifacts.take()!, meta: \.meta, duplicates: &box.artifactDuplicates)
         }, {
             var d: [Diagnostic] = []
-            box.rest = (ObjectTable(declared: box.jurisdictions.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.regions.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.fences.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.models.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.topologies.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.placements.take()!, meta: \.meta, duplicates: &d),
-                        ObjectTable(declared: box.guardrails.take()!, meta: \.meta, duplicates: &d))
+            box.rest = (lentTables[0] ? earlier!.jurisdictions : ObjectTable(declared: box.jurisdictions.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[1] ? earlier!.regions : ObjectTable(declared: box.regions.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[3] ? earlier!.fences : ObjectTable(declared: box.fences.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[4] ? earlier!.models : ObjectTable(declared: box.models.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[5] ? earlier!.topologies : ObjectTable(declared: box.topologies.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[6] ? earlier!.placements : ObjectTable(declared: box.placements.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[7] ? earlier!.guardrails : ObjectTable(declared: box.guardrails.take()!, meta: \.meta, duplicates: &d))
             box.restDuplicates = d
         })
         let rest = box.rest.take()!
         let state = DesiredState(jurisdictions: rest.0, regions: rest.1, artifacts: box.artifactTable.take()!, fences: rest.2,
                                  models: rest.3, topologies: rest.4, placements: rest.5, guardrails: rest.6)
         return (state, box.artifactDuplicates + box.restDuplicates)
+    }
+
+    /// The kinds whose table this state shares with `other` (the very same storage: a table
+    /// one index lent the next); an empty table is never counted.
+    public func sharedTables(with other: DesiredState) -> KindSet {
+        func same<S, V>(_ a: ObjectTable<S, V>, _ b: ObjectTable<S, V>) -> Bool {
+            a.list.withUnsafeBufferPointer { x in b.list.withUnsafeBufferPointer { y in x.count > 0 && x.baseAddress == y.baseAddress && x.count == y.count } }
+        }
+        var kinds: KindSet = []
+        if same(jurisdictions, other.jurisdictions) { kinds.insert(KindSet(.jurisdiction)) }
+        if same(regions, other.regions) { kinds.insert(KindSet(.region)) }
+        if same(artifacts, other.artifacts) { kinds.insert(KindSet(.artifact)) }
+        if same(fences, other.fences) { kinds.insert(KindSet(.residencyFence)) }
+        if same(models, other.models) { kinds.insert(KindSet(.model)) }
+        if same(topologies, other.topologies) { kinds.insert(KindSet(.topology)) }
+        if same(placements, other.placements) { kinds.insert(KindSet(.placement)) }
+        if same(guardrails, other.guardrails) { kinds.insert(KindSet(.guardrail)) }
+        return kinds
+    }
+
+    /// How many objects the table of a kind (by its position in `index`'s tables) holds.
+    private func count(slot: Int) -> Int {
+        switch slot {
+        case 0: jurisdictions.count
+        case 1: regions.count
+        case 2: artifacts.count
+        case 3: fences.count
+        case 4: models.count
+        case 5: topologies.count
+        case 6: placements.count
+        default: guardrails.count
+        }
     }
 
     /// `index`'s lists and tables while the two sides build them; each field is touched by
@@ -282,6 +345,8 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         guard list.count == other.list.count else { return false }
         return list.withUnsafeBufferPointer { x in
             other.list.withUnsafeBufferPointer { y in
+                // One storage (a table lent from one index to the next): the same objects.
+                if x.baseAddress == y.baseAddress { return true }
                 for k in x.indices where !sameValue(x.baseAddress! + k, y.baseAddress! + k) { return false }
                 return true
             }

@@ -14,6 +14,34 @@ public enum Kind: String, Sendable, Hashable, CaseIterable, Comparable {
     }
 }
 
+/// A set of kinds, one bit each.
+public struct KindSet: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let all = KindSet(rawValue: 0xFF)
+
+    public init(_ kind: Kind) {
+        rawValue = switch kind {
+        case .jurisdiction: 1
+        case .region: 2
+        case .artifact: 4
+        case .residencyFence: 8
+        case .model: 16
+        case .topology: 32
+        case .placement: 64
+        case .guardrail: 128
+        }
+    }
+
+    /// The kinds of `objects`, each read in place (a `for in` would copy every object).
+    public init(of objects: [ManifestObject]) {
+        var bits: UInt8 = 0
+        for k in objects.indices { bits |= KindSet(objects[k].kind).rawValue }
+        rawValue = bits
+    }
+}
+
 /// What every object carries besides its spec.
 public struct ObjectMeta: Sendable, Hashable {
     // The one-byte kind last: first, it took eight bytes of every object, padded.

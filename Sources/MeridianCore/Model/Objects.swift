@@ -257,6 +257,20 @@ public enum ManifestObject: Sendable, Hashable {
     case placement(Placement)
     case guardrail(Guardrail)
 
+    /// The object's kind, read from its case alone (`meta.kind` copies the metadata).
+    public var kind: Kind {
+        switch self {
+        case .jurisdiction: .jurisdiction
+        case .region: .region
+        case .artifact: .artifact
+        case .residencyFence: .residencyFence
+        case .model: .model
+        case .topology: .topology
+        case .placement: .placement
+        case .guardrail: .guardrail
+        }
+    }
+
     public var meta: ObjectMeta {
         switch self {
         case .jurisdiction(let o): o.meta

@@ -18,10 +18,17 @@ public final class GitSource: @unchecked Sendable {
     /// A blob larger than this is refused unread.
     public var maxBlobBytes = 64 << 20
     private var fetched = false
-    /// The last load's fence analysis, offered to the next load (a source whose parse cache
-    /// retains, i.e. one that reads more than one revision): a commit that leaves every
-    /// jurisdiction, region, artifact, residency fence and model as it was keeps its fences.
-    private let lastFences = Mutex<FenceAnalysis?>(nil)
+    /// What the last load lends the next (a source whose parse cache retains, i.e. one that
+    /// reads more than one revision): its fence analysis (a commit that leaves every
+    /// jurisdiction, region, artifact, residency fence and model as it was keeps its fences),
+    /// and through it its state, whose table of a kind no changed file holds is taken over.
+    private struct Last {
+        let fences: FenceAnalysis
+        /// Each file of the load, by path: its blob and the kinds of objects it declares.
+        let files: [String: (blob: String, kinds: KindSet)]
+    }
+
+    private let last = Mutex<Last?>(nil)
 
     /// `repository` is a path to a repository (bare or not), or a URL (`file://`, `git://`,
     /// `https://`, `ssh://`, `user@host:path`).
@@ -123,10 +130,38 @@ public final class GitSource: @unchecked Sendable {
             return result
         })
         digestDone.wait()
-        let earlier = parseCache.retains ? lastFences.withLock { $0 } : nil
+        guard parseCache.retains else {
+            return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
+        }
+        // The kinds some file changed for: the kinds a changed file declares now and declared
+        // before, and those of a file added or removed. Every other kind's files are the same
+        // blobs at the same paths, so its objects are the same, in the same order.
+        let kinds = files.map { KindSet(of: $0.objects) }
+        let earlier = last.withLock { $0 }
+        var unchanged: KindSet = []
+        if let earlier {
+            var changed: KindSet = []
+            var kept = 0
+            for (i, e) in entries.enumerated() {
+                guard let was = earlier.files[e.path] else {
+                    changed.formUnion(kinds[i])
+                    continue
+                }
+                kept += 1
+                if was.blob != e.blobID { changed.formUnion(was.kinds.union(kinds[i])) }
+            }
+            if kept < earlier.files.count {
+                let now = Set(entries.map(\.path))
+                for (path, was) in earlier.files where !now.contains(path) { changed.formUnion(was.kinds) }
+            }
+            unchanged = KindSet.all.subtracting(changed)
+        }
         let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
-                                             digest: digest, earlierFences: earlier)
-        if parseCache.retains { lastFences.withLock { $0 = result.fences } }
+                                             digest: digest, earlierFences: earlier?.fences, unchangedKinds: unchanged)
+        var byPath: [String: (blob: String, kinds: KindSet)] = [:]
+        byPath.reserveCapacity(entries.count)
+        for (i, e) in entries.enumerated() { byPath[e.path] = (e.blobID, kinds[i]) }
+        last.withLock { $0 = Last(fences: result.fences, files: byPath) }
         return result
     }
 
