@@ -161,25 +161,32 @@ public enum ManifestLoader {
             DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
         }, earlier: earlierFences?.state, unchanged: unchangedKinds)
         diagnostics += duplicates
-        // The structural checks and the fence analysis only read the state: one on each core.
+        // The structural checks (in two halves) and the fence analysis with its checks only read
+        // the state: three pieces of work, the longest first, each core taking the next as it is
+        // free. On two cores the fences run beside the first half, and the second half goes to
+        // whichever finishes first (the fences, when they were taken over from the last load).
         // Fence checks run even when other rules failed, so one run shows every problem.
-        nonisolated(unsafe) var structural: [Diagnostic] = []
+        nonisolated(unsafe) var kindsAndLineage: [Diagnostic] = []
+        nonisolated(unsafe) var references: [Diagnostic] = []
         nonisolated(unsafe) var analysis: FenceAnalysis?
         nonisolated(unsafe) var fenceDiagnostics: [Diagnostic] = []
         nonisolated(unsafe) var reused = false
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            if part == 0 {
-                structural = state.structuralDiagnostics()
-            } else {
+        DispatchQueue.concurrentPerform(iterations: 3) { part in
+            switch part {
+            case 0:
                 let earlier = earlierFences?.reused(for: state)
                 let f = earlier ?? FenceAnalysis(state)
                 fenceDiagnostics = FenceCheck.check(f)
                 analysis = f
                 reused = earlier != nil
+            case 1:
+                kindsAndLineage = state.structuralDiagnostics(.kindsAndLineage)
+            default:
+                references = state.structuralDiagnostics(.references)
             }
         }
         let fences = analysis!
-        diagnostics += structural + fenceDiagnostics
+        diagnostics += kindsAndLineage + references + fenceDiagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest, fencesReused: reused,

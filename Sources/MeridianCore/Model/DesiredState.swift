@@ -77,6 +77,9 @@ public struct DesiredState: Sendable {
     /// so a loader may run them beside other checks.
     public func structuralDiagnostics() -> [Diagnostic] { StructuralValidator(state: self).validate() }
 
+    /// One half of `structuralDiagnostics()`; the two halves together report the same problems.
+    public func structuralDiagnostics(_ half: StructuralHalf) -> [Diagnostic] { StructuralValidator(state: self).validate(half) }
+
     /// Indexes the objects by name and reports names declared twice; `build` without the
     /// structural checks.
     public static func index(_ objects: [ManifestObject]) -> (DesiredState, [Diagnostic]) {

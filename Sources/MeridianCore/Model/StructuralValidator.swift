@@ -1,3 +1,11 @@
+/// The two halves of the structural checks (`DesiredState.structuralDiagnostics(_:)`).
+public enum StructuralHalf: Sendable, CaseIterable {
+    /// Jurisdictions, regions and artifacts, with the lineage cycle check: most of a fleet.
+    case kindsAndLineage
+    /// Residency fences, models, topologies, guardrails and placements.
+    case references
+}
+
 /// Reference and structural checks over a whole desired state (SPEC §1). Pure; reports every
 /// problem, in no particular order (callers sort).
 struct StructuralValidator {
@@ -7,7 +15,21 @@ struct StructuralValidator {
     init(state: DesiredState) { self.state = state }
 
     func validate() -> [Diagnostic] {
+        validate(.kindsAndLineage) + validate(.references)
+    }
+
+    /// One of two halves of the checks, which read the state only and share nothing: a loader
+    /// may run them on two cores.
+    func validate(_ half: StructuralHalf) -> [Diagnostic] {
         var v = self
+        guard half == .kindsAndLineage else {
+            for f in state.fenceList { v.check(f) }
+            for m in state.modelList { v.check(m) }
+            for t in state.topologyList { v.check(t) }
+            for g in state.guardrailList { v.check(g) }
+            for p in state.placementList { v.check(p) }
+            return v.diagnostics
+        }
         for j in state.jurisdictionList { v.check(j) }
         for r in state.regionList { v.check(r) }
         // By index, each artifact's fields read in place (passing an artifact copied, and
@@ -21,11 +43,6 @@ struct StructuralValidator {
             parentStart.append(Int32(parentList.count))
         }
         v.checkLineageCycles(parentStart: parentStart, parentList: parentList)
-        for f in state.fenceList { v.check(f) }
-        for m in state.modelList { v.check(m) }
-        for t in state.topologyList { v.check(t) }
-        for g in state.guardrailList { v.check(g) }
-        for p in state.placementList { v.check(p) }
         return v.diagnostics
     }
 
