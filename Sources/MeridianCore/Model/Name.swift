@@ -92,6 +92,7 @@ public enum UTF8Bytes {
             let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
             var i = 0
             while i + 8 <= n {
+                // Big-endian, so that the first differing byte decides, as in a byte-wise compare.
                 let x = ra.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
                 let y = rb.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
                 if x != y { return x < y ? .less : .greater }
@@ -107,23 +108,7 @@ public enum UTF8Bytes {
 
     @inline(__always)
     public static func less(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
-        let n = min(p.count, q.count)
-        if n > 0, let a = p.baseAddress, let b = q.baseAddress {
-            let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-            var i = 0
-            while i + 8 <= n {
-                // Big-endian, so that the first differing byte decides, as in a byte-wise compare.
-                let x = ra.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
-                let y = rb.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian
-                if x != y { return x < y }
-                i += 8
-            }
-            while i < n {
-                if a[i] != b[i] { return a[i] < b[i] }
-                i += 1
-            }
-        }
-        return p.count < q.count
+        compare(p, q) == .less
     }
 
     @inline(__always)
