@@ -252,19 +252,9 @@ public struct DesiredState: Sendable {
 }
 
 private extension ManifestObject {
-    /// The kind's position in `DesiredState.index`'s tables.
-    var slot: Int {
-        switch self {
-        case .jurisdiction: 0
-        case .region: 1
-        case .artifact: 2
-        case .residencyFence: 3
-        case .model: 4
-        case .topology: 5
-        case .placement: 6
-        case .guardrail: 7
-        }
-    }
+    /// The kind's position in `DesiredState.index`'s tables: its bit in a `KindSet`, so that a
+    /// set of kinds and the tables agree by construction.
+    var slot: Int { KindSet(kind).rawValue.trailingZeroBitCount }
 }
 
 /// The objects of one kind, stored once, in name order, with an index by name.
