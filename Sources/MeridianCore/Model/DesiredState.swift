@@ -261,7 +261,7 @@ private extension ManifestObject {
 public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     /// In name order (byte-wise).
     public let list: [Value]
-    private let positions: [Name<Space>: Int]
+    private let index: NameIndex<Space>
 
     /// From objects in declaration (path) order. A name declared twice is reported at both
     /// places, and the first declaration is kept, so the remaining checks still run and the
@@ -278,8 +278,6 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
             case .equal: a < b
             }
         }
-        var positions: [Name<Space>: Int] = [:]
-        positions.reserveCapacity(n)
         // Where each slot of the table takes its object from: the first declarations in name
         // order, then the duplicates, which are dropped.
         var from: [Int] = []
@@ -299,7 +297,6 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
                 continue
             }
             kept = i
-            positions[names[i]] = from.count
             from.append(i)
         }
         let unique = from.count
@@ -309,27 +306,24 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         list.permute(taking: from)
         list.removeLast(n - unique)
         self.list = list
-        self.positions = positions
+        index = NameIndex(names: from[..<unique].map { names[$0] })
     }
 
     /// From objects already in name order, each name once (a part of a table: see
     /// `PlanPartition`).
     init(sorted list: [Value], meta: (Value) -> ObjectMeta) {
         self.list = list
-        var positions: [Name<Space>: Int] = [:]
-        positions.reserveCapacity(list.count)
-        for i in list.indices { positions[Name<Space>(meta(list[i]).name)] = i }
-        self.positions = positions
+        index = NameIndex(names: list.map { Name<Space>(meta($0).name) })
     }
 
     /// From a table of names (tests and tools that build a state by hand).
     public init(_ table: [Name<Space>: Value]) {
         let names = table.keys.sorted()
         list = names.map { table[$0].unsafelyUnwrapped }
-        positions = Dictionary(uniqueKeysWithValues: zip(names, names.indices))
+        index = NameIndex(names: names)
     }
 
-    public subscript(_ name: Name<Space>) -> Value? { positions[name].map { list[$0] } }
+    public subscript(_ name: Name<Space>) -> Value? { index.position(of: name).map { list[$0] } }
 
     /// Whether `other` holds the same objects, in the same order (and so the same names at the
     /// same positions). Compared in place, each object first bit for bit: an object from a file
@@ -346,17 +340,17 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         }
     }
 
-    public func contains(_ name: Name<Space>) -> Bool { positions[name] != nil }
+    public func contains(_ name: Name<Space>) -> Bool { index.position(of: name) != nil }
 
     /// Where `name` is in `list`.
-    public func position(of name: Name<Space>) -> Int? { positions[name] }
+    public func position(of name: Name<Space>) -> Int? { index.position(of: name) }
 
     public var count: Int { list.count }
     public var isEmpty: Bool { list.isEmpty }
     /// The objects, in name order.
     public var values: [Value] { list }
     /// The names, in name order.
-    public var keys: [Name<Space>] { positions.keys.sorted() }
+    public var keys: [Name<Space>] { index.names }
 }
 
 /// Whether two values are equal, compared first bit for bit. Identical bits are equal values
