@@ -35,6 +35,9 @@ public struct LoadResult: Sendable {
     /// The kinds whose table was taken over from the load before (see `assemble`'s
     /// `unchangedKinds`).
     public let tablesReused: KindSet
+    /// The structural checks by group, for the next load to take over what did not change
+    /// (see `assemble`'s `earlierChecks`).
+    public let structuralChecks: StructuralChecks
 
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
@@ -144,9 +147,11 @@ public enum ManifestLoader {
     /// `FenceAnalysis.reused(for:)`); the fence checks run again either way. `unchangedKinds`
     /// are kinds the caller vouches no file changed for since that load (see
     /// `DesiredState.index`): their tables are taken from its state instead of built again.
+    /// `earlierChecks`, an earlier load's structural checks: a group of them whose tables all
+    /// hold the same objects is taken over (`StructuralChecks`).
     public static func assemble(_ parsed: consuming [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
                                 pathPrefix: String = "", digest: String = "", earlierFences: FenceAnalysis? = nil,
-                                unchangedKinds: KindSet = []) -> LoadResult {
+                                unchangedKinds: KindSet = [], earlierChecks: StructuralChecks? = nil) -> LoadResult {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
@@ -165,9 +170,10 @@ public enum ManifestLoader {
         // the state: three pieces of work, the longest first, each core taking the next as it is
         // free. On two cores the fences run beside the first half, and the second half goes to
         // whichever finishes first (the fences, when they were taken over from the last load).
-        // Fence checks run even when other rules failed, so one run shows every problem.
-        nonisolated(unsafe) var kindsAndLineage: [Diagnostic] = []
-        nonisolated(unsafe) var references: [Diagnostic] = []
+        // Fence checks run even when other rules failed, so one run shows every problem. Each
+        // half takes over from `earlierChecks` the groups whose tables did not change.
+        nonisolated(unsafe) var kindsAndLineage: StructuralChecks.Half?
+        nonisolated(unsafe) var references: StructuralChecks.Half?
         nonisolated(unsafe) var analysis: FenceAnalysis?
         nonisolated(unsafe) var fenceDiagnostics: [Diagnostic] = []
         nonisolated(unsafe) var reused = false
@@ -180,17 +186,18 @@ public enum ManifestLoader {
                 analysis = f
                 reused = earlier != nil
             case 1:
-                kindsAndLineage = state.structuralDiagnostics(.kindsAndLineage)
+                kindsAndLineage = StructuralChecks.half(.kindsAndLineage, of: state, earlier: earlierChecks)
             default:
-                references = state.structuralDiagnostics(.references)
+                references = StructuralChecks.half(.references, of: state, earlier: earlierChecks)
             }
         }
         let fences = analysis!
-        diagnostics += kindsAndLineage + references + fenceDiagnostics
+        let checks = StructuralChecks(state, kindsAndLineage!, references!)
+        diagnostics += checks.diagnostics + fenceDiagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest, fencesReused: reused,
-                          tablesReused: earlierFences.map { state.sharedTables(with: $0.state) } ?? [])
+                          tablesReused: earlierFences.map { state.sharedTables(with: $0.state) } ?? [], structuralChecks: checks)
     }
 }
 

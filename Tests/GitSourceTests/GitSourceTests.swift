@@ -135,7 +135,7 @@ struct GitSourceTests {
                     && a.placementList == b.placementList)
             let w = ArtifactName("w")
             #expect(loaded.fences.effectiveFence(of: w) == alone.fences.effectiveFence(of: w))
-            #expect(!alone.fencesReused && alone.tablesReused.isEmpty)
+            #expect(!alone.fencesReused && alone.tablesReused.isEmpty && alone.structuralChecks.reused.isEmpty)
             loads.append(loaded)
         }
         // The first load has nothing to take over; a placement edit keeps everything else; a
@@ -144,6 +144,14 @@ struct GitSourceTests {
         #expect(loads[1].fencesReused && loads[1].tablesReused == baseKinds)
         #expect(!loads[2].fencesReused && loads[2].tablesReused == KindSet(.placement))
         #expect(loads[3].fencesReused && loads[3].tablesReused == baseKinds)
+        // The structural checks: every group but the placements' is taken over after the
+        // placement edit and the rename (which moves the placement to another file); after the
+        // fence edit, neither the fences' nor the artifacts' (which read the fences).
+        let allButPlacements = StructuralChecks.Group.allCases.filter { $0 != .placements }
+        #expect(loads[0].structuralChecks.reused.isEmpty)
+        #expect(loads[1].structuralChecks.reused == allButPlacements)
+        #expect(!loads[2].structuralChecks.reused.contains(.fences) && !loads[2].structuralChecks.reused.contains(.artifacts))
+        #expect(loads[3].structuralChecks.reused == allButPlacements)
         #expect(loads[1].state.placements[PlacementName("p")]?.replicas == 2)
         #expect(loads[2].fences.effectiveFence(of: ArtifactName("w")).map { loads[2].fences.names($0) } == [JurisdictionName("eu")])
         #expect(loads[3].state.placements[PlacementName("p")]?.meta.location.file == "manifests/zz-placement.yaml")

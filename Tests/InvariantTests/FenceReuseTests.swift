@@ -42,15 +42,36 @@ struct FenceReuseTests {
         return (parsed, byPath)
     }
 
-    @Test("after an edit of each kind, a load offered the last analysis equals a fresh load, and takes it over exactly when no fence input changed (1,000 fleets)")
+    /// Objects that break a structural rule of each group (`StructuralChecks.Group`), some of
+    /// them naming the fleet's first region and topology: the same files before and after an
+    /// edit, so the checks of a group whose tables did not change are taken over with
+    /// diagnostics in them. `which` picks a subset.
+    static func broken(_ which: Int) -> [String] {
+        let all = [
+            Y.region("zb-r0", "j0", replicatesTo: ["zb-r0"]),
+            Y.artifact("zb-a0", origin: "r-missing", parents: ["a0", "a-missing"]),
+            Y.artifact("zb-c0", origin: "r0", parents: ["zb-c1"]) + "---\n" + Y.artifact("zb-c1", origin: "r0", parents: ["zb-c0"]),
+            Y.fence("zb-f0", allow: ["j-missing"]),
+            Y.model("zb-m0", ["a-missing"]),
+            Y.topology("zb-t0", mode: "single-region", [("r0", nil), ("r-missing", nil)]),
+            Y.placement("zb-p0", model: "m-missing", topology: "t0", replicas: 1, minReplicas: 2),
+            "apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: zb-j0}\nspec: {countries: [DE, DE]}\n",
+        ]
+        return all.indices.filter { which >> $0 & 1 == 1 }.map { all[$0] }
+    }
+
+    @Test("after an edit of each kind, a load offered the last analysis and checks equals a fresh load, and takes the analysis over exactly when no fence input changed, and a group of checks exactly when none of its tables did (1,000 fleets, most with broken objects)")
     func reuseEqualsFresh() async {
         let kinds = 8
         var byKind = [(taken: Int, not: Int)](repeating: (0, 0), count: kinds)
         var tablesLent = 0
+        var groupsReusedWithDiagnostics = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
-            var docs = fleet.yaml(.plain)
+            let broken = Self.broken(pick % 3 == 0 ? 0 : pick * 37 % 256)
+            // First, so that an object added to the fleet shifts none of their files.
+            var docs = broken + fleet.yaml(.plain)
             // The edit, and whether it leaves every jurisdiction, region, artifact, fence and
             // model as it was (then the analysis must be taken over, else it must not).
             let kind = pick % kinds
@@ -109,7 +130,7 @@ struct FenceReuseTests {
             }
             let (parsedBefore, cache) = Self.parse(docs)
             let before = ManifestLoader.assemble(parsedBefore, fileCount: docs.count)
-            docs = edited.yaml(.plain)
+            docs = broken + edited.yaml(.plain)
             let (parsedAfter, now) = Self.parse(docs, reusing: kind == 7 ? [:] : cache)
             // The kinds some file changed for, as a git source finds them: a file whose text
             // changed, before and after, and a file added or removed.
@@ -119,8 +140,22 @@ struct FenceReuseTests {
             }
             let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docs.count)
             let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlierFences: before.fences,
-                                                  unchangedKinds: KindSet.all.subtracting(changed))
-            #expect(!fresh.fencesReused && fresh.tablesReused.isEmpty)
+                                                  unchangedKinds: KindSet.all.subtracting(changed), earlierChecks: before.structuralChecks)
+            #expect(!fresh.fencesReused && fresh.tablesReused.isEmpty && fresh.structuralChecks.reused.isEmpty)
+            // A group of checks is taken over exactly when each table it reads holds the objects
+            // it held (compared here by value), and then says what it said.
+            for group in StructuralChecks.Group.allCases {
+                var same = true
+                for bit in 0 ..< 8 where group.inputs.contains(KindSet(rawValue: 1 << bit)) {
+                    same = same && fresh.state.holdsSameObjects(as: before.state, kind: KindSet(rawValue: 1 << bit))
+                }
+                #expect(offered.structuralChecks.reused.contains(group) == same, "edit \(kind), \(group)")
+                // What a group reads is no more than its inputs: on the whole state it says what
+                // it says on its inputs alone.
+                #expect(StructuralChecks.run(group, on: fresh.state) == StructuralChecks.run(group, on: fresh.state.only(group.inputs)), "\(group)")
+                if same && !before.structuralChecks.diagnostics(of: group).isEmpty { groupsReusedWithDiagnostics += 1 }
+            }
+            #expect(offered.structuralChecks.diagnostics == fresh.structuralChecks.diagnostics, "edit \(kind)")
             #expect(offered.fencesReused == keepsFences, "edit \(kind)")
             #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
             #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
@@ -143,5 +178,6 @@ struct FenceReuseTests {
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
+        #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
     }
 }

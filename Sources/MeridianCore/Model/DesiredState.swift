@@ -210,6 +210,35 @@ public struct DesiredState: Sendable {
         return kinds
     }
 
+    /// This state with only the tables of `kinds`; every other table empty.
+    public func only(_ kinds: KindSet) -> DesiredState {
+        DesiredState(
+            jurisdictions: kinds.contains(KindSet(.jurisdiction)) ? jurisdictions : ObjectTable([:]),
+            regions: kinds.contains(KindSet(.region)) ? regions : ObjectTable([:]),
+            artifacts: kinds.contains(KindSet(.artifact)) ? artifacts : ObjectTable([:]),
+            fences: kinds.contains(KindSet(.residencyFence)) ? fences : ObjectTable([:]),
+            models: kinds.contains(KindSet(.model)) ? models : ObjectTable([:]),
+            topologies: kinds.contains(KindSet(.topology)) ? topologies : ObjectTable([:]),
+            placements: kinds.contains(KindSet(.placement)) ? placements : ObjectTable([:]),
+            guardrails: kinds.contains(KindSet(.guardrail)) ? guardrails : ObjectTable([:]))
+    }
+
+    /// Whether the table of `kind` (one kind) holds the same objects here as in `other`
+    /// (`ObjectTable.holdsSameObjects`).
+    public func holdsSameObjects(as other: DesiredState, kind: KindSet) -> Bool {
+        switch kind {
+        case KindSet(.jurisdiction): jurisdictions.holdsSameObjects(as: other.jurisdictions)
+        case KindSet(.region): regions.holdsSameObjects(as: other.regions)
+        case KindSet(.artifact): artifacts.holdsSameObjects(as: other.artifacts)
+        case KindSet(.residencyFence): fences.holdsSameObjects(as: other.fences)
+        case KindSet(.model): models.holdsSameObjects(as: other.models)
+        case KindSet(.topology): topologies.holdsSameObjects(as: other.topologies)
+        case KindSet(.placement): placements.holdsSameObjects(as: other.placements)
+        case KindSet(.guardrail): guardrails.holdsSameObjects(as: other.guardrails)
+        default: preconditionFailure("holdsSameObjects(as:kind:) takes one kind, not \(kind.rawValue)")
+        }
+    }
+
     /// How many objects the table of a kind (by its position in `index`'s tables) holds.
     private func count(slot: Int) -> Int {
         switch slot {

@@ -21,28 +21,34 @@ struct StructuralValidator {
     /// One of two halves of the checks, which read the state only and share nothing: a loader
     /// may run them on two cores.
     func validate(_ half: StructuralHalf) -> [Diagnostic] {
-        var v = self
-        guard half == .kindsAndLineage else {
-            for f in state.fenceList { v.check(f) }
-            for m in state.modelList { v.check(m) }
-            for t in state.topologyList { v.check(t) }
-            for g in state.guardrailList { v.check(g) }
-            for p in state.placementList { v.check(p) }
-            return v.diagnostics
+        StructuralChecks.Group.allCases.filter { $0.half == half }.flatMap { Self.run($0, on: state.only($0.inputs)) }
+    }
+
+    /// The checks of one group of objects, on a state that may hold only the group's inputs
+    /// (`StructuralChecks`).
+    static func run(_ group: StructuralChecks.Group, on state: DesiredState) -> [Diagnostic] {
+        var v = StructuralValidator(state: state)
+        switch group {
+        case .jurisdictions: for j in state.jurisdictionList { v.check(j) }
+        case .regions: for r in state.regionList { v.check(r) }
+        case .artifacts:
+            // By index, each artifact's fields read in place (passing an artifact copied, and
+            // retained, each of its fields). Its parents' positions are kept for the cycle walk,
+            // so each `derivedFrom` name is looked up once.
+            var parentStart: [Int32] = [0]
+            parentStart.reserveCapacity(state.artifacts.list.count + 1)
+            var parentList: [Int32] = []
+            for i in state.artifacts.list.indices {
+                v.checkArtifact(at: i, parents: &parentList)
+                parentStart.append(Int32(parentList.count))
+            }
+            v.checkLineageCycles(parentStart: parentStart, parentList: parentList)
+        case .fences: for f in state.fenceList { v.check(f) }
+        case .models: for m in state.modelList { v.check(m) }
+        case .topologies: for t in state.topologyList { v.check(t) }
+        case .guardrails: for g in state.guardrailList { v.check(g) }
+        case .placements: for p in state.placementList { v.check(p) }
         }
-        for j in state.jurisdictionList { v.check(j) }
-        for r in state.regionList { v.check(r) }
-        // By index, each artifact's fields read in place (passing an artifact copied, and
-        // retained, each of its fields). Its parents' positions are kept for the cycle walk,
-        // so each `derivedFrom` name is looked up once.
-        var parentStart: [Int32] = [0]
-        parentStart.reserveCapacity(state.artifacts.list.count + 1)
-        var parentList: [Int32] = []
-        for i in state.artifacts.list.indices {
-            v.checkArtifact(at: i, parents: &parentList)
-            parentStart.append(Int32(parentList.count))
-        }
-        v.checkLineageCycles(parentStart: parentStart, parentList: parentList)
         return v.diagnostics
     }
 

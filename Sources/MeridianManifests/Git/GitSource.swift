@@ -24,6 +24,7 @@ public final class GitSource: @unchecked Sendable {
     /// and through it its state, whose table of a kind no changed file holds is taken over.
     private struct Last {
         let fences: FenceAnalysis
+        let checks: StructuralChecks
         /// Each file of the load, by path: its blob and the kinds of objects it declares.
         let files: [String: (blob: String, kinds: KindSet)]
     }
@@ -157,11 +158,12 @@ public final class GitSource: @unchecked Sendable {
             unchanged = KindSet.all.subtracting(changed)
         }
         let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
-                                             digest: digest, earlierFences: earlier?.fences, unchangedKinds: unchanged)
+                                             digest: digest, earlierFences: earlier?.fences, unchangedKinds: unchanged,
+                                             earlierChecks: earlier?.checks)
         var byPath: [String: (blob: String, kinds: KindSet)] = [:]
         byPath.reserveCapacity(entries.count)
         for (i, e) in entries.enumerated() { byPath[e.path] = (e.blobID, kinds[i]) }
-        last.withLock { $0 = Last(fences: result.fences, files: byPath) }
+        last.withLock { $0 = Last(fences: result.fences, checks: result.structuralChecks, files: byPath) }
         return result
     }
 

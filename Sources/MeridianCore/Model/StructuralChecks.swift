@@ -1,0 +1,106 @@
+/// The structural checks (SPEC §1) in eight groups, one per kind of object checked. A group
+/// reads only the tables its `inputs` name: it is run on the state with every other table
+/// empty (`DesiredState.only`), so a group that read anything else would report references
+/// missing on every fleet, and the checks of every test would show it.
+///
+/// A group's diagnostics are therefore a function of its input tables alone, and a load may
+/// take them over from the load before when each of those tables holds the same objects
+/// (`ObjectTable.holdsSameObjects`: a table lent by the index is the same storage and costs
+/// nothing to compare). A commit that edits placements runs the placement checks again, and
+/// takes over the jurisdictions', regions' and artifacts' (the artifacts' lineage walk is most
+/// of a large fleet's structural checks).
+public struct StructuralChecks: Sendable {
+    public enum Group: Int, CaseIterable, Sendable {
+        case jurisdictions, regions, artifacts, fences, models, topologies, guardrails, placements
+
+        /// The tables the group reads.
+        public var inputs: KindSet {
+            switch self {
+            case .jurisdictions: [KindSet(.jurisdiction)]
+            case .regions: [KindSet(.region), KindSet(.jurisdiction)]
+            case .artifacts: [KindSet(.artifact), KindSet(.region), KindSet(.residencyFence)]
+            case .fences: [KindSet(.residencyFence), KindSet(.jurisdiction)]
+            case .models: [KindSet(.model), KindSet(.artifact)]
+            case .topologies: [KindSet(.topology), KindSet(.region)]
+            case .guardrails: [KindSet(.guardrail), KindSet(.model)]
+            case .placements: [KindSet(.placement), KindSet(.model), KindSet(.topology), KindSet(.guardrail)]
+            }
+        }
+
+        public var half: StructuralHalf { rawValue <= Group.artifacts.rawValue ? .kindsAndLineage : .references }
+    }
+
+    /// One half's groups, each run or taken over.
+    public struct Half: Sendable {
+        fileprivate let diagnostics: [(Group, [Diagnostic])]
+        /// The groups taken over from the earlier checks.
+        public let reused: [Group]
+    }
+
+    /// The state the checks were made on.
+    public let state: DesiredState
+    /// Each group's diagnostics, by `Group.rawValue`.
+    private let byGroup: [[Diagnostic]]
+    /// The groups taken over from the earlier checks.
+    public let reused: [Group]
+
+    /// Every group of both halves, run on `state` (or taken over) by `half(_:of:earlier:)`.
+    public init(_ state: DesiredState, _ first: Half, _ second: Half) {
+        var byGroup = [[Diagnostic]](repeating: [], count: Group.allCases.count)
+        var seen = Set<Group>()
+        for (group, diagnostics) in first.diagnostics + second.diagnostics {
+            byGroup[group.rawValue] = diagnostics
+            seen.insert(group)
+        }
+        precondition(seen.count == Group.allCases.count, "structural checks: a half is missing")
+        self.state = state
+        self.byGroup = byGroup
+        reused = (first.reused + second.reused).sorted { $0.rawValue < $1.rawValue }
+    }
+
+    /// Both halves on one thread.
+    public init(_ state: DesiredState, earlier: StructuralChecks? = nil) {
+        self.init(state, Self.half(.kindsAndLineage, of: state, earlier: earlier), Self.half(.references, of: state, earlier: earlier))
+    }
+
+    /// Every group's diagnostics, in group order.
+    public var diagnostics: [Diagnostic] { byGroup.flatMap { $0 } }
+
+    /// One group's diagnostics.
+    public func diagnostics(of group: Group) -> [Diagnostic] { byGroup[group.rawValue] }
+
+    /// The checks of one group, run on exactly `state`. A load runs them on
+    /// `state.only(group.inputs)`; on the whole state they must say the same.
+    public static func run(_ group: Group, on state: DesiredState) -> [Diagnostic] { StructuralValidator.run(group, on: state) }
+
+    /// The groups of `half`: each taken over from `earlier` when every table it reads holds
+    /// the same objects in `state` as in `earlier.state`, else run on `state`.
+    public static func half(_ half: StructuralHalf, of state: DesiredState, earlier: StructuralChecks?) -> Half {
+        var out: [(Group, [Diagnostic])] = []
+        var reused: [Group] = []
+        // Each table compared at most once per half.
+        var same: KindSet = [], differ: KindSet = []
+        func unchanged(_ kinds: KindSet) -> Bool {
+            guard let earlier else { return false }
+            for bit in 0 ..< 8 {
+                let kind = KindSet(rawValue: 1 << bit)
+                guard kinds.contains(kind), !same.contains(kind) else { continue }
+                if differ.contains(kind) || !state.holdsSameObjects(as: earlier.state, kind: kind) {
+                    differ.insert(kind)
+                    return false
+                }
+                same.insert(kind)
+            }
+            return true
+        }
+        for group in Group.allCases where group.half == half {
+            if let earlier, unchanged(group.inputs) {
+                out.append((group, earlier.byGroup[group.rawValue]))
+                reused.append(group)
+            } else {
+                out.append((group, run(group, on: state.only(group.inputs))))
+            }
+        }
+        return Half(diagnostics: out, reused: reused)
+    }
+}
