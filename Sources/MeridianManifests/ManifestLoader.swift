@@ -30,14 +30,15 @@ public struct LoadResult: Sendable {
     /// What a saved plan records of the source's content, `sha256:…`; empty unless the loader
     /// was asked for it (hashing every byte is not work a plain `validate` should pay for).
     public let digest: String
-    /// Whether `fences` was taken over from the load before (see `assemble`'s `earlierFences`).
+    /// Whether `fences` was taken over from the load before (see `assemble`'s `earlier`).
     public let fencesReused: Bool
     /// The kinds whose table was taken over from the load before (see `assemble`'s
     /// `unchangedKinds`).
     public let tablesReused: KindSet
-    /// The structural checks by group, for the next load to take over what did not change
-    /// (see `assemble`'s `earlierChecks`).
+    /// The structural checks by group and the fence checks by part, for the next load to take
+    /// over what did not change (see `assemble`'s `earlier`).
     public let structuralChecks: StructuralChecks
+    public let fenceChecks: FenceChecks
 
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
@@ -142,16 +143,17 @@ public enum ManifestLoader {
         return "sha256:" + h.finalize()
     }
 
-    /// Indexes the parsed files and runs every check. `earlierFences`, an earlier load's
-    /// analysis, is taken over when this state holds exactly the objects it read (see
-    /// `FenceAnalysis.reused(for:)`); the fence checks run again either way. `unchangedKinds`
-    /// are kinds the caller vouches no file changed for since that load (see
-    /// `DesiredState.index`): their tables are taken from its state instead of built again.
-    /// `earlierChecks`, an earlier load's structural checks: a group of them whose tables all
-    /// hold the same objects is taken over (`StructuralChecks`).
+    /// Indexes the parsed files and runs every check, taking over from `earlier`, the load
+    /// before, what did not change:
+    /// - its fence analysis, when this state holds exactly the objects it read (see
+    ///   `FenceAnalysis.reused(for:)`);
+    /// - each group of structural checks and part of the fence checks whose tables all hold
+    ///   the same objects (`StructuralChecks`, `FenceChecks`); the rest run again;
+    /// - the tables of `unchangedKinds`, kinds the caller vouches no file changed for since that
+    ///   load (see `DesiredState.index`), instead of building them again.
     public static func assemble(_ parsed: consuming [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
-                                pathPrefix: String = "", digest: String = "", earlierFences: FenceAnalysis? = nil,
-                                unchangedKinds: KindSet = [], earlierChecks: StructuralChecks? = nil) -> LoadResult {
+                                pathPrefix: String = "", digest: String = "", earlier: LoadResult? = nil,
+                                unchangedKinds: KindSet = []) -> LoadResult {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
@@ -164,40 +166,40 @@ public enum ManifestLoader {
         parsed = []
         let (state, duplicates) = DesiredState.index(files: consume files, both: { first, second in
             DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
-        }, earlier: earlierFences?.state, unchanged: unchangedKinds)
+        }, earlier: earlier?.state, unchanged: unchangedKinds)
         diagnostics += duplicates
         // The structural checks (in two halves) and the fence analysis with its checks only read
         // the state: three pieces of work, the longest first, each core taking the next as it is
         // free. On two cores the fences run beside the first half, and the second half goes to
         // whichever finishes first (the fences, when they were taken over from the last load).
         // Fence checks run even when other rules failed, so one run shows every problem. Each
-        // half takes over from `earlierChecks` the groups whose tables did not change.
+        // takes over from `earlier` the groups and parts whose tables did not change.
         nonisolated(unsafe) var kindsAndLineage: StructuralChecks.Half?
         nonisolated(unsafe) var references: StructuralChecks.Half?
         nonisolated(unsafe) var analysis: FenceAnalysis?
-        nonisolated(unsafe) var fenceDiagnostics: [Diagnostic] = []
+        nonisolated(unsafe) var fenceChecks: FenceChecks?
         nonisolated(unsafe) var reused = false
         DispatchQueue.concurrentPerform(iterations: 3) { part in
             switch part {
             case 0:
-                let earlier = earlierFences?.reused(for: state)
-                let f = earlier ?? FenceAnalysis(state)
-                fenceDiagnostics = FenceCheck.check(f)
+                let taken = earlier?.fences.reused(for: state)
+                let f = taken ?? FenceAnalysis(state)
+                fenceChecks = FenceChecks(f, earlier: earlier?.fenceChecks)
                 analysis = f
-                reused = earlier != nil
+                reused = taken != nil
             case 1:
-                kindsAndLineage = StructuralChecks.half(.kindsAndLineage, of: state, earlier: earlierChecks)
+                kindsAndLineage = StructuralChecks.half(.kindsAndLineage, of: state, earlier: earlier?.structuralChecks)
             default:
-                references = StructuralChecks.half(.references, of: state, earlier: earlierChecks)
+                references = StructuralChecks.half(.references, of: state, earlier: earlier?.structuralChecks)
             }
         }
         let fences = analysis!
         let checks = StructuralChecks(state, kindsAndLineage!, references!)
-        diagnostics += checks.diagnostics + fenceDiagnostics
+        diagnostics += checks.diagnostics + fenceChecks!.diagnostics
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest, fencesReused: reused,
-                          tablesReused: earlierFences.map { state.sharedTables(with: $0.state) } ?? [], structuralChecks: checks)
+                          tablesReused: earlier.map { state.sharedTables(with: $0.state) } ?? [], structuralChecks: checks, fenceChecks: fenceChecks!)
     }
 }
 

@@ -152,6 +152,9 @@ struct GitSourceTests {
         #expect(loads[1].structuralChecks.reused == allButPlacements)
         #expect(!loads[2].structuralChecks.reused.contains(.fences) && !loads[2].structuralChecks.reused.contains(.artifacts))
         #expect(loads[3].structuralChecks.reused == allButPlacements)
+        // The fence checks: all but the placements' part after the placement edit and the rename.
+        #expect(loads[1].fenceChecks.reused == [.artifacts, .models] && loads[3].fenceChecks.reused == [.artifacts, .models])
+        #expect(loads[0].fenceChecks.reused.isEmpty && loads[2].fenceChecks.reused.isEmpty)
         #expect(loads[1].state.placements[PlacementName("p")]?.replicas == 2)
         #expect(loads[2].fences.effectiveFence(of: ArtifactName("w")).map { loads[2].fences.names($0) } == [JurisdictionName("eu")])
         #expect(loads[3].state.placements[PlacementName("p")]?.meta.location.file == "manifests/zz-placement.yaml")

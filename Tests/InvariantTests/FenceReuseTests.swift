@@ -60,12 +60,13 @@ struct FenceReuseTests {
         return all.indices.filter { which >> $0 & 1 == 1 }.map { all[$0] }
     }
 
-    @Test("after an edit of each kind, a load offered the last analysis and checks equals a fresh load, and takes the analysis over exactly when no fence input changed, and a group of checks exactly when none of its tables did (1,000 fleets, most with broken objects)")
+    @Test("after an edit of each kind, a load offered the last analysis and checks equals a fresh load, and takes the analysis over exactly when no fence input changed, and a group of structural checks or a part of the fence checks exactly when none of its tables did (1,000 fleets, most with broken objects)")
     func reuseEqualsFresh() async {
         let kinds = 8
         var byKind = [(taken: Int, not: Int)](repeating: (0, 0), count: kinds)
         var tablesLent = 0
         var groupsReusedWithDiagnostics = 0
+        var partsReusedWithDiagnostics = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
@@ -139,8 +140,8 @@ struct FenceReuseTests {
                 changed.formUnion(KindSet(of: cache[path]?.1.objects ?? []).union(KindSet(of: now[path]?.1.objects ?? [])))
             }
             let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docs.count)
-            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlierFences: before.fences,
-                                                  unchangedKinds: KindSet.all.subtracting(changed), earlierChecks: before.structuralChecks)
+            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlier: before,
+                                                  unchangedKinds: KindSet.all.subtracting(changed))
             #expect(!fresh.fencesReused && fresh.tablesReused.isEmpty && fresh.structuralChecks.reused.isEmpty)
             // A group of checks is taken over exactly when each table it reads holds the objects
             // it held (compared here by value), and then says what it said.
@@ -156,6 +157,18 @@ struct FenceReuseTests {
                 if same && !before.structuralChecks.diagnostics(of: group).isEmpty { groupsReusedWithDiagnostics += 1 }
             }
             #expect(offered.structuralChecks.diagnostics == fresh.structuralChecks.diagnostics, "edit \(kind)")
+            // The same for each part of the fence checks.
+            #expect(fresh.fenceChecks.reused.isEmpty)
+            for part in FenceCheck.Part.allCases {
+                var same = true
+                for bit in 0 ..< 8 where part.inputs.contains(KindSet(rawValue: 1 << bit)) {
+                    same = same && fresh.state.holdsSameObjects(as: before.state, kind: KindSet(rawValue: 1 << bit))
+                }
+                #expect(offered.fenceChecks.reused.contains(part) == same, "edit \(kind), \(part)")
+                #expect(FenceCheck.check(part, fresh.fences) == FenceCheck.check(part, fresh.fences.only(part.inputs)), "\(part)")
+                if same && !before.fenceChecks.diagnostics(of: part).isEmpty { partsReusedWithDiagnostics += 1 }
+            }
+            #expect(offered.fenceChecks.diagnostics == fresh.fenceChecks.diagnostics, "edit \(kind)")
             #expect(offered.fencesReused == keepsFences, "edit \(kind)")
             #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
             #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
@@ -179,5 +192,6 @@ struct FenceReuseTests {
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
         #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
+        #expect(partsReusedWithDiagnostics >= 100, "fence check parts with diagnostics taken over only \(partsReusedWithDiagnostics) times")
     }
 }

@@ -54,6 +54,17 @@ public struct FenceAnalysis: Sendable {
     /// order); nil otherwise. The analysis is a function of those tables alone, so the answer
     /// is the analysis `FenceAnalysis(newState)` would compute. A commit that changes only
     /// placements, topologies or guardrails (the common edit) keeps its fences.
+    /// The tables an analysis is made of.
+    public static let inputs: KindSet = [KindSet(.jurisdiction), KindSet(.region), KindSet(.artifact), KindSet(.residencyFence), KindSet(.model)]
+
+    /// This analysis over its state with only the tables of `kinds` (`DesiredState.only`):
+    /// what reads more than those finds the other tables empty.
+    public func only(_ kinds: KindSet) -> FenceAnalysis {
+        var copy = self
+        copy.state = state.only(kinds)
+        return copy
+    }
+
     public func reused(for newState: DesiredState) -> FenceAnalysis? {
         guard state.jurisdictions.holdsSameObjects(as: newState.jurisdictions),
               state.regions.holdsSameObjects(as: newState.regions),

@@ -2,12 +2,41 @@
 /// is reported (never just the first), and each names the artifact, the region, the region's
 /// jurisdiction, the effective fence and the chain of fences and lineage that produced it.
 public enum FenceCheck {
+    /// The checks in three parts, each run on the analysis with only its input tables (see
+    /// `FenceChecks`).
+    public enum Part: Int, CaseIterable, Sendable {
+        /// Artifacts that can live nowhere, and artifacts whose origin is outside their fence.
+        case artifacts
+        /// Models that can be served nowhere.
+        case models
+        /// Placements that would put an artifact outside its fence.
+        case placements
+
+        /// The tables the part reads: those the analysis is made of, and the placements'
+        /// topologies and placements.
+        public var inputs: KindSet {
+            self == .placements ? FenceAnalysis.inputs.union([KindSet(.placement), KindSet(.topology)]) : FenceAnalysis.inputs
+        }
+    }
+
     public static func check(_ analysis: FenceAnalysis) -> [Diagnostic] {
+        Part.allCases.flatMap { check($0, analysis.only($0.inputs)) }
+    }
+
+    /// One part, on exactly `analysis` and its state.
+    public static func check(_ part: Part, _ analysis: FenceAnalysis) -> [Diagnostic] {
+        switch part {
+        case .artifacts: artifactChecks(analysis)
+        case .models: modelChecks(analysis)
+        case .placements: placementChecks(analysis)
+        }
+    }
+
+    private static func artifactChecks(_ analysis: FenceAnalysis) -> [Diagnostic] {
         var out: [Diagnostic] = []
         let state = analysis.state
 
         // An artifact that can live nowhere; then its origin (and the origin's replicas).
-        var empty = Set<ArtifactName>()
         // By index, reading fields in place: a `for in` copied (and retained) every artifact.
         let artifacts = state.artifacts.list
         for i in artifacts.indices {
@@ -15,7 +44,6 @@ public enum FenceCheck {
             // The analysis is by the same positions (it was computed from this state).
             let e = analysis.effective[i]
             if e.isEmpty {
-                empty.insert(name)
                 out.append(Diagnostic(.fenceEmpty,
                     "Artifact '\(name)' can live nowhere: its effective fence is empty (\(contributions(analysis, name)))",
                     at: artifacts[i].meta.nameLocation))
@@ -29,26 +57,36 @@ public enum FenceCheck {
                     at: origin.location))
             }
         }
+        return out
+    }
 
-        // A model whose artifacts' fences do not meet. Kept by the model's position, for the
-        // placements below.
-        let models = state.models.list
-        var modelFences: [JurisdictionSet] = []
-        modelFences.reserveCapacity(models.count)
+    private static func modelChecks(_ analysis: FenceAnalysis) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        // A model whose artifacts' fences do not meet: reported unless one of its artifacts is
+        // undeclared or can itself live nowhere (reported as such).
+        let models = analysis.state.models.list
         for k in models.indices {
             let name = models[k].name
             // The analysis is by the same positions (it was computed from this state).
             let fence = analysis.modelFences[k]
-            modelFences.append(fence)
             guard fence.isEmpty else { continue }
-            let artifactsEmpty = models[k].artifacts.contains { empty.contains($0.value) || !state.artifacts.contains($0.value) }
+            let artifactsEmpty = models[k].artifacts.contains { analysis.effectiveFence(of: $0.value)?.isEmpty ?? true }
             if artifactsEmpty { continue }
             let parts = models[k].artifacts.map { "\($0.value) \(analysis.describe(analysis.effectiveFence(of: $0.value) ?? JurisdictionSet()))" }
             out.append(Diagnostic(.fenceModel,
                 "Model '\(name)' can be served nowhere: its artifacts' fences do not meet (\(parts.joined(separator: ", ")))",
                 at: models[k].meta.nameLocation))
         }
+        return out
+    }
 
+    private static func placementChecks(_ analysis: FenceAnalysis) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        let state = analysis.state
+        let artifacts = state.artifacts.list
+        let models = state.models.list
+        // Each model's fence, by the model's position (the analysis is by this state's).
+        let modelFences = analysis.modelFences
         // Every region that serves a placement, and every region those replicate to.
         var runtimeOrigin: [ArtifactName: (ArtifactType, RegionName)] = [:]
         for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeOrigin[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
@@ -126,4 +164,41 @@ public enum FenceCheck {
         }
         return parts.joined(separator: "; ")
     }
+}
+
+/// The fence checks of one load by part (`FenceCheck.Part`), each run on the analysis with only
+/// the tables it reads. A part's diagnostics are therefore a function of those tables (the
+/// analysis is a function of some of them), and the next load takes them over when each holds
+/// the same objects: after a placement edit, only the placements' part runs again.
+public struct FenceChecks: Sendable {
+    /// The state the checks were made on.
+    public let state: DesiredState
+    /// Each part's diagnostics, by `Part.rawValue`.
+    private let byPart: [[Diagnostic]]
+    /// The parts taken over from the earlier checks.
+    public let reused: [FenceCheck.Part]
+
+    /// Every part over `analysis`, each taken over from `earlier` when every table it reads
+    /// holds the same objects in `analysis.state` as in `earlier.state`.
+    public init(_ analysis: FenceAnalysis, earlier: FenceChecks? = nil) {
+        var tables = earlier.map { SameTables(analysis.state, $0.state) }
+        var byPart: [[Diagnostic]] = []
+        var reused: [FenceCheck.Part] = []
+        for part in FenceCheck.Part.allCases {
+            if let earlier, tables!.hold(part.inputs) {
+                byPart.append(earlier.byPart[part.rawValue])
+                reused.append(part)
+            } else {
+                byPart.append(FenceCheck.check(part, analysis.only(part.inputs)))
+            }
+        }
+        state = analysis.state
+        self.byPart = byPart
+        self.reused = reused
+    }
+
+    /// Every part's diagnostics, in part order.
+    public var diagnostics: [Diagnostic] { byPart.flatMap { $0 } }
+
+    public func diagnostics(of part: FenceCheck.Part) -> [Diagnostic] { byPart[part.rawValue] }
 }

@@ -78,23 +78,9 @@ public struct StructuralChecks: Sendable {
     public static func half(_ half: StructuralHalf, of state: DesiredState, earlier: StructuralChecks?) -> Half {
         var out: [(Group, [Diagnostic])] = []
         var reused: [Group] = []
-        // Each table compared at most once per half.
-        var same: KindSet = [], differ: KindSet = []
-        func unchanged(_ kinds: KindSet) -> Bool {
-            guard let earlier else { return false }
-            for bit in 0 ..< 8 {
-                let kind = KindSet(rawValue: 1 << bit)
-                guard kinds.contains(kind), !same.contains(kind) else { continue }
-                if differ.contains(kind) || !state.holdsSameObjects(as: earlier.state, kind: kind) {
-                    differ.insert(kind)
-                    return false
-                }
-                same.insert(kind)
-            }
-            return true
-        }
+        var tables = earlier.map { SameTables(state, $0.state) }
         for group in Group.allCases where group.half == half {
-            if let earlier, unchanged(group.inputs) {
+            if let earlier, tables!.hold(group.inputs) {
                 out.append((group, earlier.byGroup[group.rawValue]))
                 reused.append(group)
             } else {
@@ -102,5 +88,33 @@ public struct StructuralChecks: Sendable {
             }
         }
         return Half(diagnostics: out, reused: reused)
+    }
+}
+
+/// Which tables of a state hold the same objects as an earlier state's
+/// (`ObjectTable.holdsSameObjects`), each table compared at most once.
+struct SameTables {
+    let state: DesiredState
+    let earlier: DesiredState
+    private var same: KindSet = []
+    private var differ: KindSet = []
+
+    init(_ state: DesiredState, _ earlier: DesiredState) {
+        self.state = state
+        self.earlier = earlier
+    }
+
+    /// Whether every table of `kinds` holds the same objects in both.
+    mutating func hold(_ kinds: KindSet) -> Bool {
+        for bit in 0 ..< 8 {
+            let kind = KindSet(rawValue: 1 << bit)
+            guard kinds.contains(kind), !same.contains(kind) else { continue }
+            if differ.contains(kind) || !state.holdsSameObjects(as: earlier, kind: kind) {
+                differ.insert(kind)
+                return false
+            }
+            same.insert(kind)
+        }
+        return true
     }
 }

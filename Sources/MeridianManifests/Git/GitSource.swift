@@ -19,12 +19,12 @@ public final class GitSource: @unchecked Sendable {
     public var maxBlobBytes = 64 << 20
     private var fetched = false
     /// What the last load lends the next (a source whose parse cache retains, i.e. one that
-    /// reads more than one revision): its fence analysis (a commit that leaves every
-    /// jurisdiction, region, artifact, residency fence and model as it was keeps its fences),
-    /// and through it its state, whose table of a kind no changed file holds is taken over.
+    /// reads more than one revision): its result, whose fence analysis a commit that leaves
+    /// every jurisdiction, region, artifact, residency fence and model as it was keeps, whose
+    /// checks are taken over group by group where their tables did not change, and whose
+    /// state's table of a kind no changed file holds is taken over.
     private struct Last {
-        let fences: FenceAnalysis
-        let checks: StructuralChecks
+        let result: LoadResult
         /// Each file of the load, by path: its blob and the kinds of objects it declares.
         let files: [String: (blob: String, kinds: KindSet)]
     }
@@ -158,12 +158,11 @@ public final class GitSource: @unchecked Sendable {
             unchanged = KindSet.all.subtracting(changed)
         }
         let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
-                                             digest: digest, earlierFences: earlier?.fences, unchangedKinds: unchanged,
-                                             earlierChecks: earlier?.checks)
+                                             digest: digest, earlier: earlier?.result, unchangedKinds: unchanged)
         var byPath: [String: (blob: String, kinds: KindSet)] = [:]
         byPath.reserveCapacity(entries.count)
         for (i, e) in entries.enumerated() { byPath[e.path] = (e.blobID, kinds[i]) }
-        last.withLock { $0 = Last(fences: result.fences, checks: result.structuralChecks, files: byPath) }
+        last.withLock { $0 = Last(result: result, files: byPath) }
         return result
     }
 
