@@ -310,6 +310,29 @@ struct TrafficWeightTests {
 
 @Suite("SHA-256")
 struct SHA256Tests {
+    @Test("any split of a message into updates (arrays, strings, other sequences) gives the digest of the whole (300 messages up to 300 bytes)")
+    func pieces() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0 ..< 300 {
+            let message = (0 ..< Int.random(in: 0 ... 300, using: &rng)).map { _ in UInt8.random(in: 0x20 ... 0x7E, using: &rng) }
+            var h = SHA256()
+            var i = 0
+            while i < message.count {
+                let piece = Array(message[i ..< min(message.count, i + Int.random(in: 0 ... 130, using: &rng))])
+                switch Int.random(in: 0 ..< 3, using: &rng) {
+                case 0: h.update(bytes: piece)
+                case 1: h.update(String(decoding: piece, as: UTF8.self))
+                default: h.update(piece.lazy.map { $0 })  // no contiguous storage: byte by byte
+                }
+                i += piece.count
+            }
+            // One byte at a time, the plainest way there is.
+            var one = SHA256()
+            for b in message { one.update(CollectionOfOne(b).lazy.map { $0 }) }
+            #expect(h.finalize() == one.finalize() && SHA256.hex(message) == SHA256.hex(message.lazy.map { $0 }), "\(message.count) bytes")
+        }
+    }
+
     @Test("FIPS 180-4 test vectors, whole and in pieces")
     func vectors() {
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
