@@ -50,7 +50,11 @@ public enum PlanVerifier {
             case closure(FenceAnalysis.RegionClosure?)
         }
 
-        private var regionFacts: [RegionName: RegionFact] = [:]
+        /// Facts found so far, and where each declared region's is in it (by the region's
+        /// position; -1: not yet found): an array by position, not a table by name, so that a
+        /// region's second and later lookups cost no hashing.
+        private var regionFacts: [RegionFact] = []
+        private var factOf: [Int32]
         /// True when the analysis was computed from this very artifact table (the same
         /// storage, so the same artifacts at the same positions): an artifact's effective fence
         /// is then read by the position already found, not looked up by name a second time.
@@ -60,6 +64,7 @@ public enum PlanVerifier {
             self.state = state
             self.fences = fences
             self.observed = observed
+            factOf = Array(repeating: -1, count: state.regions.count)
             samePositions = state.artifacts.list.withUnsafeBufferPointer { a in
                 fences.state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress && a.count == b.count }
             } && fences.effective.count == state.artifacts.count
@@ -70,21 +75,19 @@ public enum PlanVerifier {
         }
 
         private mutating func fact(_ r: RegionName) -> RegionFact {
-            if let known = regionFacts[r] { return known }
+            guard let k = state.regions.position(of: r) else { return .undeclared }
+            if factOf[k] >= 0 { return regionFacts[Int(factOf[k])] }
             let fact: RegionFact
             // Objects are read in place, by position: copying a whole declaration per action
             // was most of this check's time.
-            if let k = state.regions.position(of: r) {
-                let declared = state.regions.list[k].jurisdiction.value
-                if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != declared.rawValue {
-                    fact = .attests(attested, declared: declared)
-                } else {
-                    fact = .closure(fences.regionClosure[r])
-                }
+            let declared = state.regions.list[k].jurisdiction.value
+            if let attested = observed.regions[r.rawValue]?.jurisdiction, attested != declared.rawValue {
+                fact = .attests(attested, declared: declared)
             } else {
-                fact = .undeclared
+                fact = .closure(fences.regionClosure[r])
             }
-            regionFacts[r] = fact
+            factOf[k] = Int32(regionFacts.count)
+            regionFacts.append(fact)
             return fact
         }
 
