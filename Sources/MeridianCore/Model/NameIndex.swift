@@ -4,8 +4,8 @@
 /// An open-addressing table with linear probing, at most half full, over a hash of the name's
 /// bytes keyed by a seed drawn once per index. Each slot holds the high half of its name's hash
 /// beside the position, so a probe compares names only when those agree. It answers like a
-/// `[Name: Int]` with about a third less time per lookup: no SipHash rounds, and one slot read
-/// before the name itself.
+/// `[Name: Int]` in a quarter to a third less time per lookup (measured apart, on a prototype,
+/// among 71,000 names): no SipHash rounds, and one slot read before the name itself.
 ///
 /// Names come from commits a pull request's author writes, so the table must not be made
 /// slow on purpose: when a build finds a run of occupied slots longer than `maxRun` (colliding
