@@ -45,6 +45,24 @@ struct NameIndexTests {
         #expect(fellBack >= 35)
     }
 
+    @Test("names that all land in one slot (found for a known seed, as an attacker who knew it would) make the index a dictionary, which still answers")
+    func collidingNames() {
+        // 600 names whose hashes agree in their low 11 bits: the slot of a table of 2,048.
+        var colliding: [RegionName] = []
+        var k = 0
+        while colliding.count < 600 {
+            let name = RegionName("r-\(k)")
+            if NameIndex<RegionSpace>.hash(name, seed: 42) & 2047 == 0 { colliding.append(name) }
+            k += 1
+        }
+        let index = NameIndex(names: colliding, seed: 42)
+        #expect(index.isFallback)
+        #expect(colliding.indices.allSatisfy { index.position(of: colliding[$0]) == $0 })
+        #expect(index.position(of: RegionName("r-absent")) == nil)
+        // The same names under another seed spread out.
+        #expect(!NameIndex(names: colliding, seed: 43).isFallback)
+    }
+
     @Test("a large table of the benchmark's names stays an open table, and a hash depends on its seed")
     func largeTable() {
         let held = (0 ..< 71_000).map { RegionName("a-\($0 / 3_550)-\($0 % 3_550)") }

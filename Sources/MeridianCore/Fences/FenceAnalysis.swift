@@ -48,12 +48,6 @@ public struct FenceAnalysis: Sendable {
         let unknown: Bool
     }
 
-    /// This analysis, for `newState`, when `newState` holds exactly the objects this one was
-    /// computed from of every kind the analysis reads (jurisdictions, regions, artifacts,
-    /// residency fences, models: each table the same objects, equal field by field, in the same
-    /// order); nil otherwise. The analysis is a function of those tables alone, so the answer
-    /// is the analysis `FenceAnalysis(newState)` would compute. A commit that changes only
-    /// placements, topologies or guardrails (the common edit) keeps its fences.
     /// The tables an analysis is made of.
     public static let inputs: KindSet = [KindSet(.jurisdiction), KindSet(.region), KindSet(.artifact), KindSet(.residencyFence), KindSet(.model)]
 
@@ -65,6 +59,12 @@ public struct FenceAnalysis: Sendable {
         return copy
     }
 
+    /// This analysis, for `newState`, when `newState` holds exactly the objects this one was
+    /// computed from of every kind the analysis reads (jurisdictions, regions, artifacts,
+    /// residency fences, models: each table the same objects, equal field by field, in the same
+    /// order); nil otherwise. The analysis is a function of those tables alone, so the answer
+    /// is the analysis `FenceAnalysis(newState)` would compute. A commit that changes only
+    /// placements, topologies or guardrails (the common edit) keeps its fences.
     public func reused(for newState: DesiredState) -> FenceAnalysis? {
         guard state.jurisdictions.holdsSameObjects(as: newState.jurisdictions),
               state.regions.holdsSameObjects(as: newState.regions),

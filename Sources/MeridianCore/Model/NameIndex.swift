@@ -11,7 +11,8 @@
 /// slow on purpose: when a build finds a run of occupied slots longer than `maxRun` (colliding
 /// names make runs; a half-full table of random hashes has runs of a few dozen at most), the
 /// index is built again as a `Dictionary`, whose SipHash is seeded per process and made for
-/// this. A lookup then never scans more than `maxRun` slots either way.
+/// this. A lookup then never scans more than `maxRun` slots, nor a build more than `maxRun`
+/// per name, either way.
 struct NameIndex<Space: NameSpace>: Sendable {
     /// The names by position.
     let names: [Name<Space>]
@@ -24,29 +25,37 @@ struct NameIndex<Space: NameSpace>: Sendable {
     /// Longer runs make the index fall back to a `Dictionary`.
     static var maxRun: Int { 200 }
 
-    /// `names` by position, each name once.
-    init(names: [Name<Space>], maxRun: Int = Self.maxRun) {
+    /// `names` by position, each name once. `seed` is for tests that collide names on purpose.
+    init(names: [Name<Space>], maxRun: Int = Self.maxRun, seed: UInt64? = nil) {
         precondition(names.count < Int(UInt32.max), "a table of more than 4 billion objects")
         self.names = names
         guard !names.isEmpty else {
-            (slots, seed, fallback) = ([], 0, nil)
+            (self.slots, self.seed, self.fallback) = ([], 0, nil)
             return
         }
-        let seed = UInt64.random(in: .min ... .max)
+        let seed = seed ?? UInt64.random(in: .min ... .max)
         self.seed = seed
         var capacity = 8
         while capacity < names.count * 2 { capacity <<= 1 }
         let mask = capacity - 1
         var slots = [UInt64](repeating: 0, count: capacity)
-        slots.withUnsafeMutableBufferPointer { s in
+        // A name that must walk past more than `maxRun` taken slots ends the build at once,
+        // so that colliding names cannot make the build itself quadratic.
+        let walkedTooFar = slots.withUnsafeMutableBufferPointer { s in
             for (i, name) in names.enumerated() {
                 let h = Self.hash(name, seed: seed)
                 var j = Int(truncatingIfNeeded: h) & mask
-                while s[j] != 0 { j = (j + 1) & mask }
+                var walked = 0
+                while s[j] != 0 {
+                    walked += 1
+                    if walked > maxRun { return true }
+                    j = (j + 1) & mask
+                }
                 s[j] = (h & 0xFFFF_FFFF_0000_0000) | UInt64(i + 1)
             }
+            return false
         }
-        if Self.longestRun(slots) > maxRun {
+        if walkedTooFar || Self.longestRun(slots) > maxRun {
             var table: [Name<Space>: Int] = [:]
             table.reserveCapacity(names.count)
             for (i, name) in names.enumerated() { table[name] = i }
