@@ -40,6 +40,7 @@ struct BenchHarnessTests {
         #expect(figures["incremental"]?["fencesReused"] as? Bool == false)
         // A placement edit runs only the placements' structural checks again.
         #expect(figures["incrementalPlacement"]?["structuralChecksReused"] as? Int == 7)
+        #expect(figures["incrementalPlacement"]?["fenceChecksReused"] as? Int == 2 && figures["incremental"]?["fenceChecksReused"] as? Int == 0)
         #expect((figures["peakRSS"]?["bytes"] as? Int ?? 0) > 1_000_000)
         #expect((figures["apply"]?["actions"] as? Int ?? 0) > 100, "the apply benchmark ran a real plan against agents")
         #expect((figures["apply"]?["actionsPerSecond"] as? Double ?? 0) > 0)
