@@ -73,12 +73,9 @@ public struct DesiredState: Sendable {
         return (state, duplicates + state.structuralDiagnostics())
     }
 
-    /// The reference and structural checks of `build`, on their own: they read the state only,
-    /// so a loader may run them beside other checks.
-    public func structuralDiagnostics() -> [Diagnostic] { StructuralValidator(state: self).validate() }
-
-    /// One half of `structuralDiagnostics()`; the two halves together report the same problems.
-    public func structuralDiagnostics(_ half: StructuralHalf) -> [Diagnostic] { StructuralValidator(state: self).validate(half) }
+    /// The reference and structural checks of `build`, on their own: every group of
+    /// `StructuralChecks`, each on its input tables, in group order.
+    public func structuralDiagnostics() -> [Diagnostic] { StructuralChecks(self).diagnostics }
 
     /// Indexes the objects by name and reports names declared twice; `build` without the
     /// structural checks.

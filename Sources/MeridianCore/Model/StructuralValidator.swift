@@ -1,4 +1,5 @@
-/// The two halves of the structural checks (`DesiredState.structuralDiagnostics(_:)`).
+/// The two halves of the structural checks' groups (`StructuralChecks.half`), which a loader runs
+/// on two cores.
 public enum StructuralHalf: Sendable, CaseIterable {
     /// Jurisdictions, regions and artifacts, with the lineage cycle check: most of a fleet.
     case kindsAndLineage
@@ -13,16 +14,6 @@ struct StructuralValidator {
     var diagnostics: [Diagnostic] = []
 
     init(state: DesiredState) { self.state = state }
-
-    func validate() -> [Diagnostic] {
-        validate(.kindsAndLineage) + validate(.references)
-    }
-
-    /// One of two halves of the checks, which read the state only and share nothing: a loader
-    /// may run them on two cores.
-    func validate(_ half: StructuralHalf) -> [Diagnostic] {
-        StructuralChecks.Group.allCases.filter { $0.half == half }.flatMap { Self.run($0, on: state.only($0.inputs)) }
-    }
 
     /// The checks of one group of objects, on a state that may hold only the group's inputs
     /// (`StructuralChecks`).
