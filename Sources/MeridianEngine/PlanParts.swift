@@ -17,10 +17,11 @@ public enum PlanParts {
         guard options.failedRegions.isEmpty else {
             return Planner.plan(state, fences: fences, observed: observed, source: source, options: options)
         }
-        let partition = PlanPartition(state, fences: fences, observed: observed)
+        let last = memo?.last
+        let partition = PlanPartition(state, fences: fences, observed: observed, earlier: last?.0)
         let all = Array(partition.parts.indices)
         var plans: [PartPlan?] = Array(repeating: nil, count: all.count)
-        if let memo, let (old, oldPlans) = memo.last {
+        if let (old, oldPlans) = last {
             let reuse = Reuse(partition, from: old, plans: oldPlans)
             plans = each(all, partition, threads: threads) { reuse.plan(forPart: $0) }
         }
@@ -37,27 +38,40 @@ public enum PlanParts {
         guard let order = partition.mergeOrder(done) else {
             return Planner.plan(state, fences: fences, observed: observed, source: source)
         }
-        // The parts' actions laid end to end, then put in plan order in place. Without a memo
-        // each part's actions are taken out as they are laid, so that they are never held
-        // twice (a copy of the 78,801 actions of the benchmark's plan is 13 MB).
-        var actions: [Action]
-        if memo == nil {
-            actions = []
-            actions.reserveCapacity(order.count)
-            for p in done.indices { actions += done[p].takeActions() }
-        } else {
-            actions = MergeOrder.laidEndToEnd(done)
-        }
-        done = []
-        order.arrange(&actions)
-        // Numbered in contiguous ranges, one per thread, in place.
         let n = order.count
         let workers = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), max(1, n / 4096))
-        actions.withUnsafeMutableBufferPointer { buffer in
-            nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                order.number(slots, range: n * w / workers ..< n * (w + 1) / workers)
+        func ranges(_ body: @Sendable (Range<Int>) -> Void) {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in body(n * w / workers ..< n * (w + 1) / workers) }
+        }
+        var actions: [Action]
+        if memo == nil {
+            // The parts' actions laid end to end, each part's taken out as it is laid, so that
+            // they are never held twice (a copy of the 78,801 actions of the benchmark's plan
+            // is 13 MB); put in plan order in place; numbered in contiguous ranges, one per
+            // thread, in place.
+            actions = []
+            actions.reserveCapacity(n)
+            for p in done.indices { actions += done[p].takeActions() }
+            done = []
+            order.arrange(&actions)
+            actions.withUnsafeMutableBufferPointer { buffer in
+                nonisolated(unsafe) let slots = buffer
+                ranges { order.number(slots, range: $0) }
             }
+        } else {
+            // The memo keeps the parts' plans: each action is copied once, straight into its
+            // place in the plan, and numbered there, range by range on every thread.
+            actions = MergeOrder.withActions(of: done) { parts in
+                nonisolated(unsafe) let from = parts
+                return Array(unsafeUninitializedCapacity: n) { buffer, count in
+                    if let base = buffer.baseAddress {
+                        nonisolated(unsafe) let out = base
+                        ranges { order.gather(from, into: out, range: $0) }
+                    }
+                    count = n
+                }
+            }
+            done = []
         }
         return order.plan(actions, source: source)
     }

@@ -92,7 +92,7 @@ struct PlanPartitionTests {
     @Test("planning again through a memo after an edit gives the whole plan byte for byte, and takes over unchanged parts")
     func memoAfterEdit() async {
         var edits = 0, reusedSome = 0, replannedSome = 0
-        var byEdit = [Int](repeating: 0, count: 5)
+        var byEdit = [Int](repeating: 0, count: 6), linksByEdit = [Int](repeating: 0, count: 6)
         await propertyCheck(count: 1_500, input: tapes, tapes, tapes, Gen.int(in: 0 ... 1_000)) { a, b, c, pick in
             let spare = pick % 2 == 0 ? [Y.jurisdiction("spare")] : []
             guard let (before, observedBefore) = UnionWorld.make([a, b, c], extra: spare) else { return }
@@ -102,14 +102,17 @@ struct PlanPartitionTests {
             // The edit: one fleet replaced by another (its objects, fences and observation all
             // change); a jurisdiction nothing names added, or the spare one removed; the
             // regions' observation after the plan is applied; or one residency fence changed
-            // (allowing everywhere, or denying one more jurisdiction), nothing else.
-            let edit = (pick / 2) % 5
+            // (allowing everywhere, or denying one more jurisdiction), nothing else; or one
+            // placement (more replicas, or another topology of its fleet), one topology (its
+            // first region) or one model (its artifacts) edited.
+            let edit = (pick / 2) % 6
             var after = before, observedAfter = observedBefore
             switch edit {
             case 0:
                 let other = b.enumerated().map { $0.offset % 7 == pick % 7 ? ($0.element + 1 + pick) % 1_001 : $0.element }
                 guard let (l, o) = UnionWorld.make([a, other, c], extra: spare) else { return }
-                (after, observedAfter) = (l, o)
+                // A third of the time observed as before: objects changed, observation not.
+                (after, observedAfter) = (l, pick % 3 == 0 ? observedBefore : o)
             case 1:
                 guard let (l, _) = UnionWorld.make([a, b, c], extra: spare + [Y.jurisdiction("added")]) else { return }
                 after = l
@@ -118,7 +121,7 @@ struct PlanPartitionTests {
                 after = l
             case 3:
                 observedAfter = TestSimulator.apply(first, observedBefore, before.state)
-            default:
+            case 4:
                 let w = pick % 3
                 guard let (l, _) = UnionWorld.make([a, b, c], extra: spare, edit: { fleets in
                     guard !fleets[w].fences.isEmpty else { return }
@@ -126,7 +129,34 @@ struct PlanPartitionTests {
                     if pick % 4 == 0 { fleets[w].fences[f].allow = nil } else { fleets[w].fences[f].deny.append(pick % fleets[w].jurisdictions) }
                 }), !l.fences.universe.isEmpty else { return }
                 after = l
+            default:
+                let w = pick % 3
+                guard let (l, _) = UnionWorld.make([a, b, c], extra: spare, edit: { fleets in
+                    let f = fleets[w], n = pick / 12
+                    if pick % 4 == 0 && f.topologies.count > 1 && !f.placements.isEmpty {
+                        let q = n % f.placements.count
+                        fleets[w].placements[q].topology = (f.placements[q].topology + 1) % f.topologies.count
+                    } else if pick % 4 == 1 && !f.topologies.isEmpty {
+                        let t = n % f.topologies.count
+                        fleets[w].topologies[t].regions[0] = (f.topologies[t].regions[0] + 1) % f.regions.count
+                    } else if pick % 4 == 2 && !f.models.isEmpty {
+                        let m = n % f.models.count
+                        fleets[w].models[m] = f.models[m].isEmpty ? [n % f.artifacts.count] : [(f.models[m][0] + 1) % f.artifacts.count]
+                    } else if !f.placements.isEmpty {
+                        fleets[w].placements[n % f.placements.count].replicas += 1
+                    }
+                }) else { return }
+                after = l
             }
+            // A partition that takes over the last one's links (they hold when the regions,
+            // artifacts, models, topologies and observation are the same) has exactly the
+            // parts of one made afresh.
+            let earlier = PlanPartition(before.state, fences: before.fences, observed: observedBefore)
+            let taken = PlanPartition(after.state, fences: after.fences, observed: observedAfter, earlier: earlier)
+            let fresh = PlanPartition(after.state, fences: after.fences, observed: observedAfter)
+            #expect(taken.parts == fresh.parts, "edit \(edit)")
+            #expect(!fresh.linksTakenOver && !earlier.linksTakenOver)
+            if taken.linksTakenOver { linksByEdit[edit] += 1 }
             let again = PlanParts.plan(after.state, fences: after.fences, observed: observedAfter, source: Self.source, memo: memo)
             #expect(PlanJSON.render(again) == Self.whole(after, observedAfter), "edit \(edit)")
             edits += 1
@@ -138,8 +168,57 @@ struct PlanPartitionTests {
         // No tautology: every kind of edit ran, parts were taken over, and parts were planned again.
         #expect(edits >= 100, "only \(edits) edits")
         for (k, n) in byEdit.enumerated() { #expect(n >= 15, "edit \(k): \(n)") }
+        // Links were taken over after each edit that leaves them as they were, and not after
+        // one that changes a fleet's objects and observation.
+        for k in [1, 2, 4, 5] { #expect(linksByEdit[k] >= 15, "links taken over after edit \(k): \(linksByEdit[k]) times") }
+        #expect(linksByEdit[0] < byEdit[0], "links taken over after every replaced fleet")
         #expect(reusedSome >= 50, "parts taken over after only \(reusedSome) edits")
         #expect(replannedSome >= 50, "parts planned again after only \(replannedSome) edits")
+    }
+
+    @Test("a partition takes over the last one's links only while they hold: an edit that links or adds objects has them made again")
+    func linksFollowEdits() throws {
+        // Two fleets that share nothing: two parts. Each edit but the last joins them, or adds
+        // an object (which moves every later position); the last changes a placement alone.
+        func docs(topologyRegion: String = "eu-1", modelArtifacts: [String] = ["a-eu"], usOrigin: String = "us-1",
+                  extraRegion: Bool = false, replicas: Int = 1) -> [String] {
+            [Y.jurisdiction("eu"), Y.jurisdiction("us"),
+             Y.region("eu-1", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.region("us-1", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 4}]}\n"),
+             Y.artifact("a-eu", origin: "eu-1"), Y.artifact("a-us", origin: usOrigin),
+             Y.model("m-eu", modelArtifacts), Y.model("m-us", ["a-us"]),
+             Y.topology("t-eu", mode: "single-region", [(topologyRegion, nil)], failover: []),
+             Y.topology("t-us", mode: "single-region", [("us-1", nil)], failover: []),
+             Y.placement("p-eu", model: "m-eu", topology: "t-eu", replicas: replicas),
+             Y.placement("p-us", model: "m-us", topology: "t-us")] + (extraRegion ? [Y.region("ap-1", "us")] : [])
+        }
+        let before = Y.load(docs())
+        try #require(before.isValid, "\(before.diagnostics)")
+        let observed = ObservedState(regions: ["eu-1": RegionObservation(jurisdiction: "eu"), "us-1": RegionObservation(jurisdiction: "us")])
+        let earlier = PlanPartition(before.state, fences: before.fences, observed: observed)
+        #expect(earlier.parts.count == 2)
+        let edits: [(String, [String], Int, Bool)] = [
+            ("a topology moved to the other fleet's region", docs(topologyRegion: "us-1"), 1, false),
+            ("a model given the other fleet's artifact", docs(modelArtifacts: ["a-eu", "a-us"]), 1, false),
+            ("an artifact's origin moved", docs(usOrigin: "eu-1"), 1, false),
+            ("a region added", docs(extraRegion: true), 3, false),
+            ("a placement's replicas changed", docs(replicas: 2), 2, true),
+        ]
+        for (what, files, parts, takenOver) in edits {
+            let after = Y.load(files)
+            try #require(after.isValid, "\(what): \(after.diagnostics)")
+            let taken = PlanPartition(after.state, fences: after.fences, observed: observed, earlier: earlier)
+            let fresh = PlanPartition(after.state, fences: after.fences, observed: observed)
+            #expect(taken.parts == fresh.parts, "\(what)")
+            #expect(taken.parts.count == parts, "\(what)")
+            #expect(taken.linksTakenOver == takenOver, "\(what)")
+        }
+        // The same objects observed otherwise: a region that reports the other fleet's model joins them.
+        var other = observed
+        other.regions["eu-1"]!.deployments["p-x"] = ObservedDeployment(model: "m-us", version: "1.0.0", replicas: 1, ready: 1)
+        let taken = PlanPartition(before.state, fences: before.fences, observed: other, earlier: earlier)
+        #expect(!taken.linksTakenOver)
+        #expect(taken.parts.count == 1)
     }
 
     @Test("a part is planned again when a fence it reads changes, even through a jurisdiction it never names")

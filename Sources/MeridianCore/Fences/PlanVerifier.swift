@@ -20,7 +20,7 @@ public enum PlanVerifier {
         return plan.actions.withUnsafeBufferPointer { actions in
             var out: [Violation] = []
             for i in range {
-                if let (id, message) = checker.verify(actions[i]) {
+                if let (id, message) = checker.verify(actions.baseAddress! + i) {
                     out.append(Violation(actionID: id, message: message))
                 }
             }
@@ -31,7 +31,7 @@ public enum PlanVerifier {
     /// The reason one action would break a fence, or nil when it is safe.
     public static func verify(_ action: Action, state: DesiredState, fences: FenceAnalysis, observed: ObservedState) -> (String, String)? {
         var checker = Checker(state: state, fences: fences, observed: observed)
-        return checker.verify(action)
+        return withUnsafePointer(to: action) { checker.verify($0) }
     }
 
     /// One pass of checks over one state, fence analysis and observation. What a region's
@@ -106,35 +106,37 @@ public enum PlanVerifier {
             }
         }
 
-        mutating func verify(_ action: Action) -> (String, String)? {
-            switch action.kind {
+        /// The action is read in place, field by field: passing it by value copied (and retained)
+        /// every field of every action, half of a large plan's re-check.
+        mutating func verify(_ action: UnsafePointer<Action>) -> (String, String)? {
+            switch action.pointee.kind {
             case .purge, .undeploy, .deleteArtifact:
                 return nil  // removing never crosses a fence
             case .stageArtifact:
-                guard let name = action.artifact, let r = action.region, let i = state.artifacts.position(of: name),
+                guard let name = action.pointee.artifact, let r = action.pointee.region, let i = state.artifacts.position(of: name),
                       let e = effectiveFence(of: name, at: i) else {
-                    return (action.id, "stages an artifact that is not declared")
+                    return (action.pointee.id, "stages an artifact that is not declared")
                 }
                 let origin = state.artifacts.list[i].origin.value
-                if let why = attestedInside(r, e) { return (action.id, "stage \(name) into \(r): \(why)") }
-                if state.artifacts.list[i].type.isRuntime && r != origin { return (action.id, "runtime artifact \(name) may not leave \(origin)") }
-                if let from = action.from, let why = attestedInside(from, e) { return (action.id, "stage \(name) from \(from): \(why)") }
-                if action.from == nil && r != origin { return (action.id, "\(name) can be registered only at its origin \(origin)") }
+                if let why = attestedInside(r, e) { return (action.pointee.id, "stage \(name) into \(r): \(why)") }
+                if state.artifacts.list[i].type.isRuntime && r != origin { return (action.pointee.id, "runtime artifact \(name) may not leave \(origin)") }
+                if let from = action.pointee.from, let why = attestedInside(from, e) { return (action.pointee.id, "stage \(name) from \(from): \(why)") }
+                if action.pointee.from == nil && r != origin { return (action.pointee.id, "\(name) can be registered only at its origin \(origin)") }
                 return nil
             case .deploy:
-                guard let r = action.region, let m = action.model, let fence = fences.modelFence(of: m) else {
-                    return (action.id, "deploys a model that is not declared")
+                guard let r = action.pointee.region, let m = action.pointee.model, let fence = fences.modelFence(of: m) else {
+                    return (action.pointee.id, "deploys a model that is not declared")
                 }
-                if let why = attestedInside(r, fence) { return (action.id, "deploy \(m) in \(r): \(why)") }
+                if let why = attestedInside(r, fence) { return (action.pointee.id, "deploy \(m) in \(r): \(why)") }
                 return nil
             case .setTraffic:
-                guard let p = action.placement else { return (action.id, "set-traffic without a placement") }
+                guard let p = action.pointee.placement else { return (action.pointee.id, "set-traffic without a placement") }
                 let model = state.placements.position(of: p).map { state.placements.list[$0].model.value }
-                for (r, w) in (action.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
+                for (r, w) in (action.pointee.weights ?? [:]).sorted(by: { $0.key < $1.key }) where w > 0 {
                     guard let model, let fence = fences.modelFence(of: model) else {
-                        return (action.id, "sends traffic of undeclared placement \(p) to \(r)")
+                        return (action.pointee.id, "sends traffic of undeclared placement \(p) to \(r)")
                     }
-                    if let why = attestedInside(r, fence) { return (action.id, "route \(p) to \(r): \(why)") }
+                    if let why = attestedInside(r, fence) { return (action.pointee.id, "route \(p) to \(r): \(why)") }
                 }
                 return nil
             }

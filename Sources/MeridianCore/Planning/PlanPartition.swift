@@ -23,7 +23,7 @@
 public struct PlanPartition: Sendable {
     /// A part, as positions in the whole state's lists (in name order); its own state is
     /// built when it is planned, on the thread that plans it.
-    public struct Part: Sendable {
+    public struct Part: Sendable, Equatable {
         var regions: [Int32] = []
         var artifacts: [Int32] = []
         var models: [Int32] = []
@@ -44,38 +44,123 @@ public struct PlanPartition: Sendable {
     /// position instead of looking each up by name.
     let effectiveByPosition: Bool
 
+    /// The links between objects that do not involve a declared placement's own references:
+    /// each artifact to its origin, each model to its artifacts, each topology to its regions,
+    /// and each region to what it reports (copies, deployed models), as a union-find forest
+    /// over regions, artifacts, models and topologies (by position, in that order); and each
+    /// region's reports of placements, by name, joined once the placements are numbered.
+    /// They read the regions, artifacts, models, topologies and observation alone, so a later
+    /// partition whose tables of those four kinds hold the same objects, observed the same,
+    /// takes them over (`init(…, earlier:)`): after a placement edit only the placements' own
+    /// links are made again. Which links a forest was built in does not matter: a group is the
+    /// same set of objects whatever the order of its unions, and is numbered by its smallest.
+    final class Links: Sendable {
+        let parent: [Int32]
+        /// Per region: how many entries its observation has (for weights).
+        let observedEntries: [Int]
+        /// A region (position) and a placement it reports a deployment of or traffic for.
+        let reported: [(region: Int32, placement: String)]
+
+        init(_ state: DesiredState, observed: ObservedState) {
+            let regions = state.regionList, artifacts = state.artifacts.list, models = state.models.list
+            let topologies = state.topologies.list
+            let artifactBase = regions.count, modelBase = artifactBase + artifacts.count
+            let topologyBase = modelBase + models.count
+            var parent = (0 ..< Int32(topologyBase + topologies.count)).map { $0 }
+            func union(_ a: Int32, _ b: Int32) { PlanPartition.union(&parent, a, b) }
+            func union(_ a: Int32, region name: RegionName) {
+                if let k = state.regions.position(of: name) { union(a, Int32(k)) }
+            }
+            for i in artifacts.indices { union(Int32(artifactBase + i), region: artifacts[i].origin.value) }
+            for m in models.indices {
+                for a in models[m].artifacts {
+                    if let i = state.artifacts.position(of: a.value) { union(Int32(modelBase + m), Int32(artifactBase + i)) }
+                }
+            }
+            for t in topologies.indices {
+                for r in topologies[t].regions { union(Int32(topologyBase + t), region: r.name.value) }
+                for r in topologies[t].failover { union(Int32(topologyBase + t), region: r.value) }
+            }
+            var observedEntries = [Int](repeating: 0, count: regions.count)
+            var reported: [(region: Int32, placement: String)] = []
+            for (k, region) in regions.enumerated() {
+                guard let o = observed.regions[region.name.rawValue] else { continue }
+                observedEntries[k] = o.artifacts.count + o.deployments.count + o.traffic.count
+                for a in o.artifacts.keys {
+                    if let i = state.artifacts.position(of: ArtifactName(a)) { union(Int32(k), Int32(artifactBase + i)) }
+                }
+                for (p, d) in o.deployments {
+                    reported.append((Int32(k), p))
+                    if let m = state.models.position(of: ModelName(d.model)) { union(Int32(k), Int32(modelBase + m)) }
+                }
+                for p in o.traffic.keys { reported.append((Int32(k), p)) }
+            }
+            self.parent = parent
+            self.observedEntries = observedEntries
+            self.reported = reported
+        }
+
+        /// Whether a partition of `state` and `observed` may take over these links, made for
+        /// `earlier` and `earlierObserved`: the four tables they read hold the same objects
+        /// (a lent table at once), and every region is observed the same (one dictionary
+        /// storage at once).
+        static func holdFor(_ state: DesiredState, _ observed: ObservedState, earlier: DesiredState, earlierObserved: ObservedState) -> Bool {
+            state.regions.holdsSameObjects(as: earlier.regions) && state.artifacts.holdsSameObjects(as: earlier.artifacts)
+                && state.models.holdsSameObjects(as: earlier.models) && state.topologies.holdsSameObjects(as: earlier.topologies)
+                && observed.regions == earlierObserved.regions
+        }
+    }
+
+    let links: Links
+    /// Whether this partition took over an earlier partition's links.
+    public let linksTakenOver: Bool
+
+    /// The root of `x`'s tree, halving the path on the way.
+    static func find(_ parent: inout [Int32], _ x: Int32) -> Int32 {
+        var x = x
+        while parent[Int(x)] != x {
+            parent[Int(x)] = parent[Int(parent[Int(x)])]
+            x = parent[Int(x)]
+        }
+        return x
+    }
+
+    /// Joins the trees of `a` and `b`; the smaller root becomes the root of both.
+    static func union(_ parent: inout [Int32], _ a: Int32, _ b: Int32) {
+        let ra = find(&parent, a), rb = find(&parent, b)
+        if ra < rb { parent[Int(rb)] = ra } else if rb < ra { parent[Int(ra)] = rb }
+    }
+
     /// At most `maxParts` parts: when there are more independent groups, the smaller ones share
-    /// parts (largest first, each into the lightest part so far).
-    public init(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, maxParts: Int = 64) {
+    /// parts (largest first, each into the lightest part so far). With `earlier`, the last
+    /// partition, its links are taken over where they hold (see `Links`).
+    public init(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, maxParts: Int = 64, earlier: PlanPartition? = nil) {
         self.state = state
         self.fences = fences
         self.observed = observed
         effectiveByPosition = fences.effective.count == state.artifacts.count
             && fences.state.artifacts.list.withUnsafeBufferPointer { a in state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
+        if let earlier, Links.holdFor(state, observed, earlier: earlier.state, earlierObserved: earlier.observed) {
+            links = earlier.links
+            linksTakenOver = true
+        } else {
+            links = Links(state, observed: observed)
+            linksTakenOver = false
+        }
         let regions = state.regionList, artifacts = state.artifacts.list, models = state.models.list
         let topologies = state.topologies.list, placements = state.placements.list
         let artifactBase = regions.count, modelBase = artifactBase + artifacts.count
         let topologyBase = modelBase + models.count, placementBase = topologyBase + topologies.count
         let declaredCount = placementBase + placements.count
-        var parent = (0 ..< Int32(declaredCount)).map { $0 }
+        precondition(links.parent.count == placementBase, "links of another fleet")
+        var parent = links.parent
+        parent.reserveCapacity(declaredCount + 16)
+        parent += (Int32(placementBase) ..< Int32(declaredCount))
+        func find(_ x: Int32) -> Int32 { Self.find(&parent, x) }
+        func union(_ a: Int32, _ b: Int32) { Self.union(&parent, a, b) }
         // Placements observed but not declared: one node per name, so that every region that
         // reports one is in the same part (its traffic is steered across all of them at once).
         var undeclared: [String: Int32] = [:]
-        func find(_ x: Int32) -> Int32 {
-            var x = x
-            while parent[Int(x)] != x {
-                parent[Int(x)] = parent[Int(parent[Int(x)])]
-                x = parent[Int(x)]
-            }
-            return x
-        }
-        func union(_ a: Int32, _ b: Int32) {
-            let ra = find(a), rb = find(b)
-            if ra < rb { parent[Int(rb)] = ra } else if rb < ra { parent[Int(ra)] = rb }
-        }
-        func union(_ a: Int32, region name: RegionName) {
-            if let k = state.regions.position(of: name) { union(a, Int32(k)) }
-        }
         func placementNode(_ name: String) -> Int32 {
             if let k = state.placements.position(of: PlacementName(name)) { return Int32(placementBase + k) }
             if let n = undeclared[name] { return n }
@@ -84,33 +169,12 @@ public struct PlanPartition: Sendable {
             undeclared[name] = n
             return n
         }
-        for i in artifacts.indices { union(Int32(artifactBase + i), region: artifacts[i].origin.value) }
-        for m in models.indices {
-            for a in models[m].artifacts {
-                if let i = state.artifacts.position(of: a.value) { union(Int32(modelBase + m), Int32(artifactBase + i)) }
-            }
-        }
-        for t in topologies.indices {
-            for r in topologies[t].regions { union(Int32(topologyBase + t), region: r.name.value) }
-            for r in topologies[t].failover { union(Int32(topologyBase + t), region: r.value) }
-        }
         for p in placements.indices {
             if let m = state.models.position(of: placements[p].model.value) { union(Int32(placementBase + p), Int32(modelBase + m)) }
             if let t = state.topologies.position(of: placements[p].topology.value) { union(Int32(placementBase + p), Int32(topologyBase + t)) }
         }
-        var observedEntries = [Int](repeating: 0, count: regions.count)
-        for (k, region) in regions.enumerated() {
-            guard let o = observed.regions[region.name.rawValue] else { continue }
-            observedEntries[k] = o.artifacts.count + o.deployments.count + o.traffic.count
-            for a in o.artifacts.keys {
-                if let i = state.artifacts.position(of: ArtifactName(a)) { union(Int32(k), Int32(artifactBase + i)) }
-            }
-            for (p, d) in o.deployments {
-                union(Int32(k), placementNode(p))
-                if let m = state.models.position(of: ModelName(d.model)) { union(Int32(k), Int32(modelBase + m)) }
-            }
-            for p in o.traffic.keys { union(Int32(k), placementNode(p)) }
-        }
+        for (k, p) in links.reported { union(k, placementNode(p)) }
+        let observedEntries = links.observedEntries
         // Groups by root, in order of their smallest node, with their weights.
         var group = [Int32](repeating: -1, count: parent.count)
         var weights: [Int] = []
@@ -210,23 +274,29 @@ public struct PlanPartition: Sendable {
         // merge then refuses, and the whole planner decides.
         var keys: [[Int64]] = []
         keys.reserveCapacity(plans.count)
+        // Actions are read in place, field by field (`for a in actions` copied, and retained,
+        // every field of every action).
         for plan in plans {
-            var last: (RegionName, Int64)?
-            var partKeys: [Int64] = []
-            partKeys.reserveCapacity(plan.actions.count)
-            for a in plan.actions {
-                var region: Int64 = -1
-                if let r = a.region {
-                    if let (name, rank) = last, name == r {
-                        region = rank
-                    } else {
-                        guard let k = state.regions.position(of: r) else { return nil }
-                        region = Int64(k)
-                        last = (r, region)
+            let partKeys: [Int64]? = plan.actions.withUnsafeBufferPointer { actions in
+                var last: (RegionName, Int64)?
+                var partKeys: [Int64] = []
+                partKeys.reserveCapacity(actions.count)
+                for i in actions.indices {
+                    var region: Int64 = -1
+                    if let r = actions[i].region {
+                        if let (name, rank) = last, name == r {
+                            region = rank
+                        } else {
+                            guard let k = state.regions.position(of: r) else { return nil }
+                            region = Int64(k)
+                            last = (r, region)
+                        }
                     }
+                    partKeys.append(Int64(actions[i].kind.rank) << 33 | (region + 1))
                 }
-                partKeys.append(Int64(a.kind.rank) << 33 | (region + 1))
+                return partKeys
             }
+            guard let partKeys else { return nil }
             keys.append(partKeys)
         }
         func name(_ a: Action) -> String { a.placement?.rawValue ?? a.artifact?.rawValue ?? "" }
@@ -303,6 +373,34 @@ public struct MergeOrder: Sendable {
             actions[k].id = Planner.actionID(k + 1)
             actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
         }
+    }
+
+    /// The actions of the whole plan in `range`, copied out of the parts' plans (`parts`: each
+    /// part's actions, in part order) into `out`, which they initialize, and numbered: what
+    /// laying the parts' actions end to end, `arrange` and `number` give there, with one copy
+    /// of each action and no move. Ranges may be gathered at once, on any threads.
+    public func gather(_ parts: [UnsafeBufferPointer<Action>], into out: UnsafeMutablePointer<Action>, range: Range<Int>) {
+        for k in range {
+            let p = Int(part[k]), i = Int(local[k])
+            var a = parts[p][i]
+            a.id = Planner.actionID(k + 1)
+            a.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
+            (out + k).initialize(to: a)
+        }
+    }
+
+    /// `body` of each part's actions in place, in part order (for `gather`).
+    public static func withActions<R>(of plans: [PartPlan], _ body: ([UnsafeBufferPointer<Action>]) -> R) -> R {
+        func nest(_ p: Int, _ buffers: inout [UnsafeBufferPointer<Action>]) -> R {
+            guard p < plans.count else { return body(buffers) }
+            return plans[p].actions.withUnsafeBufferPointer { b in
+                buffers.append(b)
+                return nest(p + 1, &buffers)
+            }
+        }
+        var buffers: [UnsafeBufferPointer<Action>] = []
+        buffers.reserveCapacity(plans.count)
+        return nest(0, &buffers)
     }
 
     /// The whole plan, with its actions arranged and numbered.
