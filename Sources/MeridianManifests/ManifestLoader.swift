@@ -172,25 +172,31 @@ public enum ManifestLoader {
         // the state: three pieces of work, the longest first, each core taking the next as it is
         // free. On two cores the fences run beside the first half, and the second half goes to
         // whichever finishes first (the fences, when they were taken over from the last load).
-        // Fence checks run even when other rules failed, so one run shows every problem. Each
-        // takes over from `earlier` the groups and parts whose tables did not change.
+        // The fence checks' parts that must run are then shared out (`FencePartBoard`): a core
+        // done with its structural work takes parts too, instead of leaving the fences' core
+        // to run all three. Fence checks run even when other rules failed, so one run shows
+        // every problem. Each takes over from `earlier` the groups and parts whose tables did
+        // not change.
         nonisolated(unsafe) var kindsAndLineage: StructuralChecks.Half?
         nonisolated(unsafe) var references: StructuralChecks.Half?
         nonisolated(unsafe) var analysis: FenceAnalysis?
         nonisolated(unsafe) var fenceChecks: FenceChecks?
         nonisolated(unsafe) var reused = false
+        let board = FencePartBoard()
         DispatchQueue.concurrentPerform(iterations: 3) { part in
             switch part {
             case 0:
                 let taken = earlier?.fences.reused(for: state)
                 let f = taken ?? FenceAnalysis(state)
-                fenceChecks = FenceChecks(f, earlier: earlier?.fenceChecks)
+                fenceChecks = FenceChecks(f, earlier: earlier?.fenceChecks, run: board.run)
                 analysis = f
                 reused = taken != nil
             case 1:
                 kindsAndLineage = StructuralChecks.half(.kindsAndLineage, of: state, earlier: earlier?.structuralChecks)
+                board.help(waiting: false)
             default:
                 references = StructuralChecks.half(.references, of: state, earlier: earlier?.structuralChecks)
+                board.help(waiting: true)
             }
         }
         let fences = analysis!
@@ -200,6 +206,70 @@ public enum ManifestLoader {
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest, fencesReused: reused,
                           tablesReused: earlier.map { state.sharedTables(with: $0.state) } ?? [], structuralChecks: checks, fenceChecks: fenceChecks!)
+    }
+}
+
+/// The fence checks' parts that must run in one `assemble`, shared between its workers. The
+/// fences' worker (iteration 0 of the `concurrentPerform`) publishes them once its analysis
+/// is made (`run`), then takes parts itself until none is left and waits for any still running
+/// elsewhere. The others `help`: each takes parts until none is left. The first structural
+/// worker does not wait for the parts to be published (the second half may still be waiting
+/// for a core); the last does, since it has nothing else to do.
+///
+/// Waiting cannot deadlock: `concurrentPerform` hands out iterations in increasing order, so
+/// iteration 0 has begun on some thread before any other iteration, and it never waits for
+/// anything but parts that threads are already running. On one thread the iterations run one
+/// after another: 0 publishes and runs every part, and the others find none left.
+final class FencePartBoard: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var parts: [FenceCheck.Part]?
+    private var check: (@Sendable (FenceCheck.Part) -> [Diagnostic])?
+    private var next = 0
+    private var finished = 0
+    private var results: [[Diagnostic]?] = []
+
+    /// For `FenceChecks.init`: publishes `parts`, runs them with the other workers, and gives
+    /// each one's diagnostics in order.
+    func run(_ parts: [FenceCheck.Part], _ check: @escaping @Sendable (FenceCheck.Part) -> [Diagnostic]) -> [[Diagnostic]] {
+        condition.withLock {
+            self.parts = parts
+            self.check = check
+            results = Array(repeating: nil, count: parts.count)
+            condition.broadcast()
+        }
+        while takeOne() {}
+        return condition.withLock {
+            while finished < parts.count { condition.wait() }
+            return results.map { $0! }
+        }
+    }
+
+    /// Runs parts until none is left; with `waiting`, first waits for them to be published
+    /// (else returns at once if they are not yet).
+    func help(waiting: Bool) {
+        let published = condition.withLock {
+            while waiting && parts == nil { condition.wait() }
+            return parts != nil
+        }
+        guard published else { return }
+        while takeOne() {}
+    }
+
+    /// Takes the next part and runs it; false when none is left.
+    private func takeOne() -> Bool {
+        let taken: (Int, FenceCheck.Part, @Sendable (FenceCheck.Part) -> [Diagnostic])? = condition.withLock {
+            guard let parts, let check, next < parts.count else { return nil }
+            defer { next += 1 }
+            return (next, parts[next], check)
+        }
+        guard let (k, part, check) = taken else { return false }
+        let diagnostics = check(part)
+        condition.withLock {
+            results[k] = diagnostics
+            finished += 1
+            condition.broadcast()
+        }
+        return true
     }
 }
 

@@ -1,5 +1,6 @@
+import Foundation
 import MeridianCore
-import MeridianManifests
+@testable import MeridianManifests
 import PropertyBased
 import Testing
 
@@ -169,6 +170,8 @@ struct FenceReuseTests {
                 if same && !before.fenceChecks.diagnostics(of: part).isEmpty { partsReusedWithDiagnostics += 1 }
             }
             #expect(offered.fenceChecks.diagnostics == fresh.fenceChecks.diagnostics, "edit \(kind)")
+            // The load shares the parts out between its workers; one thread gives the same.
+            #expect(fresh.fenceChecks.diagnostics == FenceChecks(fresh.fences).diagnostics)
             #expect(offered.fencesReused == keepsFences, "edit \(kind)")
             #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
             #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
@@ -193,5 +196,55 @@ struct FenceReuseTests {
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
         #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
         #expect(partsReusedWithDiagnostics >= 100, "fence check parts with diagnostics taken over only \(partsReusedWithDiagnostics) times")
+    }
+
+    @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")
+    func partBoard() throws {
+        let loaded = Y.load([
+            Y.jurisdiction("eu"), Y.jurisdiction("us"), Y.region("eu-1", "eu"), Y.region("us-1", "us"),
+            Y.fence("eu-only", allow: ["eu"]), Y.fence("us-only", allow: ["us"]),
+            Y.artifact("a-bad", origin: "us-1", fences: ["eu-only"]),
+            Y.artifact("a-eu", origin: "eu-1", fences: ["eu-only"]), Y.artifact("a-us", origin: "us-1", fences: ["us-only"]),
+            Y.model("m-none", ["a-eu", "a-us"]), Y.model("m-eu", ["a-eu"]),
+            Y.topology("t-us", mode: "single-region", [("us-1", nil)]),
+            Y.placement("p", model: "m-eu", topology: "t-us"),
+        ])
+        let serial = FenceChecks(loaded.fences)
+        // No tautology: every part has something to say.
+        for part in FenceCheck.Part.allCases { try #require(!serial.diagnostics(of: part).isEmpty, "\(part): \(serial.diagnostics)") }
+        for round in 0 ..< 300 {
+            // Every part to run, or none (each taken over from the serial checks).
+            let earlier: FenceChecks? = round % 3 == 2 ? serial : nil
+            @Sendable func once() -> FenceChecks {
+                let board = FencePartBoard()
+                nonisolated(unsafe) var checks: FenceChecks?
+                DispatchQueue.concurrentPerform(iterations: 3) { i in
+                    // Each worker late by up to half a millisecond, differently each round.
+                    usleep(UInt32((round * 7 + i * 13) % 5) * 100)
+                    switch i {
+                    case 0: checks = FenceChecks(loaded.fences, earlier: earlier, run: board.run)
+                    case 1: board.help(waiting: false)
+                    default: board.help(waiting: true)
+                    }
+                }
+                return checks!
+            }
+            let shared: [FenceChecks]
+            if round % 2 == 0 {
+                shared = [once()]
+            } else {
+                // Inside another concurrentPerform: the inner iterations may all run on one thread.
+                let all = UnsafeMutableBufferPointer<FenceChecks?>.allocate(capacity: 4)
+                all.initialize(repeating: nil)
+                defer { all.deinitialize(); all.deallocate() }
+                nonisolated(unsafe) let slots = all
+                DispatchQueue.concurrentPerform(iterations: 4) { slots[$0] = once() }
+                shared = all.map { $0! }
+            }
+            for checks in shared {
+                #expect(checks.diagnostics == serial.diagnostics, "round \(round)")
+                #expect(checks.reused.count == (earlier == nil ? 0 : 3), "round \(round)")
+            }
+        }
     }
 }

@@ -179,19 +179,27 @@ public struct FenceChecks: Sendable {
     public let reused: [FenceCheck.Part]
 
     /// Every part over `analysis`, each taken over from `earlier` when every table it reads
-    /// holds the same objects in `analysis.state` as in `earlier.state`.
-    public init(_ analysis: FenceAnalysis, earlier: FenceChecks? = nil) {
+    /// holds the same objects in `analysis.state` as in `earlier.state`. The parts that must
+    /// run are handed to `run` (called exactly once, with no parts when every part is taken
+    /// over), which gives each one's diagnostics, in the order given: parts read only the
+    /// analysis, so a caller may run them at once, on any threads.
+    public init(_ analysis: FenceAnalysis, earlier: FenceChecks? = nil,
+                run: ([FenceCheck.Part], @escaping @Sendable (FenceCheck.Part) -> [Diagnostic]) -> [[Diagnostic]] = { parts, check in parts.map(check) }) {
         var tables = earlier.map { SameTables(analysis.state, $0.state) }
-        var byPart: [[Diagnostic]] = []
+        var byPart = [[Diagnostic]](repeating: [], count: FenceCheck.Part.allCases.count)
         var reused: [FenceCheck.Part] = []
+        var toRun: [FenceCheck.Part] = []
         for part in FenceCheck.Part.allCases {
             if let earlier, tables!.hold(part.inputs) {
-                byPart.append(earlier.byPart[part.rawValue])
+                byPart[part.rawValue] = earlier.byPart[part.rawValue]
                 reused.append(part)
             } else {
-                byPart.append(FenceCheck.check(part, analysis.only(part.inputs)))
+                toRun.append(part)
             }
         }
+        let ran = run(toRun) { part in FenceCheck.check(part, analysis.only(part.inputs)) }
+        precondition(ran.count == toRun.count, "fence checks: one result per part run")
+        for (part, diagnostics) in zip(toRun, ran) { byPart[part.rawValue] = diagnostics }
         state = analysis.state
         self.byPart = byPart
         self.reused = reused
