@@ -139,10 +139,12 @@ struct GitSourceTests {
             loads.append(loaded)
         }
         // The first load has nothing to take over; a placement edit keeps everything else; a
-        // fence edit keeps only the placements; a renamed file is a file removed and one added.
+        // fence edit keeps every table but the fences' (the other objects of its file are equal
+        // to their last parse, lines and columns included); a renamed file is a file removed
+        // and one added.
         #expect(!loads[0].fencesReused && loads[0].tablesReused.isEmpty)
         #expect(loads[1].fencesReused && loads[1].tablesReused == baseKinds)
-        #expect(!loads[2].fencesReused && loads[2].tablesReused == KindSet(.placement))
+        #expect(!loads[2].fencesReused && loads[2].tablesReused == baseKinds.subtracting(KindSet(.residencyFence)).union(KindSet(.placement)))
         #expect(loads[3].fencesReused && loads[3].tablesReused == baseKinds)
         // The structural checks: every group but the placements' is taken over after the
         // placement edit and the rename (which moves the placement to another file); after the
@@ -158,6 +160,45 @@ struct GitSourceTests {
         #expect(loads[1].state.placements[PlacementName("p")]?.replicas == 2)
         #expect(loads[2].fences.effectiveFence(of: ArtifactName("w")).map { loads[2].fences.names($0) } == [JurisdictionName("eu")])
         #expect(loads[3].state.placements[PlacementName("p")]?.meta.location.file == "manifests/zz-placement.yaml")
+    }
+
+    @Test("a changed file changes only the kinds whose objects differ from its last parse: appended, edited or shifted objects, each load as a fresh source's")
+    func changedFileKinds() throws {
+        let g = try GitFixture()
+        func artifact(_ name: String, _ digest: String = "ab") -> String {
+            "apiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: \(name)}\nspec: {type: weights, digest: \"sha256:\(String(repeating: digest, count: 32))\", origin: eu-1}\n"
+        }
+        let head = GitFixture.jurisdiction("eu") + "---\napiVersion: meridian/v1\nkind: Region\nmetadata: {name: eu-1}\nspec: {jurisdiction: eu}\n"
+        let artifacts = artifact("a") + "---\n" + artifact("b")
+        let edits: [(String, String, KindSet)] = [
+            // A jurisdiction appended after the artifacts: they keep their lines.
+            ("appended", artifacts + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.jurisdiction)]),
+            // One artifact's digest changed: same lines, another object.
+            ("edited", artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.artifact)]),
+            // A jurisdiction before them: every artifact moves down, so each is another object.
+            ("shifted", GitFixture.jurisdiction("ap") + "---\n" + artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"),
+             [KindSet(.jurisdiction), KindSet(.artifact)]),
+        ]
+        try g.write("manifests/base.yaml", head)
+        try g.write("manifests/artifacts.yaml", artifacts)
+        var commits = [try g.commit("first")]
+        for (what, text, _) in edits {
+            try g.write("manifests/artifacts.yaml", text)
+            commits.append(try g.commit(what))
+        }
+        let source = GitSource(repository: g.root.path)
+        let fresh = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        _ = try source.load(commit: commits[0], path: "manifests")
+        for (k, (what, _, changed)) in edits.enumerated() {
+            let loaded = try source.load(commit: commits[k + 1], path: "manifests")
+            let alone = try fresh.load(commit: commits[k + 1], path: "manifests")
+            #expect(loaded.isValid && loaded.diagnostics == alone.diagnostics, "\(what): \(loaded.diagnostics)")
+            #expect(loaded.state.jurisdictionList == alone.state.jurisdictionList && loaded.state.regionList == alone.state.regionList
+                    && loaded.state.artifactList == alone.state.artifactList, "\(what)")
+            // Every table not changed is lent (the empty ones are never lent).
+            let present = [KindSet(.jurisdiction), KindSet(.region), KindSet(.artifact)]
+            #expect(loaded.tablesReused == KindSet(present).subtracting(changed), "\(what): \(loaded.tablesReused.rawValue)")
+        }
     }
 
     @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")

@@ -34,6 +34,19 @@ public struct KindSet: OptionSet, Sendable, Hashable {
         }
     }
 
+    /// The kinds whose objects differ between two lists (two parses of one file): for each
+    /// kind, its objects in list order, compared with `==`, their source locations included.
+    /// A kind found in neither is not in the set.
+    public static func differing(_ a: [ManifestObject], _ b: [ManifestObject]) -> KindSet {
+        var out: KindSet = []
+        for bit in 0 ..< 8 {
+            let kind = KindSet(rawValue: 1 << bit)
+            let x = a.indices.filter { KindSet(a[$0].kind) == kind }, y = b.indices.filter { KindSet(b[$0].kind) == kind }
+            if x.count != y.count || zip(x, y).contains(where: { a[$0.0] != b[$0.1] }) { out.insert(kind) }
+        }
+        return out
+    }
+
     /// The kinds of `objects`, each read in place (a `for in` would copy every object).
     public init(of objects: [ManifestObject]) {
         var bits: UInt8 = 0

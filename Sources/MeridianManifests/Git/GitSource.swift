@@ -134,9 +134,9 @@ public final class GitSource: @unchecked Sendable {
         guard parseCache.retains else {
             return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
         }
-        // The kinds some file changed for: the kinds a changed file declares now and declared
-        // before, and those of a file added or removed. Every other kind's files are the same
-        // blobs at the same paths, so its objects are the same, in the same order.
+        // The kinds some file changed for: the kinds whose objects a changed file changed (see
+        // below), and those of a file added or removed. Every other kind's objects are the
+        // same, in the same order: the same blobs at the same paths, or equal objects.
         let kinds = files.map { KindSet(of: $0.objects) }
         let earlier = last.withLock { $0 }
         var unchanged: KindSet = []
@@ -149,7 +149,16 @@ public final class GitSource: @unchecked Sendable {
                     continue
                 }
                 kept += 1
-                if was.blob != e.blobID { changed.formUnion(was.kinds.union(kinds[i])) }
+                guard was.blob != e.blobID else { continue }
+                // A changed file changes the kinds whose objects differ from its last parse,
+                // when the cache still holds that parse (it keeps the last two loads' files):
+                // a jurisdiction appended to a file of artifacts leaves the artifacts' table
+                // as it was. Otherwise every kind it declares, now or before.
+                if let old = parseCache.peek(blob: was.blob, path: e.path) {
+                    changed.formUnion(KindSet.differing(old.objects, files[i].objects))
+                } else {
+                    changed.formUnion(was.kinds.union(kinds[i]))
+                }
             }
             if kept < earlier.files.count {
                 let now = Set(entries.map(\.path))

@@ -58,6 +58,12 @@ public final class ParseCache: @unchecked Sendable {
         }
     }
 
+    /// The cached parse of a blob at a path, if the cache still holds it, not marked as used
+    /// (a load compares a changed file with its last parse: see `GitSource.load`).
+    func peek(blob: String, path: String) -> ParsedFile? {
+        lock.withLock { entries[Key(blob: blob, path: path)]?.parsed }
+    }
+
     /// Records a parse this load made.
     func store(_ parsed: ParsedFile, blob: String, path: String, size: Int) {
         lock.withLock {
