@@ -187,7 +187,7 @@ public enum ManifestLoader {
             switch part {
             case 0:
                 let taken = earlier?.fences.reused(for: state)
-                let f = taken ?? FenceAnalysis(state)
+                let f = taken ?? FenceAnalysis(state, earlier: earlier?.fences)
                 fenceChecks = FenceChecks(f, earlier: earlier?.fenceChecks, run: board.run)
                 analysis = f
                 reused = taken != nil

@@ -68,6 +68,7 @@ struct FenceReuseTests {
         var tablesLent = 0
         var groupsReusedWithDiagnostics = 0
         var partsReusedWithDiagnostics = 0
+        var lineageTaken = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
@@ -121,11 +122,17 @@ struct FenceReuseTests {
                 if edited.models[m].contains(extra) { edited.models[m].removeAll { $0 == extra } } else { edited.models[m].append(extra) }
                 if edited.models[m].isEmpty { return }
                 keepsFences = false
-            case 6:  // a residency fence's deny list
+            case 6:  // a residency fence's deny list, or (a third of the time) its selector
                 guard !edited.fences.isEmpty else { return }
                 let f = pick / kinds % edited.fences.count
                 let j = pick % max(edited.jurisdictions, 1)
-                if edited.fences[f].deny.contains(j) { edited.fences[f].deny.removeAll { $0 == j } } else { edited.fences[f].deny.append(j) }
+                if pick / kinds % 3 == 0 {
+                    edited.fences[f].selector = edited.fences[f].selector == nil ? ["a", "b"][pick % 2] : nil
+                } else if edited.fences[f].deny.contains(j) {
+                    edited.fences[f].deny.removeAll { $0 == j }
+                } else {
+                    edited.fences[f].deny.append(j)
+                }
                 keepsFences = false
             default:  // nothing: every file parsed again, into objects of their own
                 keepsFences = true
@@ -175,6 +182,16 @@ struct FenceReuseTests {
             #expect(offered.fencesReused == keepsFences, "edit \(kind)")
             #expect(offered.diagnostics == fresh.diagnostics, "edit \(kind)")
             #expect(Self.sameAnswers(offered.fences, fresh.fences, fresh.state), "edit \(kind)")
+            // An analysis made again takes over which fences apply and the lineage exactly when
+            // the artifacts and residency fences hold the same objects (its answers are checked
+            // just above).
+            if !offered.fencesReused {
+                let lineageSame = fresh.state.holdsSameObjects(as: before.state, kind: KindSet(.artifact))
+                    && fresh.state.holdsSameObjects(as: before.state, kind: KindSet(.residencyFence))
+                #expect(offered.fences.lineageTakenOver == lineageSame, "edit \(kind)")
+                if lineageSame { lineageTaken += 1 }
+            }
+            #expect(!fresh.fences.lineageTakenOver)
             // Every table equal to the fresh one, lent or built; lent only for a kind no file
             // changed for, and always for such a kind when it has objects and no repeated name.
             let (a, b) = (offered.state, fresh.state)
@@ -196,6 +213,7 @@ struct FenceReuseTests {
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
         #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
         #expect(partsReusedWithDiagnostics >= 100, "fence check parts with diagnostics taken over only \(partsReusedWithDiagnostics) times")
+        #expect(lineageTaken >= 100, "which fences apply and the lineage taken over only \(lineageTaken) times")
     }
 
     @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")

@@ -29,6 +29,13 @@ public struct FenceAnalysis: Sendable {
     /// Fences that apply to each artifact: by name first (declared order), then by selector
     /// (name order), each once.
     let applied: [[AppliedFence]]
+    /// The lineage as positions, in one flat list: artifact i's declared parents are
+    /// `parentList[parentStart[i] ..< parentStart[i + 1]]` (undeclared ones dropped).
+    let parentStart: [Int32]
+    let parentList: [Int32]
+    /// Whether `applied` and the lineage were taken over from an earlier analysis (see
+    /// `init(_:earlier:)`).
+    public let lineageTakenOver: Bool
     let regionClosure: [RegionName: RegionClosure]
 
     public enum FenceSource: Sendable, Hashable {
@@ -76,7 +83,15 @@ public struct FenceAnalysis: Sendable {
         return copy
     }
 
-    public init(_ state: DesiredState) {
+    /// The analysis of `state`. With `earlier`, an analysis of another state whose artifacts
+    /// and residency fences tables hold the same objects as this one's, which fences apply to
+    /// each artifact and its lineage as positions are taken over: both are a function of those
+    /// two tables alone (an artifact's fences by name, its labels, the fences' names and
+    /// selectors; its parents' names and every artifact's position). Everything that reads
+    /// the jurisdictions, regions or models (the fences' sets, each artifact's effective fence,
+    /// the model fences, the region closures) is computed again. This is the load after a
+    /// jurisdiction is added: a re-indexed bit for every set, the same artifacts and fences.
+    public init(_ state: DesiredState, earlier: FenceAnalysis? = nil) {
         self.state = state
         let jNames = state.jurisdictionList.map(\.name)
         jurisdictionNames = jNames
@@ -113,100 +128,117 @@ public struct FenceAnalysis: Sendable {
 
         let artifacts = state.artifacts.list
         let count = artifacts.count
-
-        var appliedFences: [[AppliedFence]] = []
-        appliedFences.reserveCapacity(count)
-        // The intersection of each artifact's own fences, found while they are listed, so the
-        // lineage walk below needs no lookup by name.
+        // The intersection of each artifact's own fences.
         var own: [JurisdictionSet] = []
         own.reserveCapacity(count)
-        // The fences an artifact's labels select depend on the labels alone, and a fleet's
-        // artifacts share a few label maps (the decoder stores a repeated map once): the answer
-        // is kept per map's storage, so each shared map is matched once. Storage identity is
-        // only a shortcut: an equal map in storage of its own is matched on its own, with the
-        // same answer.
-        var selectedBy: [Int: [FenceName]] = [:]
-        func selected(_ labels: [String: String]) -> [FenceName] {
-            // A native dictionary is one reference to its storage; every map here is held by
-            // the state for the whole analysis, so a storage address names one map throughout.
-            let identity = MemoryLayout<[String: String]>.size == MemoryLayout<Int>.size
-                ? withUnsafeBytes(of: labels) { $0.load(as: Int.self) } : nil
-            if let identity, let hit = selectedBy[identity] { return hit }
-            var matched: [FenceName] = selectorAll
-            if !selectorIndex.isEmpty {
-                for (key, value) in labels {
-                    if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
-                        matched += candidates.filter { state.fences[$0]!.selects(labels) }
+        if let earlier, earlier.state.artifacts.holdsSameObjects(as: state.artifacts), earlier.state.fences.holdsSameObjects(as: state.fences) {
+            // Each applied fence is declared in this fences table (the earlier's, object for
+            // object), so it has a set.
+            applied = earlier.applied
+            for i in applied.indices {
+                var set = all
+                for f in applied[i] { set.formIntersection(sets[f.fence]!) }
+                own.append(set)
+            }
+            parentStart = earlier.parentStart
+            parentList = earlier.parentList
+            lineageTakenOver = true
+        } else {
+            var appliedFences: [[AppliedFence]] = []
+            appliedFences.reserveCapacity(count)
+            // Found while they are listed, so the lineage walk below needs no lookup by name.
+            // The fences an artifact's labels select depend on the labels alone, and a fleet's
+            // artifacts share a few label maps (the decoder stores a repeated map once): the answer
+            // is kept per map's storage, so each shared map is matched once. Storage identity is
+            // only a shortcut: an equal map in storage of its own is matched on its own, with the
+            // same answer.
+            var selectedBy: [Int: [FenceName]] = [:]
+            func selected(_ labels: [String: String]) -> [FenceName] {
+                // A native dictionary is one reference to its storage; every map here is held by
+                // the state for the whole analysis, so a storage address names one map throughout.
+                let identity = MemoryLayout<[String: String]>.size == MemoryLayout<Int>.size
+                    ? withUnsafeBytes(of: labels) { $0.load(as: Int.self) } : nil
+                if let identity, let hit = selectedBy[identity] { return hit }
+                var matched: [FenceName] = selectorAll
+                if !selectorIndex.isEmpty {
+                    for (key, value) in labels {
+                        if let candidates = selectorIndex[LabelPair(key: key, value: value)] {
+                            matched += candidates.filter { state.fences[$0]!.selects(labels) }
+                        }
                     }
                 }
+                matched.sort()
+                if let identity { selectedBy[identity] = matched }
+                return matched
             }
-            matched.sort()
-            if let identity { selectedBy[identity] = matched }
-            return matched
-        }
-        // By index, reading fields in place: a `for in` copied (and retained) every artifact.
-        for i in artifacts.indices {
-            var list: [AppliedFence] = []
-            var set = all
-            // Each fence once: a scan of the short list, a table only for a long one.
-            var seen: Set<FenceName>?
-            func firstTime(_ f: FenceName) -> Bool {
-                if seen == nil, list.count < 16 { return !list.contains { $0.fence == f } }
-                if seen == nil { seen = Set(list.map(\.fence)) }
-                return seen!.insert(f).inserted
-            }
-            for f in artifacts[i].fences {
-                guard let fenceSet = sets[f.value], firstTime(f.value) else { continue }
-                list.append(AppliedFence(fence: f.value, source: .byName))
-                set.formIntersection(fenceSet)
-            }
-            if !selectorAll.isEmpty || !selectorIndex.isEmpty {
-                let matched = selected(artifacts[i].meta.labels)
-                if !matched.isEmpty {
-                    for f in matched where firstTime(f) {
-                        list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
-                        set.formIntersection(sets[f]!)
+            // By index, reading fields in place: a `for in` copied (and retained) every artifact.
+            for i in artifacts.indices {
+                var list: [AppliedFence] = []
+                var set = all
+                // Each fence once: a scan of the short list, a table only for a long one.
+                var seen: Set<FenceName>?
+                func firstTime(_ f: FenceName) -> Bool {
+                    if seen == nil, list.count < 16 { return !list.contains { $0.fence == f } }
+                    if seen == nil { seen = Set(list.map(\.fence)) }
+                    return seen!.insert(f).inserted
+                }
+                for f in artifacts[i].fences {
+                    guard let fenceSet = sets[f.value], firstTime(f.value) else { continue }
+                    list.append(AppliedFence(fence: f.value, source: .byName))
+                    set.formIntersection(fenceSet)
+                }
+                if !selectorAll.isEmpty || !selectorIndex.isEmpty {
+                    let matched = selected(artifacts[i].meta.labels)
+                    if !matched.isEmpty {
+                        for f in matched where firstTime(f) {
+                            list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
+                            set.formIntersection(sets[f]!)
+                        }
                     }
                 }
+                appliedFences.append(list)
+                own.append(set)
             }
-            appliedFences.append(list)
-            own.append(set)
-        }
-        applied = appliedFences
+            applied = appliedFences
 
-        // Lineage as indices, resolved once, in one flat list (each artifact's parents from
-        // `parentStart[i]`); undeclared parents (reported as ref.missing) drop out.
-        var parentStart: [Int] = []
-        parentStart.reserveCapacity(count + 1)
-        var parentList: [Int] = []
-        for i in artifacts.indices {
-            parentStart.append(parentList.count)
-            for p in artifacts[i].derivedFrom {
-                if let at = state.artifacts.position(of: p.value) { parentList.append(at) }
+            // Lineage as indices, resolved once, in one flat list (each artifact's parents from
+            // `parentStart[i]`); undeclared parents (reported as ref.missing) drop out.
+            var starts: [Int32] = []
+            starts.reserveCapacity(count + 1)
+            var parents: [Int32] = []
+            for i in artifacts.indices {
+                starts.append(Int32(parents.count))
+                for p in artifacts[i].derivedFrom {
+                    if let at = state.artifacts.position(of: p.value) { parents.append(Int32(at)) }
+                }
             }
+            starts.append(Int32(parents.count))
+            parentStart = starts
+            parentList = parents
+            lineageTakenOver = false
         }
-        parentStart.append(parentList.count)
 
         // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
         // reported by the structural checks) is skipped, so this always terminates.
         var eff = [JurisdictionSet?](repeating: nil, count: count)
         var onStack = [Bool](repeating: false, count: count)
         var stack: [(Int, Int)] = []
+        let starts = parentStart, parents = parentList
         for root in 0 ..< count where eff[root] == nil {
-            stack.append((root, parentStart[root]))
+            stack.append((root, Int(starts[root])))
             onStack[root] = true
             while let (node, next) = stack.last {
-                if next < parentStart[node + 1] {
+                if next < Int(starts[node + 1]) {
                     stack[stack.count - 1].1 += 1
-                    let p = parentList[next]
+                    let p = Int(parents[next])
                     guard eff[p] == nil, !onStack[p] else { continue }
                     onStack[p] = true
-                    stack.append((p, parentStart[p]))
+                    stack.append((p, Int(starts[p])))
                     continue
                 }
                 var set = own[node]
-                for k in parentStart[node] ..< parentStart[node + 1] {
-                    if let pe = eff[parentList[k]] { set.formIntersection(pe) }
+                for k in Int(starts[node]) ..< Int(starts[node + 1]) {
+                    if let pe = eff[Int(parents[k])] { set.formIntersection(pe) }
                 }
                 eff[node] = set
                 onStack[node] = false
