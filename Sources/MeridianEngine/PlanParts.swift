@@ -47,6 +47,14 @@ public enum PlanParts {
         func ranges(_ body: @Sendable (Range<Int>) -> Void) {
             DispatchQueue.concurrentPerform(iterations: workers) { w in body(n * w / workers ..< n * (w + 1) / workers) }
         }
+        // Every action's id, made once (range by range on every thread), for numbering.
+        let ids = [String](unsafeUninitializedCapacity: n) { buffer, count in
+            if let base = buffer.baseAddress {
+                nonisolated(unsafe) let out = base
+                ranges { MergeOrder.ids(into: out, range: $0) }
+            }
+            count = n
+        }
         var actions: [Action]
         if memo == nil {
             // The parts' actions laid end to end, each part's taken out as it is laid, so that
@@ -58,21 +66,27 @@ public enum PlanParts {
             for p in done.indices { actions += done[p].takeActions() }
             done = []
             order.arrange(&actions)
-            actions.withUnsafeMutableBufferPointer { buffer in
-                nonisolated(unsafe) let slots = buffer
-                ranges { order.number(slots, range: $0) }
+            ids.withUnsafeBufferPointer { ids in
+                nonisolated(unsafe) let table = ids
+                actions.withUnsafeMutableBufferPointer { buffer in
+                    nonisolated(unsafe) let slots = buffer
+                    ranges { order.number(slots, ids: table, range: $0) }
+                }
             }
         } else {
             // The memo keeps the parts' plans: each action is copied once, straight into its
             // place in the plan, and numbered there, range by range on every thread.
-            actions = MergeOrder.withActions(of: done) { parts in
-                nonisolated(unsafe) let from = parts
-                return Array(unsafeUninitializedCapacity: n) { buffer, count in
-                    if let base = buffer.baseAddress {
-                        nonisolated(unsafe) let out = base
-                        ranges { order.gather(from, into: out, range: $0) }
+            actions = ids.withUnsafeBufferPointer { ids in
+                nonisolated(unsafe) let table = ids
+                return MergeOrder.withActions(of: done) { parts in
+                    nonisolated(unsafe) let from = parts
+                    return Array(unsafeUninitializedCapacity: n) { buffer, count in
+                        if let base = buffer.baseAddress {
+                            nonisolated(unsafe) let out = base
+                            ranges { order.gather(from, ids: table, into: out, range: $0) }
+                        }
+                        count = n
                     }
-                    count = n
                 }
             }
             done = []

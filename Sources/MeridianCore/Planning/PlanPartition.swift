@@ -251,7 +251,8 @@ public struct PlanPartition: Sendable {
         guard let order = mergeOrder(plans) else { return nil }
         var actions = MergeOrder.laidEndToEnd(plans)
         order.arrange(&actions)
-        actions.withUnsafeMutableBufferPointer { order.number($0, range: 0 ..< order.count) }
+        let ids = (0 ..< order.count).map { Planner.actionID($0 + 1) }
+        ids.withUnsafeBufferPointer { ids in actions.withUnsafeMutableBufferPointer { order.number($0, ids: ids, range: 0 ..< order.count) } }
         return order.plan(actions, source: source)
     }
 
@@ -365,27 +366,38 @@ public struct MergeOrder: Sendable {
         actions.permute(taking: from)
     }
 
+    /// The ids of the whole plan's actions in `range` ("a1", "a2", …) into `ids`, which they
+    /// initialize. Each id is made once, then copied wherever the action is named: as itself,
+    /// and in each dependent's `dependsOn` (made there, they were a fifth of a merge's samples).
+    /// Ranges may be made at once, on any threads.
+    public static func ids(into ids: UnsafeMutablePointer<String>, range: Range<Int>) {
+        for k in range { (ids + k).initialize(to: Planner.actionID(k + 1)) }
+    }
+
     /// Gives the actions of the whole plan in `range` (arranged) their ids and their
-    /// dependencies by id, in place. Ranges may be numbered at once, on any threads.
-    public func number(_ actions: UnsafeMutableBufferPointer<Action>, range: Range<Int>) {
+    /// dependencies by id (from `ids`, every action's), in place. Ranges may be numbered at
+    /// once, on any threads.
+    public func number(_ actions: UnsafeMutableBufferPointer<Action>, ids: UnsafeBufferPointer<String>, range: Range<Int>) {
         for k in range {
             let p = Int(part[k]), i = Int(local[k])
-            actions[k].id = Planner.actionID(k + 1)
-            actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
+            actions[k].id = ids[k]
+            actions[k].dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { ids[Int(position[p][Int($0)])] }
         }
     }
 
     /// The actions of the whole plan in `range`, copied out of the parts' plans (`parts`: each
-    /// part's actions, in part order) into `out`, which they initialize, and numbered: what
-    /// laying the parts' actions end to end, `arrange` and `number` give there, with one copy
-    /// of each action and no move. Ranges may be gathered at once, on any threads.
-    public func gather(_ parts: [UnsafeBufferPointer<Action>], into out: UnsafeMutablePointer<Action>, range: Range<Int>) {
+    /// part's actions, in part order) into `out`, which they initialize, and numbered (from
+    /// `ids`): what laying the parts' actions end to end, `arrange` and `number` give there,
+    /// with one copy of each action and no move. Ranges may be gathered at once, on any threads.
+    public func gather(_ parts: [UnsafeBufferPointer<Action>], ids: UnsafeBufferPointer<String>, into out: UnsafeMutablePointer<Action>, range: Range<Int>) {
         for k in range {
             let p = Int(part[k]), i = Int(local[k])
-            var a = parts[p][i]
-            a.id = Planner.actionID(k + 1)
-            a.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
-            (out + k).initialize(to: a)
+            // Copied straight into its slot (a local copy first was one more retain and
+            // release of every field), then numbered there.
+            let slot = out + k
+            slot.initialize(to: parts[p][i])
+            slot.pointee.id = ids[k]
+            slot.pointee.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { ids[Int(position[p][Int($0)])] }
         }
     }
 
