@@ -26,7 +26,7 @@ public enum PlanParts {
             plans = each(all, partition, threads: threads) { reuse.plan(forPart: $0) }
         }
         // The last plan is let go here, so that the thread below holds it last and frees it
-        // (held to the end of this function, it was freed here half the time: 6% of a
+        // (held to the end of this function, it was often freed on this thread: 6% of a
         // re-plan's samples after a jurisdiction edit).
         last = nil
         let missing = all.filter { plans[$0] == nil }

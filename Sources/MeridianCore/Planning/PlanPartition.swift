@@ -368,7 +368,7 @@ public struct MergeOrder: Sendable {
 
     /// The ids of the whole plan's actions in `range` ("a1", "a2", …) into `ids`, which they
     /// initialize. Each id is made once, then copied wherever the action is named: as itself,
-    /// and in each dependent's `dependsOn` (made there, they were a fifth of a merge's samples).
+    /// and in each dependent's `dependsOn` (made there, they were a fifth of `gather`'s samples).
     /// Ranges may be made at once, on any threads.
     public static func ids(into ids: UnsafeMutablePointer<String>, range: Range<Int>) {
         for k in range { (ids + k).initialize(to: Planner.actionID(k + 1)) }
