@@ -260,7 +260,9 @@ public struct PlanPartition: Sendable {
     /// their merge (see `merge`). The order holds none of the parts' actions: the caller lays
     /// them end to end (`MergeOrder.laidEndToEnd`, or taking each part's out as it goes, so that
     /// the actions are never held twice), puts them in plan order (`arrange`) and numbers them
-    /// (`number`, range by range, on any thread).
+    /// (`number`, range by range, on any thread, from the ids `MergeOrder.ids` made); or, when
+    /// the parts' plans are kept, copies each action straight into its place and numbers it
+    /// there (`gather`).
     public func mergeOrder(_ plans: [PartPlan]) -> MergeOrder? {
         precondition(plans.count == parts.count, "one plan per part")
         if plans.count > 1 && plans.contains(where: \.capacityWaitsDropped) { return nil }
