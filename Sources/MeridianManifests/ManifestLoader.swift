@@ -35,6 +35,9 @@ public struct LoadResult: Sendable {
     /// The kinds whose table was taken over from the load before (see `assemble`'s
     /// `unchangedKinds`).
     public let tablesReused: KindSet
+    /// The kinds whose table was patched from the load before's: its names and their index
+    /// taken over, the changed files' objects put in place (see `assemble`'s `sameNames`).
+    public let tablesPatched: KindSet
     /// The structural checks by group and the fence checks by part, for the next load to take
     /// over what did not change (see `assemble`'s `earlier`).
     public let structuralChecks: StructuralChecks
@@ -150,10 +153,13 @@ public enum ManifestLoader {
     /// - each group of structural checks and part of the fence checks whose tables all hold
     ///   the same objects (`StructuralChecks`, `FenceChecks`); the rest run again;
     /// - the tables of `unchangedKinds`, kinds the caller vouches no file changed for since that
-    ///   load (see `DesiredState.index`), instead of building them again.
+    ///   load (see `DesiredState.index`), instead of building them again;
+    /// - the names of `sameNames` kinds, whose tables are patched: the caller vouches that only
+    ///   the files at `changedFiles` (positions in `parsed`) changed for such a kind since that
+    ///   load, and that each declares the kind's same names in the same order as it did then.
     public static func assemble(_ parsed: consuming [ParsedFile], fileCount: Int, sourceDiagnostics: [Diagnostic] = [],
                                 pathPrefix: String = "", digest: String = "", earlier: LoadResult? = nil,
-                                unchangedKinds: KindSet = []) -> LoadResult {
+                                unchangedKinds: KindSet = [], sameNames: KindSet = [], changedFiles: [Int] = []) -> LoadResult {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
@@ -166,7 +172,7 @@ public enum ManifestLoader {
         parsed = []
         let (state, duplicates) = DesiredState.index(files: consume files, both: { first, second in
             DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
-        }, earlier: earlier?.state, unchanged: unchangedKinds)
+        }, earlier: earlier?.state, unchanged: unchangedKinds, sameNames: sameNames, changedFiles: changedFiles)
         diagnostics += duplicates
         // The structural checks (in two halves) and the fence analysis with its checks only read
         // the state: three pieces of work, the longest first, each core taking the next as it is
@@ -205,7 +211,9 @@ public enum ManifestLoader {
         if !pathPrefix.isEmpty { diagnostics = diagnostics.map { $0.relocated { pathPrefix + $0 } } }
         return LoadResult(state: state, fences: fences, diagnostics: Array(Set(diagnostics)).sorted(), fileCount: fileCount,
                           digest: digest, fencesReused: reused,
-                          tablesReused: earlier.map { state.sharedTables(with: $0.state) } ?? [], structuralChecks: checks, fenceChecks: fenceChecks!)
+                          tablesReused: earlier.map { state.sharedTables(with: $0.state) } ?? [],
+                          tablesPatched: earlier.map { state.sharedNames(with: $0.state).subtracting(state.sharedTables(with: $0.state)) } ?? [],
+                          structuralChecks: checks, fenceChecks: fenceChecks!)
     }
 }
 
@@ -276,4 +284,12 @@ final class FencePartBoard: @unchecked Sendable {
 public struct ParsedFile: Sendable {
     public let objects: [ManifestObject]
     public let diagnostics: [Diagnostic]
+    /// The kinds of `objects`, found once at the parse (a load reads them for every file).
+    public let kinds: KindSet
+
+    init(objects: [ManifestObject], diagnostics: [Diagnostic]) {
+        self.objects = objects
+        self.diagnostics = diagnostics
+        kinds = KindSet(of: objects)
+    }
 }

@@ -66,6 +66,7 @@ struct FenceReuseTests {
         let kinds = 8
         var byKind = [(taken: Int, not: Int)](repeating: (0, 0), count: kinds)
         var tablesLent = 0
+        var tablesPatched = 0
         var groupsReusedWithDiagnostics = 0
         var partsReusedWithDiagnostics = 0
         var lineageTaken = 0
@@ -143,13 +144,25 @@ struct FenceReuseTests {
             let (parsedAfter, now) = Self.parse(docs, reusing: kind == 7 ? [:] : cache)
             // The kinds some file changed for, as a git source finds them: a file whose text
             // changed, before and after, and a file added or removed.
-            var changed: KindSet = []
+            // Of those, the kinds whose names no file changed: only files changed in place, each
+            // declaring the kind's same names in the same order.
+            var changed: KindSet = [], renamed: KindSet = []
+            var changedFiles: [Int] = []
             for path in Set(cache.keys).union(now.keys) where cache[path]?.0 != now[path]?.0 {
-                changed.formUnion(KindSet(of: cache[path]?.1.objects ?? []).union(KindSet(of: now[path]?.1.objects ?? [])))
+                let kinds = KindSet(of: cache[path]?.1.objects ?? []).union(KindSet(of: now[path]?.1.objects ?? []))
+                changed.formUnion(kinds)
+                if let old = cache[path]?.1.objects, let new = now[path]?.1.objects {
+                    renamed.formUnion(KindSet.renamed(old, new, in: kinds))
+                    changedFiles.append(Int(path.dropFirst().dropLast(5))! - 1_000)
+                } else {
+                    renamed.formUnion(kinds)
+                }
             }
+            let sameNames = changed.subtracting(renamed)
             let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docs.count)
             let offered = ManifestLoader.assemble(parsedAfter, fileCount: docs.count, earlier: before,
-                                                  unchangedKinds: KindSet.all.subtracting(changed))
+                                                  unchangedKinds: KindSet.all.subtracting(changed),
+                                                  sameNames: sameNames, changedFiles: changedFiles.sorted())
             #expect(!fresh.fencesReused && fresh.tablesReused.isEmpty && fresh.structuralChecks.reused.isEmpty)
             // A group of checks is taken over exactly when each table it reads holds the objects
             // it held (compared here by value), and then says what it said.
@@ -198,12 +211,23 @@ struct FenceReuseTests {
             #expect(a.jurisdictionList == b.jurisdictionList && a.regionList == b.regionList && a.artifactList == b.artifactList
                     && a.fenceList == b.fenceList && a.modelList == b.modelList && a.topologyList == b.topologyList
                     && a.placementList == b.placementList && a.guardrailList == b.guardrailList, "edit \(kind)")
+            #expect(a.jurisdictions.keys == b.jurisdictions.keys && a.regions.keys == b.regions.keys && a.artifacts.keys == b.artifacts.keys
+                    && a.fences.keys == b.fences.keys && a.models.keys == b.models.keys && a.topologies.keys == b.topologies.keys
+                    && a.placements.keys == b.placements.keys && a.guardrails.keys == b.guardrails.keys, "edit \(kind)")
+            // A patched table answers by name as the fresh one does (its index is the last one's).
+            for name in b.placements.keys { #expect(a.placements[name] == b.placements[name], "edit \(kind)") }
+            for name in b.artifacts.keys { #expect(a.artifacts[name] == b.artifacts[name], "edit \(kind)") }
             #expect(offered.tablesReused.isDisjoint(with: changed), "edit \(kind)")
+            // Patched only for a kind whose names no file changed, and always for such a kind
+            // when there is no repeated name.
+            #expect(sameNames.isSuperset(of: offered.tablesPatched) && offered.tablesPatched.isDisjoint(with: offered.tablesReused), "edit \(kind)")
             if !before.diagnostics.contains(where: { $0.rule == .nameDuplicate }) {
                 #expect(offered.tablesReused == KindSet.all.subtracting(changed).intersection(KindSet(of: parsedAfter.flatMap(\.objects))),
                         "edit \(kind)")
+                #expect(offered.tablesPatched == sameNames, "edit \(kind): \(offered.tablesPatched.rawValue) of \(sameNames.rawValue)")
             }
             if !offered.tablesReused.isEmpty { tablesLent += 1 }
+            if !offered.tablesPatched.isEmpty { tablesPatched += 1 }
             // The analysis speaks of the new state's objects, whichever it came from.
             #expect(offered.fences.state.placementList == fresh.state.placementList)
             if offered.fencesReused { byKind[kind].taken += 1 } else { byKind[kind].not += 1 }
@@ -211,6 +235,7 @@ struct FenceReuseTests {
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
+        #expect(tablesPatched >= 300, "tables patched after only \(tablesPatched) edits")
         #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
         #expect(partsReusedWithDiagnostics >= 100, "fence check parts with diagnostics taken over only \(partsReusedWithDiagnostics) times")
         #expect(lineageTaken >= 100, "which fences apply and the lineage taken over only \(lineageTaken) times")

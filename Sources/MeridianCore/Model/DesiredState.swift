@@ -90,9 +90,12 @@ public struct DesiredState: Sendable {
     /// `both` runs two pieces of work and returns when both are done; a loader passes one that
     /// runs them on two cores (the artifacts' table, most of a fleet, beside every other
     /// kind's). Core starts no thread of its own: without `both` they run one after the other.
+    ///
+    /// With `earlier`, the tables of `unchanged` kinds are lent from it, and those of `sameNames`
+    /// kinds are patched from it: see below for what the caller vouches for each.
     public static func index(files: consuming [[ManifestObject]],
                              both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() },
-                             earlier: DesiredState? = nil, unchanged: KindSet = [])
+                             earlier: DesiredState? = nil, unchanged: KindSet = [], sameNames: KindSet = [], changedFiles: [Int] = [])
         -> (DesiredState, [Diagnostic]) {
         // By index, each object read in place: a `for in` copied (and retained, then released)
         // every field of every object only to learn its kind.
@@ -109,6 +112,37 @@ public struct DesiredState: Sendable {
         if let earlier {
             for slot in 0 ..< 8 where unchanged.contains(KindSet(rawValue: 1 << slot)) { lent[slot] = counts[slot] == earlier.count(slot: slot) }
         }
+        // The kinds whose table is patched from `earlier`'s: the caller vouches that every file
+        // holding objects of the kind, but those at `changedFiles`, is as it was, that no such
+        // file was added or removed, and that each changed file declares the same names of the
+        // kind in the same order as before (a placement's replicas edited). The kind's names are
+        // then the same, so its table would be built with the same names at the same positions:
+        // `earlier`'s, with the changed files' objects put in place of theirs. As for a lent
+        // table, only one that dropped no repeated name is patched.
+        var patched = Patched()
+        if let earlier, !sameNames.isEmpty {
+            var replacing = [[ManifestObject]](repeating: [], count: 8)
+            for slot in 0 ..< 8 where sameNames.contains(KindSet(rawValue: 1 << slot)) && !lent[slot] && counts[slot] == earlier.count(slot: slot) {
+                for i in changedFiles where files.indices.contains(i) {
+                    for k in files[i].indices where files[i][k].slot == slot { replacing[slot].append(files[i][k]) }
+                }
+            }
+            func patch<S, V>(_ slot: Int, _ table: ObjectTable<S, V>, _ value: (ManifestObject) -> V?, meta: (V) -> ObjectMeta) -> ObjectTable<S, V>? {
+                guard !replacing[slot].isEmpty else { return nil }
+                return table.replacing(replacing[slot].compactMap(value), meta: meta)
+            }
+            patched.jurisdictions = patch(0, earlier.jurisdictions, { if case .jurisdiction(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.regions = patch(1, earlier.regions, { if case .region(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.artifacts = patch(2, earlier.artifacts, { if case .artifact(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.fences = patch(3, earlier.fences, { if case .residencyFence(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.models = patch(4, earlier.models, { if case .model(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.topologies = patch(5, earlier.topologies, { if case .topology(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.placements = patch(6, earlier.placements, { if case .placement(let o) = $0 { o } else { nil } }, meta: \.meta)
+            patched.guardrails = patch(7, earlier.guardrails, { if case .guardrail(let o) = $0 { o } else { nil } }, meta: \.meta)
+        }
+        // The kinds whose objects need not be gathered: lent, patched, or none declared.
+        var skip = lent
+        for slot in 0 ..< 8 where patched.has(slot: slot) || counts[slot] == 0 { skip[slot] = true }
         var jurisdictions: [Jurisdiction] = [], regions: [Region] = [], artifacts: [Artifact] = [], fences: [ResidencyFence] = []
         var models: [Model] = [], topologies: [Topology] = [], placements: [Placement] = [], guardrails: [Guardrail] = []
         jurisdictions.reserveCapacity(lent[0] ? 0 : counts[0])
@@ -119,11 +153,13 @@ public struct DesiredState: Sendable {
         topologies.reserveCapacity(lent[5] ? 0 : counts[5])
         placements.reserveCapacity(lent[6] ? 0 : counts[6])
         guardrails.reserveCapacity(lent[7] ? 0 : counts[7])
-        if lent.contains(true) {
+        if !skip.contains(false) {
+            // Every kind lent, patched or empty: no object to gather.
+        } else if lent.contains(true) || patched.any {
             // Files that are the parse cache's (a re-read after a small commit): the objects of
             // the kinds still to index are copied, in order, and the rest not touched at all.
             for i in files.indices {
-                for k in files[i].indices where !lent[files[i][k].slot] {
+                for k in files[i].indices where !skip[files[i][k].slot] {
                     switch files[i][k] {
                     case .jurisdiction(let o): jurisdictions.append(o)
                     case .region(let o): regions.append(o)
@@ -168,19 +204,23 @@ public struct DesiredState: Sendable {
         let box = Tables(jurisdictions: consume jurisdictions, regions: consume regions, artifacts: consume artifacts,
                          fences: consume fences, models: consume models, topologies: consume topologies,
                          placements: consume placements, guardrails: consume guardrails)
-        let lentTables = lent
+        let lentTables = lent, patches = patched
         both({
             box.artifactTable = lentTables[2] ? earlier!.artifacts
-                : ObjectTable(declared: box.artifacts.take()!, meta: \.meta, duplicates: &box.artifactDuplicates)
+                : patches.artifacts ?? ObjectTable(declared: box.artifacts.take()!, meta: \.meta, duplicates: &box.artifactDuplicates)
         }, {
             var d: [Diagnostic] = []
-            box.rest = (lentTables[0] ? earlier!.jurisdictions : ObjectTable(declared: box.jurisdictions.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[1] ? earlier!.regions : ObjectTable(declared: box.regions.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[3] ? earlier!.fences : ObjectTable(declared: box.fences.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[4] ? earlier!.models : ObjectTable(declared: box.models.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[5] ? earlier!.topologies : ObjectTable(declared: box.topologies.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[6] ? earlier!.placements : ObjectTable(declared: box.placements.take()!, meta: \.meta, duplicates: &d),
-                        lentTables[7] ? earlier!.guardrails : ObjectTable(declared: box.guardrails.take()!, meta: \.meta, duplicates: &d))
+            box.rest = (lentTables[0] ? earlier!.jurisdictions
+                            : patches.jurisdictions ?? ObjectTable(declared: box.jurisdictions.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[1] ? earlier!.regions : patches.regions ?? ObjectTable(declared: box.regions.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[3] ? earlier!.fences : patches.fences ?? ObjectTable(declared: box.fences.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[4] ? earlier!.models : patches.models ?? ObjectTable(declared: box.models.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[5] ? earlier!.topologies
+                            : patches.topologies ?? ObjectTable(declared: box.topologies.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[6] ? earlier!.placements
+                            : patches.placements ?? ObjectTable(declared: box.placements.take()!, meta: \.meta, duplicates: &d),
+                        lentTables[7] ? earlier!.guardrails
+                            : patches.guardrails ?? ObjectTable(declared: box.guardrails.take()!, meta: \.meta, duplicates: &d))
             box.restDuplicates = d
         })
         let rest = box.rest.take()!
@@ -204,6 +244,21 @@ public struct DesiredState: Sendable {
         if same(topologies, other.topologies) { kinds.insert(KindSet(.topology)) }
         if same(placements, other.placements) { kinds.insert(KindSet(.placement)) }
         if same(guardrails, other.guardrails) { kinds.insert(KindSet(.guardrail)) }
+        return kinds
+    }
+
+    /// The kinds whose table here has `other`'s names from the very same storage: those lent
+    /// (`sharedTables`) and those patched (see `index`'s `sameNames`).
+    public func sharedNames(with other: DesiredState) -> KindSet {
+        var kinds: KindSet = []
+        if jurisdictions.sharesNames(with: other.jurisdictions) { kinds.insert(KindSet(.jurisdiction)) }
+        if regions.sharesNames(with: other.regions) { kinds.insert(KindSet(.region)) }
+        if artifacts.sharesNames(with: other.artifacts) { kinds.insert(KindSet(.artifact)) }
+        if fences.sharesNames(with: other.fences) { kinds.insert(KindSet(.residencyFence)) }
+        if models.sharesNames(with: other.models) { kinds.insert(KindSet(.model)) }
+        if topologies.sharesNames(with: other.topologies) { kinds.insert(KindSet(.topology)) }
+        if placements.sharesNames(with: other.placements) { kinds.insert(KindSet(.placement)) }
+        if guardrails.sharesNames(with: other.guardrails) { kinds.insert(KindSet(.guardrail)) }
         return kinds
     }
 
@@ -248,6 +303,29 @@ public struct DesiredState: Sendable {
         case 6: placements.count
         default: guardrails.count
         }
+    }
+
+    /// The tables `index` patched from the earlier state's, by kind.
+    private struct Patched: Sendable {
+        var jurisdictions: ObjectTable<JurisdictionSpace, Jurisdiction>?, regions: ObjectTable<RegionSpace, Region>?
+        var artifacts: ObjectTable<ArtifactSpace, Artifact>?, fences: ObjectTable<FenceSpace, ResidencyFence>?
+        var models: ObjectTable<ModelSpace, Model>?, topologies: ObjectTable<TopologySpace, Topology>?
+        var placements: ObjectTable<PlacementSpace, Placement>?, guardrails: ObjectTable<GuardrailSpace, Guardrail>?
+
+        func has(slot: Int) -> Bool {
+            switch slot {
+            case 0: jurisdictions != nil
+            case 1: regions != nil
+            case 2: artifacts != nil
+            case 3: fences != nil
+            case 4: models != nil
+            case 5: topologies != nil
+            case 6: placements != nil
+            default: guardrails != nil
+            }
+        }
+
+        var any: Bool { (0 ..< 8).contains { has(slot: $0) } }
     }
 
     /// `index`'s lists and tables while the two sides build them; each field is touched by
@@ -340,6 +418,31 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     init(sorted list: [Value], meta: (Value) -> ObjectMeta) {
         self.list = list
         index = NameIndex(names: list.map { Name<Space>(meta($0).name) })
+    }
+
+    /// This table with `objects` in place of the objects of the same names, at their
+    /// positions; nil when one of the names is not in the table. The names, their order and the
+    /// index are this table's, shared.
+    func replacing(_ objects: [Value], meta: (Value) -> ObjectMeta) -> ObjectTable? {
+        var list = self.list
+        for k in objects.indices {
+            guard let at = index.position(of: Name<Space>(meta(objects[k]).name)) else { return nil }
+            list[at] = objects[k]
+        }
+        return ObjectTable(list: list, index: index)
+    }
+
+    private init(list: [Value], index: NameIndex<Space>) {
+        self.list = list
+        self.index = index
+    }
+
+    /// Whether `other` has this table's names from the very same storage (a table lent from one
+    /// index to the next, or one patched from it: see `replacing`); never for an empty table.
+    func sharesNames(with other: ObjectTable) -> Bool {
+        index.names.withUnsafeBufferPointer { x in
+            other.index.names.withUnsafeBufferPointer { y in x.count > 0 && x.baseAddress == y.baseAddress && x.count == y.count }
+        }
     }
 
     /// From a table of names (tests and tools that build a state by hand).
