@@ -60,6 +60,18 @@ struct GitSourceTests {
         #expect(source.parseCache.parses == 21)
         // Two revisions' worth of entries at most.
         #expect(source.parseCache.count == 21)
+        // A third revision: each j7 is evicted once two loads in a row have not used it.
+        try g.write("manifests/j7.yaml", "# changed again\n" + GitFixture.jurisdiction("j7"))
+        let c = try g.commit("c")
+        var counts: [Int] = []
+        for _ in 0 ..< 3 {
+            #expect(try source.load(commit: c, path: "manifests").isValid)
+            counts.append(source.parseCache.count)
+        }
+        #expect(counts == [22, 21, 20] && source.parseCache.parses == 22, "\(counts)")
+        // Back to a: its j7 is parsed again, and kept with c's.
+        #expect(try source.load(commit: a, path: "manifests").isValid)
+        #expect(source.parseCache.count == 21 && source.parseCache.parses == 23)
 
         // A cache that does not retain (a one-shot command) keeps nothing and parses every time.
         let once = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
@@ -146,6 +158,10 @@ struct GitSourceTests {
         #expect(loads[1].fencesReused && loads[1].tablesReused == baseKinds)
         #expect(!loads[2].fencesReused && loads[2].tablesReused == baseKinds.subtracting(KindSet(.residencyFence)).union(KindSet(.placement)))
         #expect(loads[3].fencesReused && loads[3].tablesReused == baseKinds)
+        // A table whose names did not change is patched: the placements' after the replicas
+        // edit, the fences' after the deny edit. Not after the rename: a file removed and added.
+        #expect(loads[0].tablesPatched.isEmpty && loads[1].tablesPatched == KindSet(.placement))
+        #expect(loads[2].tablesPatched == KindSet(.residencyFence) && loads[3].tablesPatched.isEmpty)
         // The structural checks: every group but the placements' is taken over after the
         // placement edit and the rename (which moves the placement to another file); after the
         // fence edit, neither the fences' nor the artifacts' (which read the fences).
@@ -170,26 +186,35 @@ struct GitSourceTests {
         }
         let head = GitFixture.jurisdiction("eu") + "---\napiVersion: meridian/v1\nkind: Region\nmetadata: {name: eu-1}\nspec: {jurisdiction: eu}\n"
         let artifacts = artifact("a") + "---\n" + artifact("b")
-        let edits: [(String, String, KindSet)] = [
+        // Each edit, the kinds it changes, and of those the kinds whose names it keeps (whose
+        // tables are patched).
+        let edits: [(String, String, KindSet, KindSet)] = [
             // A jurisdiction appended after the artifacts: they keep their lines.
-            ("appended", artifacts + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.jurisdiction)]),
+            ("appended", artifacts + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.jurisdiction)], []),
             // One artifact's digest changed: same lines, another object.
-            ("edited", artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.artifact)]),
+            ("edited", artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"), [KindSet(.artifact)],
+             [KindSet(.artifact)]),
             // A jurisdiction before them: every artifact moves down, so each is another object.
             ("shifted", GitFixture.jurisdiction("ap") + "---\n" + artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"),
-             [KindSet(.jurisdiction), KindSet(.artifact)]),
+             [KindSet(.jurisdiction), KindSet(.artifact)], [KindSet(.artifact)]),
+            // An artifact renamed, now named after the other one: its name moves in the table.
+            ("renamed", GitFixture.jurisdiction("ap") + "---\n" + artifact("c") + "---\n" + artifact("a", "cd") + "---\n" + GitFixture.jurisdiction("us"),
+             [KindSet(.artifact)], []),
+            // Two artifacts' names swapped: the same names, not in the same order.
+            ("swapped", GitFixture.jurisdiction("ap") + "---\n" + artifact("a", "cd") + "---\n" + artifact("c") + "---\n" + GitFixture.jurisdiction("us"),
+             [KindSet(.artifact)], []),
         ]
         try g.write("manifests/base.yaml", head)
         try g.write("manifests/artifacts.yaml", artifacts)
         var commits = [try g.commit("first")]
-        for (what, text, _) in edits {
+        for (what, text, _, _) in edits {
             try g.write("manifests/artifacts.yaml", text)
             commits.append(try g.commit(what))
         }
         let source = GitSource(repository: g.root.path)
         let fresh = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
         _ = try source.load(commit: commits[0], path: "manifests")
-        for (k, (what, _, changed)) in edits.enumerated() {
+        for (k, (what, _, changed, patched)) in edits.enumerated() {
             let loaded = try source.load(commit: commits[k + 1], path: "manifests")
             let alone = try fresh.load(commit: commits[k + 1], path: "manifests")
             #expect(loaded.isValid && loaded.diagnostics == alone.diagnostics, "\(what): \(loaded.diagnostics)")
@@ -198,7 +223,116 @@ struct GitSourceTests {
             // Every table not changed is lent (the empty ones are never lent).
             let present = [KindSet(.jurisdiction), KindSet(.region), KindSet(.artifact)]
             #expect(loaded.tablesReused == KindSet(present).subtracting(changed), "\(what): \(loaded.tablesReused.rawValue)")
+            #expect(loaded.tablesPatched == patched, "\(what): \(loaded.tablesPatched.rawValue)")
+            // A patched table answers by name as a fresh one does.
+            for name in alone.state.artifacts.keys { #expect(loaded.state.artifacts[name] == alone.state.artifacts[name], "\(what): \(name)") }
+            #expect(loaded.state.artifacts.keys == alone.state.artifacts.keys, "\(what)")
+            if what == "renamed" { #expect(loaded.state.artifacts[ArtifactName("b")] == nil && loaded.state.artifacts[ArtifactName("c")] != nil) }
         }
+    }
+
+    @Test("commits of random edits (objects edited, renamed, moved, duplicated; files added and removed), loaded in random order by one source: each load as a fresh source's")
+    func randomCommitsInAnyOrder() throws {
+        let g = try GitFixture()
+        var rng = SeededRandom(seed: 0x5EED)
+        // Each file's objects: kind (0 jurisdiction, 1 region, 2 placement), name, replicas.
+        var files: [String: [(kind: Int, name: String, replicas: Int)]] = [:]
+        func text(_ objects: [(kind: Int, name: String, replicas: Int)]) -> String {
+            objects.map { o in
+                switch o.kind {
+                case 0: GitFixture.jurisdiction(o.name)
+                case 1: "apiVersion: meridian/v1\nkind: Region\nmetadata: {name: \(o.name)}\nspec: {jurisdiction: j0}\n"
+                default: "apiVersion: meridian/v1\nkind: Placement\nmetadata: {name: \(o.name)}\nspec: {model: m, topology: t, replicas: \(o.replicas)}\n"
+                }
+            }.joined(separator: "---\n")
+        }
+        var serial = 0
+        func object() -> (kind: Int, name: String, replicas: Int) {
+            serial += 1
+            let kind = rng.next(3)
+            return (kind, ["j", "r", "p"][kind] + String(serial), 1 + rng.next(3))
+        }
+        files["manifests/base.yaml"] = [(0, "j0", 1)]
+        for f in 0 ..< 6 { files["manifests/f\(f).yaml"] = (0 ..< 1 + rng.next(4)).map { _ in object() } }
+        var commits: [String] = []
+        for c in 0 ..< 14 {
+            let paths = files.keys.filter { $0 != "manifests/base.yaml" }.sorted()
+            let path = paths[rng.next(paths.count)]
+            var objects = files[path]!
+            switch c == 0 ? -1 : rng.next(7) {
+            case 0 where !objects.isEmpty: objects[rng.next(objects.count)].replicas += 1  // a spec edited
+            case 1 where !objects.isEmpty:  // renamed
+                let k = rng.next(objects.count)
+                serial += 1
+                objects[k].name = ["j", "r", "p"][objects[k].kind] + String(serial)
+            case 2 where objects.count > 1:  // moved to another file
+                let moved = objects.removeLast()
+                let to = paths[rng.next(paths.count)]
+                if to != path { files[to]!.insert(moved, at: 0) } else { objects.insert(moved, at: 0) }
+            case 3:  // a file removed, another added
+                objects = []
+                files["manifests/n\(c).yaml"] = [object(), object()]
+            case 4 where !objects.isEmpty:  // a name declared again, in another file
+                files["manifests/d\(c).yaml"] = [objects[0]]
+            case 5 where objects.count > 1: objects.swapAt(0, objects.count - 1)  // reordered
+            default: objects.append(object())
+            }
+            files[path] = objects.isEmpty ? nil : objects
+            for (p, o) in files { try g.write(p, text(o)) }
+            for p in try g.git("ls-files", "manifests").split(separator: "\n").map(String.init) where files[p] == nil {
+                try g.git("rm", "-q", p)
+            }
+            commits.append(try g.commit("edit \(c)"))
+        }
+        let source = GitSource(repository: g.root.path)
+        let fresh = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        var patched = 0, lent = 0
+        for round in 0 ..< 40 {
+            let commit = commits[rng.next(commits.count)]
+            let loaded = try source.load(commit: commit, path: "manifests")
+            let alone = try fresh.load(commit: commit, path: "manifests")
+            #expect(loaded.diagnostics.map { Array($0.description.utf8) } == alone.diagnostics.map { Array($0.description.utf8) }, "round \(round)")
+            let (a, b) = (loaded.state, alone.state)
+            #expect(a.jurisdictionList == b.jurisdictionList && a.regionList == b.regionList && a.placementList == b.placementList, "round \(round)")
+            #expect(a.jurisdictions.keys == b.jurisdictions.keys && a.regions.keys == b.regions.keys && a.placements.keys == b.placements.keys)
+            for name in b.placements.keys { #expect(a.placements[name] == b.placements[name], "round \(round)") }
+            #expect(source.parseCache.count <= 3 * 20)
+            if !loaded.tablesPatched.isEmpty { patched += 1 }
+            if !loaded.tablesReused.isEmpty { lent += 1 }
+        }
+        // No tautology: tables were patched and lent.
+        #expect(patched >= 3 && lent >= 10, "patched \(patched), lent \(lent)")
+    }
+
+    @Test("two spellings of one accented file name are two files to git, and to the parse cache and the next load: each load as a fresh source's, byte for byte")
+    func unicodeSpellings() throws {
+        let g = try GitFixture()
+        // "é" precomposed, and "e" with a combining accent: one `String` to `==`, two paths.
+        let composed = "manifests/caf\u{e9}.yaml", decomposed = "manifests/cafe\u{301}.yaml"
+        try #require(composed == decomposed && Array(composed.utf8) != Array(decomposed.utf8))
+        // The same blob at both paths.
+        try g.write(composed, GitFixture.jurisdiction("eu"))
+        try g.write(decomposed, GitFixture.jurisdiction("eu"))
+        let a = try g.commit("a")
+        try g.write("manifests/other.yaml", GitFixture.jurisdiction("us"))
+        let b = try g.commit("b")
+        try g.write(decomposed, GitFixture.jurisdiction("ap"))
+        let c = try g.commit("c")
+        let source = GitSource(repository: g.root.path)
+        let fresh = GitSource(repository: g.root.path, parseCache: ParseCache(retains: false))
+        for (commit, files) in [(a, 2), (b, 3), (c, 3)] {
+            let loaded = try source.load(commit: commit, path: "manifests")
+            let alone = try fresh.load(commit: commit, path: "manifests")
+            #expect(alone.fileCount == files && loaded.fileCount == files)
+            // Compared as bytes: a diagnostic's `==` compares its file as a `String`.
+            #expect(loaded.diagnostics.map { Array($0.description.utf8) } == alone.diagnostics.map { Array($0.description.utf8) },
+                    "\(loaded.diagnostics)")
+            #expect(loaded.state.jurisdictionList.map { Array($0.meta.location.file.utf8) } == alone.state.jurisdictionList.map { Array($0.meta.location.file.utf8) })
+            #expect(loaded.state.jurisdictions.keys == alone.state.jurisdictions.keys)
+        }
+        // The name declared at both paths is reported at both.
+        let first = try fresh.load(commit: a, path: "manifests")
+        #expect(Set(first.diagnostics.filter { $0.rule == .nameDuplicate }.compactMap { $0.location.map { Array($0.file.utf8) } }).count == 2)
     }
 
     @Test("a load reads only the blobs its parse cache does not hold: with the unchanged blobs gone from the object database, the next commit still loads")
@@ -375,5 +509,20 @@ struct RemoteGitSourceTests {
         let error = gitRefusal { _ = try source.resolve("main") }
         #expect(error?.message == "fetch of git://127.0.0.1:\(server.port)/x timed out after 1.5 s")
         #expect(clock.now - start < .seconds(10))
+    }
+}
+
+/// A small seeded generator (SplitMix64), so that a failing case can be run again.
+struct SeededRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next(_ bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }

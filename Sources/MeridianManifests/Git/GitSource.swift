@@ -25,8 +25,11 @@ public final class GitSource: @unchecked Sendable {
     /// state's table of a kind no changed file holds is taken over.
     private struct Last {
         let result: LoadResult
-        /// Each file of the load, by path: its blob and the kinds of objects it declares.
-        let files: [String: (blob: String, kinds: KindSet)]
+        /// Each file of the load, in path order (byte-wise): its path, its blob and the kinds of
+        /// objects it declares.
+        let paths: [String]
+        let blobs: [String]
+        let kinds: [KindSet]
     }
 
     private let last = Mutex<Last?>(nil)
@@ -85,15 +88,25 @@ public final class GitSource: @unchecked Sendable {
         let repo = try open()
         let entries = try repo.manifestEntries(commit: commit, subdir: path, limits: limits)
         parseCache.beginLoad()
-        let cached = entries.map { parseCache.lookup(blob: $0.blobID, path: $0.path) }
+        let cached = parseCache.lookup(entries.map { ($0.path, $0.blobID) })
         let repositoryPath = localPath
         // `miss` for every entry the cache does not hold, on every core, each chunk through a
         // repository handle of its own (taken from `handles`, opened only if none is free and
         // the chunk has a miss); `hit` for the others. In entry order; the first error in that
-        // order is thrown.
+        // order is thrown. With a few misses (a small commit), all on this thread, through
+        // `repo`: the workers would cost more than they save.
         let handles = HandlePool()
+        let misses = cached.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
         func each<T: Sendable>(hit: @Sendable ((parsed: ParsedFile, size: Int)) -> T,
                                miss: @Sendable (GitRepository, GitRepository.Entry) throws(GitError) -> T) throws(GitError) -> [T] {
+            if misses <= 4 {
+                var values: [T] = []
+                values.reserveCapacity(entries.count)
+                for i in entries.indices {
+                    if let c = cached[i] { values.append(hit(c)) } else { values.append(try miss(repo, entries[i])) }
+                }
+                return values
+            }
             let results = ManifestLoader.inParallel(count: entries.count) { range -> [Result<T, GitError>] in
                 var worker: GitRepository?
                 defer { if let worker { handles.give(worker) } }
@@ -127,7 +140,7 @@ public final class GitSource: @unchecked Sendable {
         let files = try each(hit: { $0.parsed }, miss: { repo, e throws(GitError) in
             let file = ManifestFile(path: e.path, bytes: try repo.blobBytes(e), blobID: e.blobID)
             let result = ManifestLoader.parse(file, labels: labels)
-            cache.store(result, blob: e.blobID, path: e.path, size: file.bytes.count)
+            cache.parsed()
             return result
         })
         digestDone.wait()
@@ -136,42 +149,64 @@ public final class GitSource: @unchecked Sendable {
         }
         // The kinds some file changed for: the kinds whose objects a changed file changed (see
         // below), and those of a file added or removed. Every other kind's objects are the
-        // same, in the same order: the same blobs at the same paths, or equal objects.
-        let kinds = files.map { KindSet(of: $0.objects) }
+        // same, in the same order: the same blobs at the same paths, or equal objects. Of the
+        // kinds some file changed for, those whose names no file changed (only changed files
+        // whose last parse the cache holds, declaring the same names of the kind in the same
+        // order as then) have their tables patched.
+        let kinds = files.map(\.kinds)
         let earlier = last.withLock { $0 }
-        var unchanged: KindSet = []
+        var unchanged: KindSet = [], sameNames: KindSet = []
+        var changedFiles: [Int] = []
         if let earlier {
-            var changed: KindSet = []
-            var kept = 0
+            var changed: KindSet = [], renamed: KindSet = []
+            // Both lists in path order, walked side by side: a path only in the last one is a
+            // file removed, one only in this one a file added. Paths are compared byte for byte
+            // (`==` on strings would take two spellings of "é" for one path).
+            var j = 0
+            func removed(_ j: Int) {
+                changed.formUnion(earlier.kinds[j])
+                renamed.formUnion(earlier.kinds[j])
+            }
             for (i, e) in entries.enumerated() {
-                guard let was = earlier.files[e.path] else {
+                while j < earlier.paths.count && UTF8Bytes.less(earlier.paths[j], e.path) {
+                    removed(j)
+                    j += 1
+                }
+                guard j < earlier.paths.count && UTF8Bytes.equal(earlier.paths[j], e.path) else {
                     changed.formUnion(kinds[i])
+                    renamed.formUnion(kinds[i])
                     continue
                 }
-                kept += 1
+                let was = (blob: earlier.blobs[j], kinds: earlier.kinds[j])
+                j += 1
                 guard was.blob != e.blobID else { continue }
+                changedFiles.append(i)
                 // A changed file changes the kinds whose objects differ from its last parse,
                 // when the cache still holds that parse (it keeps the last two loads' files):
                 // a jurisdiction appended to a file of artifacts leaves the artifacts' table
                 // as it was. Otherwise every kind it declares, now or before.
                 if let old = parseCache.peek(blob: was.blob, path: e.path) {
-                    changed.formUnion(KindSet.differing(old.objects, files[i].objects))
+                    let differing = KindSet.differing(old.objects, files[i].objects)
+                    changed.formUnion(differing)
+                    renamed.formUnion(KindSet.renamed(old.objects, files[i].objects, in: differing))
                 } else {
                     changed.formUnion(was.kinds.union(kinds[i]))
+                    renamed.formUnion(was.kinds.union(kinds[i]))
                 }
             }
-            if kept < earlier.files.count {
-                let now = Set(entries.map(\.path))
-                for (path, was) in earlier.files where !now.contains(path) { changed.formUnion(was.kinds) }
+            while j < earlier.paths.count {
+                removed(j)
+                j += 1
             }
             unchanged = KindSet.all.subtracting(changed)
+            sameNames = changed.subtracting(renamed)
         }
+        parseCache.endLoad(entries.indices.map { ParseCache.File(path: entries[$0].path, blob: entries[$0].blobID, parsed: files[$0], size: sizes[$0]) })
         let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
-                                             digest: digest, earlier: earlier?.result, unchangedKinds: unchanged)
-        var byPath: [String: (blob: String, kinds: KindSet)] = [:]
-        byPath.reserveCapacity(entries.count)
-        for (i, e) in entries.enumerated() { byPath[e.path] = (e.blobID, kinds[i]) }
-        last.withLock { $0 = Last(result: result, files: byPath) }
+                                             digest: digest, earlier: earlier?.result, unchangedKinds: unchanged,
+                                             sameNames: sameNames, changedFiles: changedFiles)
+        let next = Last(result: result, paths: entries.map(\.path), blobs: entries.map(\.blobID), kinds: kinds)
+        last.withLock { $0 = next }
         return result
     }
 
