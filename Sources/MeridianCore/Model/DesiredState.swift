@@ -366,6 +366,10 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     /// In name order (byte-wise).
     public let list: [Value]
     private let index: NameIndex<Space>
+    /// This table's identity, which a table patched from it names (see `replacing`).
+    private let token = TableToken()
+    /// What this table was patched from, if it was.
+    private let patch: TablePatch?
 
     /// From objects in declaration (path) order. A name declared twice is reported at both
     /// places, and the first declaration is kept, so the remaining checks still run and the
@@ -411,6 +415,7 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         list.removeLast(n - unique)
         self.list = list
         index = NameIndex(names: from[..<unique].map { names[$0] })
+        patch = nil
     }
 
     /// From objects already in name order, each name once (a part of a table: see
@@ -418,23 +423,41 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     init(sorted list: [Value], meta: (Value) -> ObjectMeta) {
         self.list = list
         index = NameIndex(names: list.map { Name<Space>(meta($0).name) })
+        patch = nil
     }
 
     /// This table with `objects` in place of the objects of the same names, at their
     /// positions; nil when one of the names is not in the table. The names, their order and the
     /// index are this table's, shared.
+    ///
+    /// The new table remembers which positions it replaced, and (weakly) this table: compared
+    /// with this table, it holds the same objects everywhere else without comparing them (see
+    /// `unchanged(from:)`). Copied out of this table field by field, an object's bits may differ
+    /// from its original's in the padding between fields, so a bit-for-bit comparison would
+    /// fall back to `==` for every object.
     func replacing(_ objects: [Value], meta: (Value) -> ObjectMeta) -> ObjectTable? {
         var list = self.list
+        var replaced: [Int32] = []
         for k in objects.indices {
             guard let at = index.position(of: Name<Space>(meta(objects[k]).name)) else { return nil }
             list[at] = objects[k]
+            replaced.append(Int32(at))
         }
-        return ObjectTable(list: list, index: index)
+        return ObjectTable(list: list, index: index, patch: TablePatch(base: token, replaced: Set(replaced)))
     }
 
-    private init(list: [Value], index: NameIndex<Space>) {
+    private init(list: [Value], index: NameIndex<Space>, patch: TablePatch) {
         self.list = list
         self.index = index
+        self.patch = patch
+    }
+
+    /// The positions this table replaced in `other`, when it was patched from that very table
+    /// (alive: the reference is weak, so no other table can pass for it): every other position
+    /// holds a copy of `other`'s object. Nil otherwise.
+    public func replacedPositions(from other: ObjectTable) -> Set<Int32>? {
+        guard let patch, let base = patch.base, base === other.token else { return nil }
+        return patch.replaced
     }
 
     /// Whether `other` has this table's names from the very same storage (a table lent from one
@@ -450,6 +473,7 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         let names = table.keys.sorted()
         list = names.map { table[$0].unsafelyUnwrapped }
         index = NameIndex(names: names)
+        patch = nil
     }
 
     public subscript(_ name: Name<Space>) -> Value? { index.position(of: name).map { list[$0] } }
@@ -463,6 +487,10 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
             other.list.withUnsafeBufferPointer { y in
                 // One storage (a table lent from one index to the next): the same objects.
                 if x.baseAddress == y.baseAddress { return true }
+                // Patched from the other (or the other from this): only the replaced positions.
+                if let replaced = replacedPositions(from: other) ?? other.replacedPositions(from: self) {
+                    return replaced.allSatisfy { sameValue(x.baseAddress! + Int($0), y.baseAddress! + Int($0)) }
+                }
                 for k in x.indices where !sameValue(x.baseAddress! + k, y.baseAddress! + k) { return false }
                 return true
             }
@@ -480,6 +508,16 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     public var values: [Value] { list }
     /// The names, in name order.
     public var keys: [Name<Space>] { index.names }
+}
+
+/// A table's identity (`ObjectTable.replacing`).
+final class TableToken: Sendable {}
+
+/// What a patched table was patched from: that table's token, held weakly, and the positions
+/// whose objects it replaced.
+struct TablePatch: Sendable {
+    weak var base: TableToken?
+    let replaced: Set<Int32>
 }
 
 /// Whether two values are equal, compared first bit for bit. Identical bits are equal values

@@ -518,6 +518,15 @@ public struct Reuse: Sendable {
         // hold the very same fields (the same string and table storage). See `sameValue`.
         func sameObjects<S, V: Equatable>(_ a: ObjectTable<S, V>, _ pa: [Int32], _ b: ObjectTable<S, V>, _ pb: [Int32]) -> Bool {
             guard pa.count == pb.count else { return false }
+            // A table patched from the old one (`ObjectTable.replacing`) holds its objects at
+            // the same positions, but for those it replaced.
+            if let replaced = b.replacedPositions(from: a), pa == pb {
+                return a.list.withUnsafeBufferPointer { x in
+                    b.list.withUnsafeBufferPointer { y in
+                        !pb.contains { replaced.contains($0) && !sameValue(x.baseAddress! + Int($0), y.baseAddress! + Int($0)) }
+                    }
+                }
+            }
             return a.list.withUnsafeBufferPointer { x in
                 b.list.withUnsafeBufferPointer { y in
                     for k in pa.indices where !sameValue(x.baseAddress! + Int(pa[k]), y.baseAddress! + Int(pb[k])) { return false }
