@@ -43,6 +43,12 @@ public struct LoadResult: Sendable {
     public let structuralChecks: StructuralChecks
     public let fenceChecks: FenceChecks
 
+    /// This result with `digest` (a git source makes its digest beside the load).
+    func with(digest: String) -> LoadResult {
+        LoadResult(state: state, fences: fences, diagnostics: diagnostics, fileCount: fileCount, digest: digest, fencesReused: fencesReused,
+                   tablesReused: tablesReused, tablesPatched: tablesPatched, structuralChecks: structuralChecks, fenceChecks: fenceChecks)
+    }
+
     public var isValid: Bool { !diagnostics.hasErrors }
     /// The desired state, or nil when anything in the revision is invalid.
     public var validState: DesiredState? { isValid ? state : nil }

@@ -127,7 +127,8 @@ public final class GitSource: @unchecked Sendable {
         // Sizes of what must be read, from the blobs' headers (unread), checked before any read.
         let sizes = try each(hit: { $0.size }, miss: { repo, e throws(GitError) in try repo.blobSize(e) })
         try GitRepository.checkSizes(sizes, of: entries, limits: limits)
-        // The digest is made beside the parse (the tree says every blob id), not after it.
+        // The digest is made beside the parse and the index (the tree says every blob id), and
+        // waited for last.
         nonisolated(unsafe) var digest = ""
         let digestDone = DispatchGroup()
         DispatchQueue.global().async(group: digestDone) {
@@ -143,9 +144,10 @@ public final class GitSource: @unchecked Sendable {
             cache.parsed()
             return result
         })
-        digestDone.wait()
         guard parseCache.retains else {
-            return ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":", digest: digest)
+            let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":")
+            digestDone.wait()
+            return result.with(digest: digest)
         }
         // The kinds some file changed for: the kinds whose objects a changed file changed (see
         // below), and those of a file added or removed. Every other kind's objects are the
@@ -203,11 +205,13 @@ public final class GitSource: @unchecked Sendable {
         }
         parseCache.endLoad(entries.indices.map { ParseCache.File(path: entries[$0].path, blob: entries[$0].blobID, parsed: files[$0], size: sizes[$0]) })
         let result = ManifestLoader.assemble(consume files, fileCount: entries.count, pathPrefix: String(commit.prefix(12)) + ":",
-                                             digest: digest, earlier: earlier?.result, unchangedKinds: unchanged,
+                                             earlier: earlier?.result, unchangedKinds: unchanged,
                                              sameNames: sameNames, changedFiles: changedFiles)
-        let next = Last(result: result, paths: entries.map(\.path), blobs: entries.map(\.blobID), kinds: kinds)
+        digestDone.wait()
+        let finished = result.with(digest: digest)
+        let next = Last(result: finished, paths: entries.map(\.path), blobs: entries.map(\.blobID), kinds: kinds)
         last.withLock { $0 = next }
-        return result
+        return finished
     }
 
     /// The commit's signature and the bytes it signs; nil when unsigned.
