@@ -432,7 +432,7 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     ///
     /// The new table remembers which positions it replaced, and (weakly) this table: compared
     /// with this table, it holds the same objects everywhere else without comparing them (see
-    /// `unchanged(from:)`). Copied out of this table field by field, an object's bits may differ
+    /// `replacedPositions(from:)`). Copied out of this table field by field, an object's bits may differ
     /// from its original's in the padding between fields, so a bit-for-bit comparison would
     /// fall back to `==` for every object.
     func replacing(_ objects: [Value], meta: (Value) -> ObjectMeta) -> ObjectTable? {

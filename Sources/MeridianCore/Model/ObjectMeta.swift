@@ -49,13 +49,14 @@ public struct KindSet: OptionSet, Sendable, Hashable {
 
     /// Of the kinds in `kinds`, those whose names differ between two lists (two parses of one
     /// file): for each kind, its objects' names in list order. A kind not in this set kept its
-    /// names, in the same order, however its objects' specs changed.
+    /// names, in the same order, however its objects' specs changed. Names are compared byte
+    /// for byte, as the tables' indexes compare them.
     public static func renamed(_ a: [ManifestObject], _ b: [ManifestObject], in kinds: KindSet) -> KindSet {
         var out: KindSet = []
         for bit in 0 ..< 8 where kinds.contains(KindSet(rawValue: 1 << bit)) {
             let kind = KindSet(rawValue: 1 << bit)
             let x = a.indices.filter { KindSet(a[$0].kind) == kind }, y = b.indices.filter { KindSet(b[$0].kind) == kind }
-            if x.count != y.count || zip(x, y).contains(where: { a[$0.0].meta.name != b[$0.1].meta.name }) { out.insert(kind) }
+            if x.count != y.count || zip(x, y).contains(where: { !UTF8Bytes.equal(a[$0.0].meta.name, b[$0.1].meta.name) }) { out.insert(kind) }
         }
         return out
     }

@@ -184,9 +184,9 @@ public final class GitSource: @unchecked Sendable {
                 guard was.blob != e.blobID else { continue }
                 changedFiles.append(i)
                 // A changed file changes the kinds whose objects differ from its last parse,
-                // when the cache still holds that parse (it keeps the last two loads' files):
-                // a jurisdiction appended to a file of artifacts leaves the artifacts' table
-                // as it was. Otherwise every kind it declares, now or before.
+                // when the cache still holds that parse (it keeps the files of the two loads
+                // before this one): a jurisdiction appended to a file of artifacts leaves the
+                // artifacts' table as it was. Otherwise every kind it declares, now or before.
                 if let old = parseCache.peek(blob: was.blob, path: e.path) {
                     let differing = KindSet.differing(old.objects, files[i].objects)
                     changed.formUnion(differing)
