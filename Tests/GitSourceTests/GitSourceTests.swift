@@ -197,7 +197,7 @@ struct GitSourceTests {
             // A jurisdiction before them: every artifact moves down, so each is another object.
             ("shifted", GitFixture.jurisdiction("ap") + "---\n" + artifact("a") + "---\n" + artifact("b", "cd") + "---\n" + GitFixture.jurisdiction("us"),
              [KindSet(.jurisdiction), KindSet(.artifact)], [KindSet(.artifact)]),
-            // An artifact renamed, now named after the other one: its name moves in the table.
+            // One artifact renamed (b to c) and written first: the names change.
             ("renamed", GitFixture.jurisdiction("ap") + "---\n" + artifact("c") + "---\n" + artifact("a", "cd") + "---\n" + GitFixture.jurisdiction("us"),
              [KindSet(.artifact)], []),
             // Two artifacts' names swapped: the same names, not in the same order.
