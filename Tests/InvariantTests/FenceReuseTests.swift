@@ -152,7 +152,7 @@ struct FenceReuseTests {
                 let kinds = KindSet(of: cache[path]?.1.objects ?? []).union(KindSet(of: now[path]?.1.objects ?? []))
                 changed.formUnion(kinds)
                 if let old = cache[path]?.1.objects, let new = now[path]?.1.objects {
-                    renamed.formUnion(KindSet.renamed(old, new, in: kinds))
+                    renamed.formUnion(KindSet.changes(old, new).renamed)
                     changedFiles.append(Int(path.dropFirst().dropLast(5))! - 1_000)
                 } else {
                     renamed.formUnion(kinds)

@@ -34,31 +34,26 @@ public struct KindSet: OptionSet, Sendable, Hashable {
         }
     }
 
-    /// The kinds whose objects differ between two lists (two parses of one file): for each
-    /// kind, its objects in list order, compared with `==`, their source locations included.
-    /// A kind found in neither is not in the set.
-    public static func differing(_ a: [ManifestObject], _ b: [ManifestObject]) -> KindSet {
-        var out: KindSet = []
+    /// How two lists of objects (two parses of one file) differ, kind by kind, each kind's
+    /// objects taken in list order: `differing`, the kinds whose objects differ (compared with
+    /// `==`, their source locations included), and of those `renamed`, the kinds whose names
+    /// differ (compared byte for byte, as the tables' indexes compare them). A kind in
+    /// `differing` but not in `renamed` kept its names, in the same order, however its objects'
+    /// specs changed. A kind found in neither list is in neither set.
+    public static func changes(_ a: [ManifestObject], _ b: [ManifestObject]) -> (differing: KindSet, renamed: KindSet) {
+        var differing: KindSet = [], renamed: KindSet = []
         for bit in 0 ..< 8 {
             let kind = KindSet(rawValue: 1 << bit)
             let x = a.indices.filter { KindSet(a[$0].kind) == kind }, y = b.indices.filter { KindSet(b[$0].kind) == kind }
-            if x.count != y.count || zip(x, y).contains(where: { a[$0.0] != b[$0.1] }) { out.insert(kind) }
+            if x.count != y.count {
+                differing.insert(kind)
+                renamed.insert(kind)
+            } else if zip(x, y).contains(where: { a[$0.0] != b[$0.1] }) {
+                differing.insert(kind)
+                if zip(x, y).contains(where: { !UTF8Bytes.equal(a[$0.0].meta.name, b[$0.1].meta.name) }) { renamed.insert(kind) }
+            }
         }
-        return out
-    }
-
-    /// Of the kinds in `kinds`, those whose names differ between two lists (two parses of one
-    /// file): for each kind, its objects' names in list order. A kind not in this set kept its
-    /// names, in the same order, however its objects' specs changed. Names are compared byte
-    /// for byte, as the tables' indexes compare them.
-    public static func renamed(_ a: [ManifestObject], _ b: [ManifestObject], in kinds: KindSet) -> KindSet {
-        var out: KindSet = []
-        for bit in 0 ..< 8 where kinds.contains(KindSet(rawValue: 1 << bit)) {
-            let kind = KindSet(rawValue: 1 << bit)
-            let x = a.indices.filter { KindSet(a[$0].kind) == kind }, y = b.indices.filter { KindSet(b[$0].kind) == kind }
-            if x.count != y.count || zip(x, y).contains(where: { !UTF8Bytes.equal(a[$0.0].meta.name, b[$0.1].meta.name) }) { out.insert(kind) }
-        }
-        return out
+        return (differing, renamed)
     }
 
     /// The kinds of `objects`, each read in place (a `for in` would copy every object).

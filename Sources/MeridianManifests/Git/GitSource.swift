@@ -188,9 +188,9 @@ public final class GitSource: @unchecked Sendable {
                 // before this one): a jurisdiction appended to a file of artifacts leaves the
                 // artifacts' table as it was. Otherwise every kind it declares, now or before.
                 if let old = parseCache.peek(blob: was.blob, path: e.path) {
-                    let differing = KindSet.differing(old.objects, files[i].objects)
-                    changed.formUnion(differing)
-                    renamed.formUnion(KindSet.renamed(old.objects, files[i].objects, in: differing))
+                    let differ = KindSet.changes(old.objects, files[i].objects)
+                    changed.formUnion(differ.differing)
+                    renamed.formUnion(differ.renamed)
                 } else {
                     changed.formUnion(was.kinds.union(kinds[i]))
                     renamed.formUnion(was.kinds.union(kinds[i]))
