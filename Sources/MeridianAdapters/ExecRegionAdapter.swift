@@ -115,7 +115,7 @@ enum ProcessRunner {
         drain(stdout, into: out)
         drain(stderr, into: err)
         DispatchQueue.global().async {
-            try? stdin.fileHandleForWriting.write(contentsOf: input)
+            writeIgnoringBrokenPipe(input, to: stdin.fileHandleForWriting.fileDescriptor)
             try? stdin.fileHandleForWriting.close()
         }
         let deadline = DispatchTime.now() + timeout
@@ -133,6 +133,41 @@ enum ProcessRunner {
         // A grandchild that inherited the pipes could hold them open: do not wait for it forever.
         if group.wait(timeout: .now() + (timedOut ? 2 : timeout + 2)) == .timedOut { timedOut = true }
         return (process.terminationStatus, out.data, err.data, timedOut)
+    }
+
+    /// Writes `input` to a child's stdin with SIGPIPE blocked on this thread. A program that
+    /// exits without reading its request closes the pipe, and the write then raises SIGPIPE,
+    /// whose default action killed meridian on the spot (status 141, no message). Blocked, the
+    /// write fails with EPIPE instead and stops; the signal it left pending on this thread is
+    /// taken before the mask is restored. The program's exit status and output then say what
+    /// happened, as for any other failed call.
+    static func writeIgnoringBrokenPipe(_ input: Data, to fd: Int32) {
+        var block = sigset_t(), old = sigset_t()
+        sigemptyset(&block)
+        sigaddset(&block, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &block, &old)
+        defer {
+            var pending = sigset_t()
+            sigpending(&pending)
+            if sigismember(&pending, SIGPIPE) == 1 {
+                var now = timespec(tv_sec: 0, tv_nsec: 0)
+                _ = sigtimedwait(&block, nil, &now)
+            }
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+        }
+        input.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+        }
     }
 
     /// Written by one reader thread, read after the group is done.

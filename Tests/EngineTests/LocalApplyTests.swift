@@ -98,6 +98,18 @@ struct LocalApplyTests {
         _ = first
     }
 
+    @Test("an exec adapter that exits without reading its request: meridian is not killed by the broken pipe, and names the region")
+    func execAdapterClosesStdin() throws {
+        let dir = try TempDir()
+        // `true` exits at once, its stdin unread: the request meets a closed pipe (SIGPIPE).
+        try Fleet.write(into: dir, adapter: { name in name == "eu-b" ? "type: exec\ncommand: [/bin/true]" : nil })
+        for _ in 0 ..< 5 {
+            let plan = try Meridian.run(["plan", "manifests"], in: dir.path)
+            #expect(plan.status == 0, "\(plan)")
+            #expect(plan.stderr.contains("eu-b: cannot be observed") && plan.stderr.contains("/bin/true printed an invalid observation"), "\(plan.stderr)")
+        }
+    }
+
     @Test("exec regions (adapters/file-region) converge through the exec protocol")
     func execAdapter() throws {
         let dir = try TempDir()
