@@ -237,14 +237,14 @@ public enum ManifestLoader {
 final class FencePartBoard: @unchecked Sendable {
     private let condition = NSCondition()
     private var parts: [FenceCheck.Part]?
-    private var check: (@Sendable (FenceCheck.Part) -> [Diagnostic])?
+    private var check: (@Sendable (FenceCheck.Part) -> ObjectDiagnostics)?
     private var next = 0
     private var finished = 0
-    private var results: [[Diagnostic]?] = []
+    private var results: [ObjectDiagnostics?] = []
 
     /// For `FenceChecks.init`: publishes `parts`, runs them with the other workers, and gives
     /// each one's diagnostics in order.
-    func run(_ parts: [FenceCheck.Part], _ check: @escaping @Sendable (FenceCheck.Part) -> [Diagnostic]) -> [[Diagnostic]] {
+    func run(_ parts: [FenceCheck.Part], _ check: @escaping @Sendable (FenceCheck.Part) -> ObjectDiagnostics) -> [ObjectDiagnostics] {
         condition.withLock {
             self.parts = parts
             self.check = check
@@ -271,7 +271,7 @@ final class FencePartBoard: @unchecked Sendable {
 
     /// Takes the next part and runs it; false when none is left.
     private func takeOne() -> Bool {
-        let taken: (Int, FenceCheck.Part, @Sendable (FenceCheck.Part) -> [Diagnostic])? = condition.withLock {
+        let taken: (Int, FenceCheck.Part, @Sendable (FenceCheck.Part) -> ObjectDiagnostics)? = condition.withLock {
             guard let parts, let check, next < parts.count else { return nil }
             defer { next += 1 }
             return (next, parts[next], check)

@@ -24,11 +24,16 @@ public enum FenceCheck {
     }
 
     /// One part, on exactly `analysis` and its state.
-    public static func check(_ part: Part, _ analysis: FenceAnalysis) -> [Diagnostic] {
+    public static func check(_ part: Part, _ analysis: FenceAnalysis) -> [Diagnostic] { result(part, analysis).diagnostics }
+
+    /// One part's diagnostics, and for the placements' part the placement (its position) each
+    /// is about: that part checks placement by placement, so a later load whose placements
+    /// changed at a few positions alone checks those again (`ObjectDiagnostics.spliced`).
+    public static func result(_ part: Part, _ analysis: FenceAnalysis) -> ObjectDiagnostics {
         switch part {
-        case .artifacts: artifactChecks(analysis)
-        case .models: modelChecks(analysis)
-        case .placements: placementChecks(analysis)
+        case .artifacts: ObjectDiagnostics(artifactChecks(analysis))
+        case .models: ObjectDiagnostics(modelChecks(analysis))
+        case .placements: placementChecks(analysis, at: analysis.state.placements.list.indices)
         }
     }
 
@@ -80,26 +85,39 @@ public enum FenceCheck {
         return out
     }
 
-    private static func placementChecks(_ analysis: FenceAnalysis) -> [Diagnostic] {
+    /// The placements' part, for the placements at `positions` (ascending) alone.
+    static func placementChecks(_ analysis: FenceAnalysis, at positions: some Collection<Int>) -> ObjectDiagnostics {
         var out: [Diagnostic] = []
+        var owners: [Int32] = []
         let state = analysis.state
         let artifacts = state.artifacts.list
         let models = state.models.list
         // Each model's fence, by the model's position (the analysis is by this state's).
         let modelFences = analysis.modelFences
-        // Every region that serves a placement, and every region those replicate to.
-        var runtimeOrigin: [ArtifactName: (ArtifactType, RegionName)] = [:]
-        for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeOrigin[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
+        // The runtime artifacts (cache, logs), with their type and origin: all of them for
+        // many placements; for a few, each is looked up.
+        var runtimeTable: [ArtifactName: (ArtifactType, RegionName)] = [:]
+        let few = positions.count < 64
+        if !few {
+            for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeTable[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
+        }
+        let anyRuntime = few || !runtimeTable.isEmpty
+        func runtimeOrigin(_ name: ArtifactName) -> (ArtifactType, RegionName)? {
+            guard few else { return runtimeTable[name] }
+            guard let i = state.artifacts.position(of: name), artifacts[i].type.isRuntime else { return nil }
+            return (artifacts[i].type, artifacts[i].origin.value)
+        }
         // Models and topologies are read in place, by position; a role's name is made only for
         // a message (the common case, a region inside the fence, needs none).
         let topologies = state.topologies.list
         let placements = state.placementList
-        for p in placements.indices {
+        for p in positions {
+            defer { owners.append(contentsOf: repeatElement(Int32(p), count: out.count - owners.count)) }
             // A model that can be served nowhere was reported above; its placements add nothing.
             guard let m = state.models.position(of: placements[p].model.value), let t = state.topologies.position(of: placements[p].topology.value),
                   !modelFences[m].isEmpty else { continue }
             let modelFence = modelFences[m]
-            let runtime = runtimeOrigin.isEmpty ? [] : models[m].artifacts.filter { runtimeOrigin[$0.value] != nil }
+            let runtime = anyRuntime ? models[m].artifacts.filter { runtimeOrigin($0.value) != nil } : []
             let regionCount = topologies[t].regions.count
             for slot in 0 ..< regionCount + topologies[t].failover.count {
                 let region = slot < regionCount ? topologies[t].regions[slot].name : topologies[t].failover[slot - regionCount]
@@ -117,14 +135,14 @@ public enum FenceCheck {
                 }
                 // Runtime artifacts (cache, logs) never leave the region that holds them.
                 for artifactRef in runtime {
-                    guard let (type, origin) = runtimeOrigin[artifactRef.value], region.value != origin else { continue }
+                    guard let (type, origin) = runtimeOrigin(artifactRef.value), region.value != origin else { continue }
                     out.append(Diagnostic(.fenceRuntime,
                         "Placement '\(placements[p].name)' would need runtime artifact '\(artifactRef.value)' (\(type.rawValue)) in region '\(region.value)' as \(role(topologies[t], slot)) of topology '\(topologies[t].name)', but \(type.rawValue) never leaves its region '\(origin)'",
                         at: region.location))
                 }
             }
         }
-        return out
+        return ObjectDiagnostics(diagnostics: out, owners: owners)
     }
 
     /// The role of the topology's `slot`-th region, counting its failover candidates after its
@@ -174,39 +192,64 @@ public struct FenceChecks: Sendable {
     /// The state the checks were made on.
     public let state: DesiredState
     /// Each part's diagnostics, by `Part.rawValue`.
-    private let byPart: [[Diagnostic]]
+    private let byPart: [ObjectDiagnostics]
     /// The parts taken over from the earlier checks.
     public let reused: [FenceCheck.Part]
+    /// The parts patched from the earlier checks: the placements' part, run for the
+    /// placements a patched table replaced alone, when every other table it reads holds the
+    /// same objects (see `ObjectDiagnostics`).
+    public let patched: [FenceCheck.Part]
 
     /// Every part over `analysis`, each taken over from `earlier` when every table it reads
-    /// holds the same objects in `analysis.state` as in `earlier.state`. The parts that must
-    /// run are handed to `run` (called exactly once, with no parts when every part is taken
-    /// over), which gives each one's diagnostics, in the order given: parts read only the
-    /// analysis, so a caller may run them at once, on any threads.
+    /// holds the same objects in `analysis.state` as in `earlier.state`; the placements' part
+    /// patched when every table it reads but the placements does, and the placements' table
+    /// was patched from the earlier one. The parts that must run, and the placements to check
+    /// of a patched part, are handed to `run` (called exactly once, with no parts when every
+    /// part is taken over), which gives each one's diagnostics, in the order given: parts read
+    /// only the analysis, so a caller may run them at once, on any threads.
     public init(_ analysis: FenceAnalysis, earlier: FenceChecks? = nil,
-                run: ([FenceCheck.Part], @escaping @Sendable (FenceCheck.Part) -> [Diagnostic]) -> [[Diagnostic]] = { parts, check in parts.map(check) }) {
+                run: ([FenceCheck.Part], @escaping @Sendable (FenceCheck.Part) -> ObjectDiagnostics) -> [ObjectDiagnostics] = { parts, check in parts.map(check) }) {
         var tables = earlier.map { SameTables(analysis.state, $0.state) }
-        var byPart = [[Diagnostic]](repeating: [], count: FenceCheck.Part.allCases.count)
-        var reused: [FenceCheck.Part] = []
+        var byPart = [ObjectDiagnostics](repeating: ObjectDiagnostics([]), count: FenceCheck.Part.allCases.count)
+        var reused: [FenceCheck.Part] = [], patched: [FenceCheck.Part] = []
         var toRun: [FenceCheck.Part] = []
+        // The placements to check again, when the placements' part is patched.
+        var replaced: Set<Int32>?
         for part in FenceCheck.Part.allCases {
             if let earlier, tables!.hold(part.inputs) {
                 byPart[part.rawValue] = earlier.byPart[part.rawValue]
                 reused.append(part)
+                continue
+            }
+            if part == .placements, let earlier, earlier.byPart[part.rawValue].owners != nil,
+               tables!.hold(part.inputs.subtracting(KindSet(.placement))) {
+                replaced = analysis.state.placements.changedPositions(since: earlier.state.placements)
+            }
+            toRun.append(part)
+        }
+        let some = replaced.map { $0.map(Int.init).sorted() }
+        let ran = run(toRun) { part in
+            let only = analysis.only(part.inputs)
+            if part == .placements, let some { return FenceCheck.placementChecks(only, at: some) }
+            return FenceCheck.result(part, only)
+        }
+        precondition(ran.count == toRun.count, "fence checks: one result per part run")
+        for (part, result) in zip(toRun, ran) {
+            if part == .placements, let replaced, let earlier {
+                byPart[part.rawValue] = earlier.byPart[part.rawValue].spliced(replacing: replaced, with: result)!
+                patched.append(part)
             } else {
-                toRun.append(part)
+                byPart[part.rawValue] = result
             }
         }
-        let ran = run(toRun) { part in FenceCheck.check(part, analysis.only(part.inputs)) }
-        precondition(ran.count == toRun.count, "fence checks: one result per part run")
-        for (part, diagnostics) in zip(toRun, ran) { byPart[part.rawValue] = diagnostics }
         state = analysis.state
         self.byPart = byPart
         self.reused = reused
+        self.patched = patched
     }
 
     /// Every part's diagnostics, in part order.
-    public var diagnostics: [Diagnostic] { byPart.flatMap { $0 } }
+    public var diagnostics: [Diagnostic] { byPart.flatMap(\.diagnostics) }
 
-    public func diagnostics(of part: FenceCheck.Part) -> [Diagnostic] { byPart[part.rawValue] }
+    public func diagnostics(of part: FenceCheck.Part) -> [Diagnostic] { byPart[part.rawValue].diagnostics }
 }

@@ -30,23 +30,29 @@ public struct StructuralChecks: Sendable {
         public var half: StructuralHalf { rawValue <= Group.artifacts.rawValue ? .kindsAndLineage : .references }
     }
 
-    /// One half's groups, each run or taken over.
+    /// One half's groups, each run, taken over or patched.
     public struct Half: Sendable {
-        fileprivate let diagnostics: [(Group, [Diagnostic])]
+        fileprivate let diagnostics: [(Group, ObjectDiagnostics)]
         /// The groups taken over from the earlier checks.
         public let reused: [Group]
+        /// The groups patched: run for the objects a patched table replaced alone.
+        public let patched: [Group]
     }
 
     /// The state the checks were made on.
     public let state: DesiredState
     /// Each group's diagnostics, by `Group.rawValue`.
-    private let byGroup: [[Diagnostic]]
+    private let byGroup: [ObjectDiagnostics]
     /// The groups taken over from the earlier checks.
     public let reused: [Group]
+    /// The groups patched from the earlier checks: the placements' checks, run for the
+    /// placements a patched table replaced alone, when the other tables they read hold the
+    /// same objects (see `ObjectDiagnostics`).
+    public let patched: [Group]
 
     /// Every group of both halves, run on `state` (or taken over) by `half(_:of:earlier:)`.
     public init(_ state: DesiredState, _ first: Half, _ second: Half) {
-        var byGroup = [[Diagnostic]](repeating: [], count: Group.allCases.count)
+        var byGroup = [ObjectDiagnostics](repeating: ObjectDiagnostics([]), count: Group.allCases.count)
         var seen = Set<Group>()
         for (group, diagnostics) in first.diagnostics + second.diagnostics {
             byGroup[group.rawValue] = diagnostics
@@ -56,6 +62,7 @@ public struct StructuralChecks: Sendable {
         self.state = state
         self.byGroup = byGroup
         reused = (first.reused + second.reused).sorted { $0.rawValue < $1.rawValue }
+        patched = (first.patched + second.patched).sorted { $0.rawValue < $1.rawValue }
     }
 
     /// Both halves on one thread.
@@ -64,30 +71,46 @@ public struct StructuralChecks: Sendable {
     }
 
     /// Every group's diagnostics, in group order.
-    public var diagnostics: [Diagnostic] { byGroup.flatMap { $0 } }
+    public var diagnostics: [Diagnostic] { byGroup.flatMap(\.diagnostics) }
 
     /// One group's diagnostics.
-    public func diagnostics(of group: Group) -> [Diagnostic] { byGroup[group.rawValue] }
+    public func diagnostics(of group: Group) -> [Diagnostic] { byGroup[group.rawValue].diagnostics }
 
     /// The checks of one group, run on exactly `state`. A load runs them on
     /// `state.only(group.inputs)`; on the whole state they must say the same.
     public static func run(_ group: Group, on state: DesiredState) -> [Diagnostic] { StructuralValidator.run(group, on: state) }
 
     /// The groups of `half`: each taken over from `earlier` when every table it reads holds
-    /// the same objects in `state` as in `earlier.state`, else run on `state`.
+    /// the same objects in `state` as in `earlier.state`; the placements' group patched when
+    /// every table it reads but the placements does, and the placements' table was patched
+    /// from the earlier one (run for the replaced placements alone); else run on `state`.
     public static func half(_ half: StructuralHalf, of state: DesiredState, earlier: StructuralChecks?) -> Half {
-        var out: [(Group, [Diagnostic])] = []
-        var reused: [Group] = []
+        var out: [(Group, ObjectDiagnostics)] = []
+        var reused: [Group] = [], patched: [Group] = []
         var tables = earlier.map { SameTables(state, $0.state) }
         for group in Group.allCases where group.half == half {
             if let earlier, tables!.hold(group.inputs) {
                 out.append((group, earlier.byGroup[group.rawValue]))
                 reused.append(group)
-            } else {
-                out.append((group, run(group, on: state.only(group.inputs))))
+                continue
             }
+            let only = state.only(group.inputs)
+            if group == .placements, let earlier, tables!.hold(group.inputs.subtracting(KindSet(.placement))),
+               let replaced = state.placements.changedPositions(since: earlier.state.placements),
+               let spliced = earlier.byGroup[group.rawValue].spliced(
+                   replacing: replaced, with: StructuralValidator.placements(on: only, at: replaced.map(Int.init).sorted())) {
+                out.append((group, spliced))
+                patched.append(group)
+                continue
+            }
+            out.append((group, result(group, on: only)))
         }
-        return Half(diagnostics: out, reused: reused)
+        return Half(diagnostics: out, reused: reused, patched: patched)
+    }
+
+    /// One group on exactly `state`, the placements' with each diagnostic's placement.
+    static func result(_ group: Group, on state: DesiredState) -> ObjectDiagnostics {
+        group == .placements ? StructuralValidator.placements(on: state, at: state.placements.list.indices) : ObjectDiagnostics(run(group, on: state))
     }
 }
 

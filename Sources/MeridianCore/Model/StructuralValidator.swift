@@ -43,6 +43,20 @@ struct StructuralValidator {
         return v.diagnostics
     }
 
+    /// The placements' checks for the placements at `positions` (ascending) alone, each
+    /// diagnostic with its placement's position (see `ObjectDiagnostics`).
+    static func placements(on state: DesiredState, at positions: some Sequence<Int>) -> ObjectDiagnostics {
+        var v = StructuralValidator(state: state)
+        var owners: [Int32] = []
+        state.placements.list.withUnsafeBufferPointer { list in
+            for k in positions {
+                v.check(list[k])
+                owners.append(contentsOf: repeatElement(Int32(k), count: v.diagnostics.count - owners.count))
+            }
+        }
+        return ObjectDiagnostics(diagnostics: v.diagnostics, owners: owners)
+    }
+
     private mutating func error(_ rule: Rule, _ message: String, at location: SourceLocation) {
         diagnostics.append(Diagnostic(rule, message, at: location))
     }
