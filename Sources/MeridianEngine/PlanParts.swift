@@ -17,31 +17,78 @@ public enum PlanParts {
         guard options.failedRegions.isEmpty else {
             return Planner.plan(state, fences: fences, observed: observed, source: source, options: options)
         }
-        var last = memo?.last
-        let partition = PlanPartition(state, fences: fences, observed: observed, earlier: last?.0)
+        // The last plan, taken out of the memo: this plan holds it alone, so that its actions
+        // may be reused in place.
+        var last = memo?.take()
+        let partition = PlanPartition(state, fences: fences, observed: observed, earlier: last?.partition)
         let all = Array(partition.parts.indices)
         var plans: [PartPlan?] = Array(repeating: nil, count: all.count)
-        if let (old, oldPlans) = last {
-            let reuse = Reuse(partition, from: old, plans: oldPlans)
-            plans = each(all, partition, threads: threads) { reuse.plan(forPart: $0) }
+        // For each part taken over, the last plan's part it is.
+        var was: [Int?] = Array(repeating: nil, count: all.count)
+        if let last {
+            let reuse = Reuse(partition, from: last.partition, plans: last.plans)
+            was = each(all, partition, threads: threads) { reuse.match(forPart: $0) }
+            for p in all { if let q = was[p] { plans[p] = last.plans[q] } }
         }
-        // The last plan is let go here, so that the thread below holds it last and frees it
-        // (held to the end of this function, it was often freed on this thread: 6% of a
-        // re-plan's samples after a jurisdiction edit).
-        last = nil
+        // The last plan's merge holds while the regions are the same names in the same order
+        // (its keys are their positions). Its actions are taken out; the rest of it is let go
+        // on another thread (its state, fences and observation: nothing here waits for them
+        // to be freed).
+        var lastActions: [Action] = []
+        var lastOrder: MergeOrder?
+        if last != nil {
+            if partition.mergeKeysHold(from: last!.partition) { lastOrder = last!.order }
+            swap(&lastActions, &last!.actions)
+            letGo(&last)
+        }
         let missing = all.filter { plans[$0] == nil }
         for (i, plan) in zip(missing, each(missing, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
         var done = plans.map { $0! }
         plans = []
-        // The last plan's state, fences, observation and actions are let go on another
-        // thread: nothing here waits for them to be freed (without a memo, they were freed
-        // with the last plan, before this one began).
-        if let previous = memo?.remember(partition, done, reused: all.count - missing.count) {
-            DispatchQueue.global(qos: .utility).async { withExtendedLifetime(previous) {} }
+        let reused = all.count - missing.count
+        func remember(_ order: MergeOrder?, _ actions: [Action], _ merge: PlanMemo.Merge) {
+            var previous = memo?.remember(partition, done, reused: reused, order: order, actions: actions, merge: merge)
+            letGo(&previous)
         }
-        guard let order = partition.mergeOrder(done) else {
+        // Every part taken over from the very part of the same place: the last plan is this plan.
+        if let lastOrder, missing.isEmpty, lastOrder.partCount == all.count, was.indices.allSatisfy({ was[$0] == $0 }),
+           lastActions.count == lastOrder.count {
+            remember(lastOrder, lastActions, .takenOver)
+            return lastOrder.plan(lastActions, source: source)
+        }
+        let cachedKeys = lastOrder.map { o in was.map { $0.map { o.keys[$0] } } } ?? []
+        guard let order = partition.mergeOrder(done, keys: cachedKeys) else {
+            letGo(&lastActions)
+            remember(nil, [], .whole)
             return Planner.plan(state, fences: fences, observed: observed, source: source)
         }
+        // In place: the last plan's actions, where only the parts planned again, or moved, are
+        // written (each numbered where it goes). A part taken over whose actions keep their
+        // positions keeps its actions as they were, ids and dependencies included. The array
+        // is copied first if the caller still holds the last plan.
+        // More than half the actions to copy, in a plan large enough to be gathered on every
+        // core: gathered below.
+        func few(_ parts: [Int]) -> Bool {
+            order.count < 4_096 || parts.reduce(0, { $0 + done[$1].actionCount }) <= order.count / 2
+        }
+        if let lastOrder, lastActions.count == order.count {
+            let placed = all.filter { p in !(was[p].map { order.samePlaces(part: p, as: lastOrder, part: $0) } ?? false) }
+            if few(placed) {
+                var actions: [Action] = []
+                swap(&actions, &lastActions)
+                actions.withUnsafeMutableBufferPointer { order.place(parts: placed, of: done, into: $0) }
+                remember(order, actions, .inPlace(parts: placed.count))
+                return order.plan(actions, source: source)
+            }
+        } else if let lastOrder, lastActions.count == lastOrder.count, few(missing) {
+            // Another number of actions (a part planned again has more or fewer): every later
+            // action moved. They are moved into the new plan, not copied, and renamed.
+            let actions = order.rearranged(&lastActions, from: lastOrder, was: was, plans: done)
+            letGo(&lastActions)
+            remember(order, actions, .rearranged(parts: missing.count))
+            return order.plan(actions, source: source)
+        }
+        letGo(&lastActions)
         let n = order.count
         let workers = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), max(1, n / 4096))
         func ranges(_ body: @Sendable (Range<Int>) -> Void) {
@@ -89,9 +136,30 @@ public enum PlanParts {
                     }
                 }
             }
+            remember(order, actions, .gathered)
             done = []
         }
         return order.plan(actions, source: source)
+    }
+
+    /// Lets `value` go on another thread: what it alone holds is freed there, not on this one.
+    static func letGo<T>(_ value: inout T?) {
+        guard case .some = value else { return }
+        let held = Held(value)
+        value = nil
+        DispatchQueue.global(qos: .utility).async { held.value = nil }
+    }
+
+    static func letGo<T>(_ value: inout [T]) {
+        guard !value.isEmpty else { return }
+        var held: [T]? = value
+        value = []
+        letGo(&held)
+    }
+
+    private final class Held<T>: @unchecked Sendable {
+        var value: T?
+        init(_ value: T?) { self.value = value }
     }
 
     /// `body` of each of `which` parts (results in that order), on up to `threads` threads
@@ -132,23 +200,49 @@ public final class PlanMemo: Sendable {
         let partition: PlanPartition
         let plans: [PartPlan]
         let reused: Int
+        /// The merge of `plans`, and the whole plan's actions it made (nil and none when the
+        /// whole planner made the plan).
+        let order: MergeOrder?
+        var actions: [Action]
     }
     private let state = Mutex<Last?>(nil)
+    /// How the last plan's parts were merged.
+    public enum Merge: Sendable, Equatable {
+        /// Every action copied into its place.
+        case gathered
+        /// The plan before's actions kept in place, but those of `parts` parts (planned again,
+        /// or moved), written.
+        case inPlace(parts: Int)
+        /// Another number of actions than the plan before: its actions moved into the new
+        /// plan and renamed, but those of `parts` parts planned again, copied.
+        case rearranged(parts: Int)
+        /// Every part taken over, in the same places: the plan before, as it was.
+        case takenOver
+        /// Not merged: the whole planner made the plan.
+        case whole
+    }
+
+    /// The last plan's part counts and merge, kept when the plan is taken out.
+    private let counts = Mutex<(total: Int, reused: Int, merge: Merge?)>((0, 0, nil))
 
     public init() {}
 
-    var last: (PlanPartition, [PartPlan])? { state.withLock { $0.map { ($0.partition, $0.plans) } } }
+    /// Takes the last plan out: a plan made meanwhile through this memo finds none.
+    func take() -> Last? { state.withLock { last in defer { last = nil }; return last } }
 
-    /// Keeps this plan, and hands back the one it replaces.
-    func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int) -> Last? {
-        state.withLock { last in
-            defer { last = Last(partition: partition, plans: plans, reused: reused) }
+    /// Keeps this plan, and hands back the one it replaces (none, unless another plan
+    /// through this memo was made meanwhile).
+    func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int, order: MergeOrder?, actions: [Action], merge: Merge) -> Last? {
+        counts.withLock { $0 = (plans.count, reused, merge) }
+        return state.withLock { last in
+            defer { last = Last(partition: partition, plans: plans, reused: reused, order: order, actions: actions) }
             return last
         }
     }
 
     /// Of the last plan: how many parts it had, and how many it took over unplanned.
-    public var lastParts: (total: Int, reused: Int) {
-        state.withLock { last in (last?.plans.count ?? 0, last?.reused ?? 0) }
-    }
+    public var lastParts: (total: Int, reused: Int) { counts.withLock { ($0.total, $0.reused) } }
+
+    /// How the last plan's parts were merged (nil before the first plan).
+    public var lastMerge: Merge? { counts.withLock { $0.merge } }
 }

@@ -460,6 +460,26 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
         return patch.replaced
     }
 
+    /// The positions at which this table may hold other objects than `other`, when that is
+    /// known without comparing them: none when both are one storage (a table lent from one
+    /// index to the next), the replaced ones when this table was patched from `other` (see
+    /// `replacedPositions(from:)`). Either way both have the same names at the same positions.
+    /// Nil otherwise.
+    public func changedPositions(since other: ObjectTable) -> Set<Int32>? {
+        let one = list.withUnsafeBufferPointer { x in
+            other.list.withUnsafeBufferPointer { y in x.baseAddress == y.baseAddress && x.count == y.count }
+        }
+        return one ? [] : replacedPositions(from: other)
+    }
+
+    /// Whether `other` has the same names in the same order, compared byte for byte (at once
+    /// when they share the storage of their names).
+    public func hasSameNames(as other: ObjectTable) -> Bool {
+        guard list.count == other.list.count else { return false }
+        if list.isEmpty || sharesNames(with: other) { return true }
+        return zip(index.names, other.index.names).allSatisfy { UTF8Bytes.equal($0.rawValue, $1.rawValue) }
+    }
+
     /// Whether `other` has this table's names from the very same storage (a table lent from one
     /// index to the next, or one patched from it: see `replacing`); never for an empty table.
     func sharesNames(with other: ObjectTable) -> Bool {

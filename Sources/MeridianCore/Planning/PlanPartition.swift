@@ -114,6 +114,11 @@ public struct PlanPartition: Sendable {
     let links: Links
     /// Whether this partition took over an earlier partition's links.
     public let linksTakenOver: Bool
+    /// Whether it took over the earlier partition's parts as well: its links, and every
+    /// placement's name, model and topology, are the earlier partition's.
+    public let partsTakenOver: Bool
+    /// The most parts it may have (see `init`).
+    let maxParts: Int
 
     /// The root of `x`'s tree, halving the path on the way.
     static func find(_ parent: inout [Int32], _ x: Int32) -> Int32 {
@@ -138,6 +143,7 @@ public struct PlanPartition: Sendable {
         self.state = state
         self.fences = fences
         self.observed = observed
+        self.maxParts = maxParts
         effectiveByPosition = fences.effective.count == state.artifacts.count
             && fences.state.artifacts.list.withUnsafeBufferPointer { a in state.artifacts.list.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress } }
         if let earlier, Links.holdFor(state, observed, earlier: earlier.state, earlierObserved: earlier.observed) {
@@ -147,6 +153,20 @@ public struct PlanPartition: Sendable {
             links = Links(state, observed: observed)
             linksTakenOver = false
         }
+        // The parts are a function of the links and of each placement's name, model and
+        // topology (the placements' own links). With the links taken over, and the placements
+        // known to have the same names in the same order (one storage, or a table patched from
+        // the earlier one), only the replaced placements' references are compared: after a
+        // placement's replicas changed, the earlier parts are these parts.
+        if let earlier, linksTakenOver, earlier.maxParts == maxParts, let changed = state.placements.changedPositions(since: earlier.state.placements) {
+            let (now, was) = (state.placements.list, earlier.state.placements.list)
+            if changed.allSatisfy({ now[Int($0)].model.value == was[Int($0)].model.value && now[Int($0)].topology.value == was[Int($0)].topology.value }) {
+                parts = earlier.parts
+                partsTakenOver = true
+                return
+            }
+        }
+        partsTakenOver = false
         let regions = state.regionList, artifacts = state.artifacts.list, models = state.models.list
         let topologies = state.topologies.list, placements = state.placements.list
         let artifactBase = regions.count, modelBase = artifactBase + artifacts.count
@@ -214,6 +234,12 @@ public struct PlanPartition: Sendable {
         self.parts = parts
     }
 
+    /// Whether an earlier partition's merge keys (`MergeOrder.keys`) hold for this one's part
+    /// plans: its regions are the same names in the same order (a key holds a region's position).
+    public func mergeKeysHold(from earlier: PlanPartition) -> Bool {
+        state.regions.hasSameNames(as: earlier.state.regions)
+    }
+
     /// Plans one part. Reads only the partition: parts may be planned at once, on any threads.
     public func plan(part p: Int) -> PartPlan {
         let part = parts[p]
@@ -263,7 +289,11 @@ public struct PlanPartition: Sendable {
     /// (`number`, range by range, on any thread, from the ids `MergeOrder.ids` made); or, when
     /// the parts' plans are kept, copies each action straight into its place and numbers it
     /// there (`gather`).
-    public func mergeOrder(_ plans: [PartPlan]) -> MergeOrder? {
+    ///
+    /// `cached` may give a part's ordering keys, as the merge of an earlier plan made them
+    /// (`MergeOrder.keys`): they are taken as they are. They hold for the very same part plan
+    /// while the regions are the same names in the same order (a key is a region's position).
+    public func mergeOrder(_ plans: [PartPlan], keys cached: [[Int64]?] = []) -> MergeOrder? {
         precondition(plans.count == parts.count, "one plan per part")
         if plans.count > 1 && plans.contains(where: \.capacityWaitsDropped) { return nil }
         // The ordering key of an action (`Planner.topological`): kind, region (none first), then
@@ -279,7 +309,12 @@ public struct PlanPartition: Sendable {
         keys.reserveCapacity(plans.count)
         // Actions are read in place, field by field (`for a in actions` copied, and retained,
         // every field of every action).
-        for plan in plans {
+        for (p, plan) in plans.enumerated() {
+            if p < cached.count, let known = cached[p] {
+                precondition(known.count == plan.actions.count, "merge: cached keys of another plan")
+                keys.append(known)
+                continue
+            }
             let partKeys: [Int64]? = plan.actions.withUnsafeBufferPointer { actions in
                 var last: (RegionName, Int64)?
                 var partKeys: [Int64] = []
@@ -334,7 +369,7 @@ public struct PlanPartition: Sendable {
         var generations: [RegionName: Int] = [:]
         for plan in plans { generations.merge(plan.generations) { a, _ in a } }
         return MergeOrder(from: from.map { Int32(base[Int($0.part)]) + $0.index }, part: from.map(\.part), local: from.map(\.index),
-                          depStart: plans.map(\.depStart), depList: plans.map(\.depList), position: position,
+                          depStart: plans.map(\.depStart), depList: plans.map(\.depList), position: position, keys: keys,
                           generations: generations, unserved: Planner.ordered(plans.flatMap(\.unserved)))
     }
 }
@@ -349,11 +384,40 @@ public struct MergeOrder: Sendable {
     let depStart: [[Int32]]
     let depList: [[Int32]]
     let position: [[Int32]]
+    /// Each part's ordering keys (see `PlanPartition.mergeOrder`).
+    public let keys: [[Int64]]
     let generations: [RegionName: Int]
     let unserved: [Unserved]
 
     /// Actions in the whole plan.
     public var count: Int { from.count }
+    /// Parts merged.
+    public var partCount: Int { position.count }
+
+    /// Whether part `p` of this merge puts its actions at the very positions where part `q` of
+    /// `old` put its own. For the same part plan, its actions are then exactly as `old`'s
+    /// merge made them: the same ids, and the same dependencies by id (a part's actions depend
+    /// only on its own).
+    public func samePlaces(part p: Int, as old: MergeOrder, part q: Int) -> Bool {
+        position[p] == old.position[q]
+    }
+
+    /// Writes the actions of each of `parts` (part plans of this merge, `plans`) in place in
+    /// `actions`, the whole plan's, numbered: what `gather` gives at those positions.
+    public func place(parts: [Int], of plans: [PartPlan], into actions: UnsafeMutableBufferPointer<Action>) {
+        precondition(actions.count == count, "merge: another plan's actions")
+        for p in parts {
+            plans[p].actions.withUnsafeBufferPointer { a in
+                for i in a.indices {
+                    let k = Int(position[p][i])
+                    var action = a[i]
+                    action.id = Planner.actionID(k + 1)
+                    action.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
+                    actions[k] = action
+                }
+            }
+        }
+    }
 
     /// The parts' actions laid end to end, in part order (copied: the parts keep theirs).
     public static func laidEndToEnd(_ plans: [PartPlan]) -> [Action] {
@@ -402,6 +466,55 @@ public struct MergeOrder: Sendable {
             slot.pointee.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { ids[Int(position[p][Int($0)])] }
         }
     }
+
+    /// The whole plan's actions, made from the last plan's (`old`, which `last` merged), when
+    /// its parts are the same part plans but for a few: `was[p]` is the part of `last` whose
+    /// plan part `p` of this merge is (nil: planned again). A taken-over part's actions are
+    /// moved out of `old` into their new places, not copied; where one moved, its id is made
+    /// again, and each dependency that moved is renamed in place. A part planned again is
+    /// copied from its plan and numbered, as `gather` does. `old` is left holding the actions
+    /// no part took, and placeholders: the caller lets it go. (Copied first, if the caller of
+    /// the last plan still holds it.)
+    public func rearranged(_ old: inout [Action], from last: MergeOrder, was: [Int?], plans: [PartPlan]) -> [Action] {
+        precondition(old.count == last.count && was.count == partCount && plans.count == partCount, "merge: another plan's actions")
+        let vacated = Self.vacated
+        return old.withUnsafeMutableBufferPointer { old in
+            [Action](unsafeUninitializedCapacity: count) { out, initialized in
+                let out = out.baseAddress!
+                for p in 0 ..< partCount {
+                    let to = position[p], starts = depStart[p], deps = depList[p]
+                    plans[p].actions.withUnsafeBufferPointer { actions in
+                        guard let q = was[p], last.position[q].count == actions.count else {
+                            for i in actions.indices {
+                                let k = Int(to[i])
+                                (out + k).initialize(to: actions[i])
+                                out[k].id = Planner.actionID(k + 1)
+                                out[k].dependsOn = deps[Int(starts[i]) ..< Int(starts[i + 1])].map { Planner.actionID(Int(to[Int($0)]) + 1) }
+                            }
+                            return
+                        }
+                        let from = last.position[q]
+                        let moved = to != from
+                        for i in actions.indices {
+                            let k = Int(to[i]), k0 = Int(from[i])
+                            (out + k).moveInitialize(from: old.baseAddress! + k0, count: 1)
+                            (old.baseAddress! + k0).initialize(to: vacated)
+                            guard moved else { continue }
+                            if k != k0 { out[k].id = Planner.actionID(k + 1) }
+                            for j in Int(starts[i]) ..< Int(starts[i + 1]) {
+                                let d = Int(deps[j])
+                                if to[d] != from[d] { out[k].dependsOn[j - Int(starts[i])] = Planner.actionID(Int(to[d]) + 1) }
+                            }
+                        }
+                    }
+                }
+                initialized = count
+            }
+        }
+    }
+
+    /// What `rearranged` leaves in the slots it moved actions out of.
+    private static let vacated = Action(kind: .purge, reason: ReasonText(""))
 
     /// `body` of each part's actions in place, in part order (for `gather`).
     public static func withActions<R>(of plans: [PartPlan], _ body: ([UnsafeBufferPointer<Action>]) -> R) -> R {
@@ -489,7 +602,10 @@ public struct Reuse: Sendable {
     }
 
     /// The earlier plan of part `p` of the new partition, if it is exactly that part's plan.
-    public func plan(forPart p: Int) -> PartPlan? {
+    public func plan(forPart p: Int) -> PartPlan? { match(forPart: p).map { plans[$0] } }
+
+    /// The earlier part whose plan is exactly the plan of part `p` of the new partition, if any.
+    public func match(forPart p: Int) -> Int? {
         let (state, observed, fences) = (new.state, new.observed, new.fences)
         let part = new.parts[p]
         let oldCount = old.fences.jurisdictionNames.count, newCount = fences.jurisdictionNames.count
@@ -576,7 +692,7 @@ public struct Reuse: Sendable {
             if modelArtifacts!.contains(name) { return nil }
             for r in part.regions where observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts[name] != nil { return nil }
         }
-        return plans[i]
+        return i
     }
 }
 
