@@ -1,5 +1,6 @@
 import Foundation
 import MeridianCore
+import MeridianEngine
 @testable import MeridianManifests
 import PropertyBased
 import Testing
@@ -61,6 +62,63 @@ struct FenceReuseTests {
         return all.indices.filter { which >> $0 & 1 == 1 }.map { all[$0] }
     }
 
+    /// The placements' group (and part of the fence checks) is patched, run for the replaced
+    /// placements alone, exactly when it is not taken over, the placements' table was patched,
+    /// and every other table it reads holds the same objects. Gives 1 or 0 for: the group
+    /// patched, the part patched, the group patched with diagnostics before or after.
+    static func checkPatched(_ offered: LoadResult, _ fresh: LoadResult, _ before: LoadResult, _ kind: Int) -> [Int] {
+        let structural = patchable(StructuralChecks.Group.placements.inputs, offered, fresh, before)
+        let fence = patchable(FenceCheck.Part.placements.inputs, offered, fresh, before)
+        #expect(offered.structuralChecks.patched == (structural ? [.placements] : []), "edit \(kind)")
+        #expect(offered.fenceChecks.patched == (fence ? [.placements] : []), "edit \(kind)")
+        let withDiagnostics = structural && !(before.structuralChecks.diagnostics(of: .placements).isEmpty
+                                              && fresh.structuralChecks.diagnostics(of: .placements).isEmpty)
+        return [structural ? 1 : 0, fence ? 1 : 0, withDiagnostics ? 1 : 0]
+    }
+
+    /// Whether the placements' checks reading `inputs` may be patched: the placements' table
+    /// was patched and holds other objects, and every other table of `inputs` holds the same.
+    static func patchable(_ inputs: KindSet, _ offered: LoadResult, _ fresh: LoadResult, _ before: LoadResult) -> Bool {
+        guard offered.tablesPatched.contains(KindSet(.placement)),
+              !fresh.state.holdsSameObjects(as: before.state, kind: KindSet(.placement)) else { return false }
+        return (0 ..< 8).allSatisfy { bit in
+            let k = KindSet(rawValue: 1 << bit)
+            return k == KindSet(.placement) || !inputs.contains(k) || fresh.state.holdsSameObjects(as: before.state, kind: k)
+        }
+    }
+
+    /// Planned through a memo after the edit: the whole planner's plan of the fresh load, byte
+    /// for byte. The partition takes the last one's parts over when it may (its parts are then
+    /// a fresh partition's), and the last plan's actions are kept in place where their parts
+    /// are; a plan the caller still holds (`hold`) is left as it was. Planned once more with
+    /// the fresh load (equal objects in tables of their own), every part is taken over and so
+    /// is the plan. Gives whether (1) or not (0) the parts were taken over, the edit's plan
+    /// was merged in place, a plan was held, and the edit's plan was merged by moving the last
+    /// plan's actions (another number of actions).
+    static func planThroughMemo(_ fleet: RandomFleet, tape: [Int], hold: Bool, before: LoadResult, offered: LoadResult, fresh: LoadResult,
+                                _ kind: Int) -> [Int] {
+        let observed = RandomObserved.make(fleet, before.state, tape: tape)
+        let source = PlanSource(commit: nil, digest: "sha256:test", path: "fleet")
+        let memo = PlanMemo()
+        let first = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: source, memo: memo)
+        let firstJSON = PlanJSON.render(first)
+        let held: Plan? = hold ? first : nil
+        let whole = PlanJSON.render(Planner.plan(fresh.state, fences: fresh.fences, observed: observed, source: source))
+        let again = PlanParts.plan(offered.state, fences: offered.fences, observed: observed, source: source, memo: memo)
+        #expect(PlanJSON.render(again) == whole, "edit \(kind)")
+        if let held { #expect(PlanJSON.render(held) == firstJSON, "edit \(kind): the plan held was changed") }
+        let merged = memo.lastMerge
+        let earlier = PlanPartition(before.state, fences: before.fences, observed: observed)
+        let partition = PlanPartition(offered.state, fences: offered.fences, observed: observed, earlier: earlier)
+        #expect(partition.parts == PlanPartition(fresh.state, fences: fresh.fences, observed: observed).parts, "edit \(kind)")
+        let third = PlanParts.plan(fresh.state, fences: fresh.fences, observed: observed, source: source, memo: memo)
+        #expect(PlanJSON.render(third) == whole && memo.lastMerge == (merged == .whole ? .whole : .takenOver), "edit \(kind)")
+        var inPlace = 0, rearranged = 0
+        if case .inPlace? = merged { inPlace = 1 }
+        if case .rearranged? = merged { rearranged = 1 }
+        return [partition.partsTakenOver ? 1 : 0, inPlace, held != nil ? 1 : 0, rearranged]
+    }
+
     @Test("after an edit of each kind, a load offered the last analysis and checks equals a fresh load, and takes the analysis over exactly when no fence input changed, and a group of structural checks or a part of the fence checks exactly when none of its tables did (1,000 fleets, most with broken objects)")
     func reuseEqualsFresh() async {
         let kinds = 8
@@ -70,6 +128,8 @@ struct FenceReuseTests {
         var groupsReusedWithDiagnostics = 0
         var partsReusedWithDiagnostics = 0
         var lineageTaken = 0
+        var checksPatched = 0, fenceChecksPatched = 0, patchedWithDiagnostics = 0
+        var planned = 0, partsTaken = 0, inPlace = 0, heldPlans = 0, rearranged = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
@@ -178,6 +238,10 @@ struct FenceReuseTests {
                 if same && !before.structuralChecks.diagnostics(of: group).isEmpty { groupsReusedWithDiagnostics += 1 }
             }
             #expect(offered.structuralChecks.diagnostics == fresh.structuralChecks.diagnostics, "edit \(kind)")
+            let patchedCounts = Self.checkPatched(offered, fresh, before, kind)
+            checksPatched += patchedCounts[0]
+            fenceChecksPatched += patchedCounts[1]
+            patchedWithDiagnostics += patchedCounts[2]
             // The same for each part of the fence checks.
             #expect(fresh.fenceChecks.reused.isEmpty)
             for part in FenceCheck.Part.allCases {
@@ -231,7 +295,16 @@ struct FenceReuseTests {
             // The analysis speaks of the new state's objects, whichever it came from.
             #expect(offered.fences.state.placementList == fresh.state.placementList)
             if offered.fencesReused { byKind[kind].taken += 1 } else { byKind[kind].not += 1 }
+            if before.isValid && fresh.isValid {
+                let counts = Self.planThroughMemo(fleet, tape: tape, hold: pick % 2 == 0, before: before, offered: offered, fresh: fresh, kind)
+                partsTaken += counts[0]
+                inPlace += counts[1]
+                heldPlans += counts[2]
+                rearranged += counts[3]
+                planned += 1
+            }
         }
+        print("reuseEqualsFresh: checks patched \(checksPatched) (\(patchedWithDiagnostics) with diagnostics), fence checks patched \(fenceChecksPatched); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged), held \(heldPlans)")
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")
@@ -239,6 +312,67 @@ struct FenceReuseTests {
         #expect(groupsReusedWithDiagnostics >= 500, "groups with diagnostics taken over only \(groupsReusedWithDiagnostics) times")
         #expect(partsReusedWithDiagnostics >= 100, "fence check parts with diagnostics taken over only \(partsReusedWithDiagnostics) times")
         #expect(lineageTaken >= 100, "which fences apply and the lineage taken over only \(lineageTaken) times")
+    }
+
+    @Test("after placements are edited in place (replicas, minimum, priority, topology), the placements' checks run for the edited ones alone and say what a fresh load says, in order; planned through a memo, the plan is the whole planner's (600 fleets)")
+    func placementEditsPatchChecks() async {
+        var patched = 0, withDiagnostics = 0, diagnosticsChanged = 0, planned = 0, partsTaken = 0, inPlace = 0, rearranged = 0
+        await propertyCheck(count: 600, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
+            var fleet = RandomFleet(tape: tape)
+            guard !fleet.models.isEmpty && !fleet.topologies.isEmpty else { return }
+            // Placements enough to edit; in odd picks, some whose minimum exceeds their replicas.
+            while fleet.placements.count < 6 {
+                let n = fleet.placements.count + pick
+                fleet.placements.append(.init(model: n % fleet.models.count, topology: n / 3 % fleet.topologies.count,
+                                              replicas: 1 + n % 3, minReplicas: pick % 2 == 1 && n % 5 == 0 ? 4 : 1))
+            }
+            // One to three placements edited in place: their names stay, so their table is patched.
+            var edited = fleet
+            for k in 0 ... pick % 3 {
+                let q = (pick / 3 + k * 5) % edited.placements.count
+                switch (pick / 9 + k) % 4 {
+                case 0: edited.placements[q].replicas += 1 + k
+                case 1: edited.placements[q].minReplicas = edited.placements[q].replicas + pick % 2  // 1: breaks a rule
+                case 2: edited.placements[q].priority += 1
+                default: edited.placements[q].topology = (edited.placements[q].topology + 1 + k) % edited.topologies.count
+                }
+            }
+            let broken = Self.broken(pick % 2 == 0 ? 0 : pick * 37 % 256)
+            let docsBefore = broken + fleet.yaml(.plain), docsAfter = broken + edited.yaml(.plain)
+            let (parsedBefore, cache) = Self.parse(docsBefore)
+            let before = ManifestLoader.assemble(parsedBefore, fileCount: docsBefore.count)
+            let (parsedAfter, _) = Self.parse(docsAfter, reusing: cache)
+            let changedFiles = docsAfter.indices.filter { docsAfter[$0] != docsBefore[$0] }
+            let fresh = ManifestLoader.assemble(parsedAfter, fileCount: docsAfter.count)
+            let offered = ManifestLoader.assemble(parsedAfter, fileCount: docsAfter.count, earlier: before,
+                                                  unchangedKinds: KindSet.all.subtracting(KindSet(.placement)),
+                                                  sameNames: changedFiles.isEmpty ? [] : KindSet(.placement), changedFiles: changedFiles)
+            #expect(offered.diagnostics == fresh.diagnostics)
+            #expect(offered.structuralChecks.diagnostics == fresh.structuralChecks.diagnostics)
+            #expect(offered.fenceChecks.diagnostics == fresh.fenceChecks.diagnostics)
+            let expected = !changedFiles.isEmpty && !before.diagnostics.contains { $0.rule == .nameDuplicate }
+            #expect(offered.tablesPatched == (expected ? KindSet(.placement) : []))
+            #expect(offered.structuralChecks.patched == (expected ? [.placements] : []) && offered.fenceChecks.patched == (expected ? [.placements] : []))
+            guard expected else { return }
+            patched += 1
+            if !fresh.structuralChecks.diagnostics(of: .placements).isEmpty || !fresh.fenceChecks.diagnostics(of: .placements).isEmpty { withDiagnostics += 1 }
+            if before.structuralChecks.diagnostics != fresh.structuralChecks.diagnostics
+                || before.fenceChecks.diagnostics != fresh.fenceChecks.diagnostics { diagnosticsChanged += 1 }
+            if before.isValid && fresh.isValid {
+                let counts = Self.planThroughMemo(fleet, tape: tape, hold: pick % 2 == 0, before: before, offered: offered, fresh: fresh, 0)
+                partsTaken += counts[0]
+                inPlace += counts[1]
+                rearranged += counts[3]
+                planned += 1
+            }
+        }
+        // No tautology: checks were patched with diagnostics in them, and with diagnostics that
+        // the edit changed; plans were made through a memo, their parts taken over and merged in place.
+        #expect(patched >= 60, "checks patched after only \(patched) edits")
+        #expect(withDiagnostics >= 30, "checks patched with diagnostics only \(withDiagnostics) times")
+        #expect(diagnosticsChanged >= 20, "an edit changed the diagnostics only \(diagnosticsChanged) times")
+        #expect(planned >= 10 && partsTaken >= 3 && inPlace >= 3, "planned \(planned), parts taken over \(partsTaken), in place \(inPlace)")
+        print("placementEditsPatchChecks: patched \(patched), with diagnostics \(withDiagnostics), changed \(diagnosticsChanged); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged)")
     }
 
     @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")

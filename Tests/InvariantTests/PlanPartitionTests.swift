@@ -92,13 +92,15 @@ struct PlanPartitionTests {
     @Test("planning again through a memo after an edit gives the whole plan byte for byte, and takes over unchanged parts")
     func memoAfterEdit() async {
         var edits = 0, reusedSome = 0, replannedSome = 0
+        var merges: [String: Int] = [:]
         var byEdit = [Int](repeating: 0, count: 6), linksByEdit = [Int](repeating: 0, count: 6)
         await propertyCheck(count: 1_500, input: tapes, tapes, tapes, Gen.int(in: 0 ... 1_000)) { a, b, c, pick in
             let spare = pick % 2 == 0 ? [Y.jurisdiction("spare")] : []
             guard let (before, observedBefore) = UnionWorld.make([a, b, c], extra: spare) else { return }
             let memo = PlanMemo()
-            let first = PlanParts.plan(before.state, fences: before.fences, observed: observedBefore, source: Self.source, memo: memo)
-            #expect(PlanJSON.render(first) == Self.whole(before, observedBefore))
+            var first: Plan? = PlanParts.plan(before.state, fences: before.fences, observed: observedBefore, source: Self.source, memo: memo)
+            let firstJSON = PlanJSON.render(first!)
+            #expect(firstJSON == Self.whole(before, observedBefore))
             // The edit: one fleet replaced by another (its objects, fences and observation all
             // change); a jurisdiction nothing names added, or the spare one removed; the
             // regions' observation after the plan is applied; or one residency fence changed
@@ -120,7 +122,7 @@ struct PlanPartitionTests {
                 guard !spare.isEmpty, let (l, _) = UnionWorld.make([a, b, c]) else { return }
                 after = l
             case 3:
-                observedAfter = TestSimulator.apply(first, observedBefore, before.state)
+                observedAfter = TestSimulator.apply(first!, observedBefore, before.state)
             case 4:
                 let w = pick % 3
                 guard let (l, _) = UnionWorld.make([a, b, c], extra: spare, edit: { fleets in
@@ -157,11 +159,23 @@ struct PlanPartitionTests {
             #expect(taken.parts == fresh.parts, "edit \(edit)")
             #expect(!fresh.linksTakenOver && !earlier.linksTakenOver)
             if taken.linksTakenOver { linksByEdit[edit] += 1 }
+            // Half the time the first plan is let go, so that the memo holds the last plan's
+            // actions alone (they are then reused without a copy); a plan still held is left as it was.
+            if pick / 12 % 2 == 0 { first = nil }
             let again = PlanParts.plan(after.state, fences: after.fences, observed: observedAfter, source: Self.source, memo: memo)
             #expect(PlanJSON.render(again) == Self.whole(after, observedAfter), "edit \(edit)")
+            if let first { #expect(PlanJSON.render(first) == firstJSON, "edit \(edit): the plan held was changed") }
             edits += 1
             byEdit[edit] += 1
             let (total, reused) = memo.lastParts
+            switch memo.lastMerge {
+            case .gathered?: merges["gathered", default: 0] += 1
+            case .inPlace?: merges["in place", default: 0] += 1
+            case .rearranged?: merges["rearranged", default: 0] += 1
+            case .takenOver?: merges["taken over", default: 0] += 1
+            case .whole?: merges["whole", default: 0] += 1
+            case nil: Issue.record("no merge after a plan through the memo")
+            }
             if reused > 0 { reusedSome += 1 }
             if reused < total { replannedSome += 1 }
         }
@@ -174,6 +188,8 @@ struct PlanPartitionTests {
         #expect(linksByEdit[0] < byEdit[0], "links taken over after every replaced fleet")
         #expect(reusedSome >= 50, "parts taken over after only \(reusedSome) edits")
         #expect(replannedSome >= 50, "parts planned again after only \(replannedSome) edits")
+        // Every way of merging through a memo ran (each plan compared above with the whole planner's).
+        for merge in ["in place", "rearranged", "taken over"] { #expect(merges[merge, default: 0] >= 20, "\(merge): \(merges)") }
     }
 
     @Test("a partition takes over the last one's links only while they hold: an edit that links or adds objects has them made again")
@@ -264,6 +280,16 @@ struct PlanPartitionTests {
         let again = PlanParts.plan(patched.state, fences: patched.fences, observed: observed, source: Self.source, memo: memo)
         #expect(PlanJSON.render(again) == Self.whole(fresh, observed))
         #expect(memo.lastParts == (2, 1))
+        // The parts were taken over (the placements' references are the same), and the last
+        // plan's actions kept in place but p-eu's part's. The checks of the placements were
+        // run for p-eu alone.
+        #expect(PlanPartition(patched.state, fences: patched.fences, observed: observed,
+                              earlier: PlanPartition(before.state, fences: before.fences, observed: observed)).partsTakenOver)
+        #expect(memo.lastMerge == .inPlace(parts: 1))
+        #expect(patched.structuralChecks.patched == [.placements] && patched.fenceChecks.patched == [.placements])
+        // The same state again: the plan is taken over whole.
+        let third = PlanParts.plan(patched.state, fences: patched.fences, observed: observed, source: Self.source, memo: memo)
+        #expect(memo.lastParts == (2, 2) && memo.lastMerge == .takenOver && PlanJSON.render(third) == PlanJSON.render(again))
         // The last table is held weakly: once it is gone, no table passes for it, not even one
         // made where it was.
         var gone: LoadResult? = ManifestLoader.assemble(parse(docs(replicas: 1)), fileCount: 12)
