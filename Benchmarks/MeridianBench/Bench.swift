@@ -352,6 +352,11 @@ struct MeridianBench {
             /// fence checks, were taken over.
             var checksReused = 0
             var fenceChecksReused = 0
+            /// How many groups and parts were patched: run for the replaced placements alone.
+            var checksPatched = 0
+            /// How the plan's parts were merged (see `PlanMemo.Merge`).
+            var merge = "none"
+            var fenceChecksPatched = 0
         }
         enum Edit { case jurisdiction, placement }
         // The files each kind of edit takes in turn, from the middle of the fleet on (round
@@ -396,6 +401,10 @@ struct MeridianBench {
                     precondition(result.fencesReused == (edit == .placement), "fences taken over: \(result.fencesReused) after a \(edit) edit")
                     // The artifacts' checks read artifacts, regions and fences, which neither edit changes.
                     precondition(result.structuralChecks.reused.contains(.artifacts), "the artifacts' checks were run again after a \(edit) edit")
+                    // A placement's replicas changed: its table is patched, and the placements'
+                    // checks run for it alone.
+                    precondition(edit == .jurisdiction || (result.structuralChecks.patched == [.placements] && result.fenceChecks.patched == [.placements]),
+                                 "the placements' checks were not patched after a placement edit")
                     let t1 = Clock.monotonic()
                     let plan = PlanParts.plan(result.state, fences: result.fences, observed: observedOnce, source: source0, memo: memo)
                     let t2 = Clock.monotonic()
@@ -416,6 +425,16 @@ struct MeridianBench {
                     best.tablesPatched = made.made.result.tablesPatched.rawValue.nonzeroBitCount
                     best.checksReused = made.made.result.structuralChecks.reused.count
                     best.fenceChecksReused = made.made.result.fenceChecks.reused.count
+                    best.checksPatched = made.made.result.structuralChecks.patched.count
+                    switch memo.lastMerge {
+                    case .gathered?: best.merge = "every action copied into place"
+                    case let .inPlace(parts)?: best.merge = "the last plan's actions kept in place, \(parts) part\(parts == 1 ? "" : "s") written"
+                    case let .rearranged(parts)?: best.merge = "the last plan's actions moved and renamed, \(parts) part\(parts == 1 ? "" : "s") copied"
+                    case .takenOver?: best.merge = "the last plan taken over whole"
+                    case .whole?: best.merge = "planned whole"
+                    case nil: best.merge = "none"
+                    }
+                    best.fenceChecksPatched = made.made.result.fenceChecks.patched.count
                 }
             }
             return best
@@ -518,7 +537,7 @@ struct MeridianBench {
                 continue
             }
             row(label, ms(d.seconds), String(format: "%.2f", ratio(d.seconds)), String(format: "≤ 50 ms: %@", d.seconds <= 0.05 ? "met" : "MISSED"))
-            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over), re-check \(ms(d.parts.verify))")
+            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over, \(d.checksPatched) and \(d.fenceChecksPatched) patched) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over; \(d.merge)), re-check \(ms(d.parts.verify))")
         }
         if cliRSS > 0 {
             let x = Double(cliRSS) / Double(yamlBytes)
@@ -544,7 +563,8 @@ struct MeridianBench {
             ["seconds": d.seconds, "ratioToFloor": ratio(d.seconds), "target": 0.05, "met": d.seconds <= 0.05,
              "loadSeconds": d.parts.load, "planSeconds": d.parts.plan, "recheckSeconds": d.parts.verify,
              "planParts": d.planParts.total, "planPartsReused": d.planParts.reused, "fencesReused": d.fencesReused,
-             "tablesReused": d.tablesReused, "tablesPatched": d.tablesPatched, "structuralChecksReused": d.checksReused, "fenceChecksReused": d.fenceChecksReused]
+             "tablesReused": d.tablesReused, "tablesPatched": d.tablesPatched, "structuralChecksReused": d.checksReused, "fenceChecksReused": d.fenceChecksReused,
+             "structuralChecksPatched": d.checksPatched, "merge": d.merge, "fenceChecksPatched": d.fenceChecksPatched]
         }
         if let jsonOut {
             var figures: [String: Any] = [
