@@ -26,9 +26,17 @@ public enum PlanParts {
         // For each part taken over, the last plan's part it is.
         var was: [Int?] = Array(repeating: nil, count: all.count)
         if let last {
+            // Each part taken over, or else planned on the spot: the parts that changed are
+            // planned while the others are compared.
             let reuse = Reuse(partition, from: last.partition, plans: last.plans)
-            was = each(all, partition, threads: threads) { reuse.match(forPart: $0) }
-            for p in all { if let q = was[p] { plans[p] = last.plans[q] } }
+            let found = each(all, partition, threads: threads) { p -> (Int?, PartPlan?) in
+                if let q = reuse.match(forPart: p) { return (q, nil) }
+                return (nil, partition.plan(part: p))
+            }
+            for p in all {
+                was[p] = found[p].0
+                plans[p] = found[p].1 ?? last.plans[found[p].0!]
+            }
         }
         // The last plan's merge holds while the regions are the same names in the same order
         // (its keys are their positions). Its actions are taken out; the rest of it is let go
@@ -41,8 +49,9 @@ public enum PlanParts {
             swap(&lastActions, &last!.actions)
             letGo(&last)
         }
-        let missing = all.filter { plans[$0] == nil }
-        for (i, plan) in zip(missing, each(missing, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
+        let missing = all.filter { was[$0] == nil }
+        let unplanned = all.filter { plans[$0] == nil }
+        for (i, plan) in zip(unplanned, each(unplanned, partition, threads: threads, { partition.plan(part: $0) })) { plans[i] = plan }
         var done = plans.map { $0! }
         plans = []
         let reused = all.count - missing.count
@@ -82,9 +91,10 @@ public enum PlanParts {
             }
         } else if let lastOrder, lastActions.count == lastOrder.count, few(missing) {
             // Another number of actions (a part planned again has more or fewer): every later
-            // action moved. They are moved into the new plan, not copied, and renamed.
-            let actions = order.rearranged(&lastActions, from: lastOrder, was: was, plans: done)
-            letGo(&lastActions)
+            // action moves. They are moved within the array, not copied, and renamed.
+            var actions: [Action] = []
+            swap(&actions, &lastActions)
+            order.rearrange(&actions, from: lastOrder, was: was, plans: done)
             remember(order, actions, .rearranged(parts: missing.count))
             return order.plan(actions, source: source)
         }

@@ -304,6 +304,42 @@ struct PlanPartitionTests {
         #expect(orphan.state.placements.holdsSameObjects(as: f) && !orphan.state.placements.holdsSameObjects(as: b))
     }
 
+    @Test("a memo's plan with more or fewer actions than the last moves the last plan's actions into place and renames them: the whole planner's plan each time, a plan held left as it was")
+    func rearrangeGrowsAndShrinks() throws {
+        // Two fleets that share nothing; the EU one has one placement more in every other state.
+        // Its part is planned again each time; the US part's actions, after the EU's in each
+        // phase, move up or down and are renamed.
+        func docs(extra: Bool) -> [String] {
+            [Y.jurisdiction("eu"), Y.jurisdiction("us"),
+             Y.region("eu-1", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+             Y.region("us-1", "us", extra: "  capacity: {accelerators: [{type: gpu, count: 8}]}\n"),
+             Y.artifact("a-eu", origin: "eu-1"), Y.artifact("b-eu", origin: "eu-1"), Y.artifact("a-us", origin: "us-1"),
+             Y.model("m-eu", ["a-eu"]), Y.model("n-eu", ["b-eu"]), Y.model("m-us", ["a-us"]),
+             Y.topology("t-eu", mode: "single-region", [("eu-1", nil)], failover: []),
+             Y.topology("t-us", mode: "single-region", [("us-1", nil)], failover: []),
+             Y.placement("p-eu", model: "m-eu", topology: "t-eu"), Y.placement("p-us", model: "m-us", topology: "t-us")]
+                + (extra ? [Y.placement("q-eu", model: "n-eu", topology: "t-eu")] : [])
+        }
+        let small = Y.load(docs(extra: false)), large = Y.load(docs(extra: true))
+        try #require(small.isValid && large.isValid, "\(small.diagnostics) \(large.diagnostics)")
+        let observed = ObservedState(regions: ["eu-1": RegionObservation(jurisdiction: "eu"), "us-1": RegionObservation(jurisdiction: "us")])
+        let memo = PlanMemo()
+        var held: (Plan, String)?
+        var counts: [Int] = []
+        for round in 0 ..< 6 {
+            let loaded = round % 2 == 0 ? small : large
+            let plan = PlanParts.plan(loaded.state, fences: loaded.fences, observed: observed, source: Self.source, memo: memo)
+            #expect(PlanJSON.render(plan) == Self.whole(loaded, observed), "round \(round)")
+            if round > 0 { #expect(memo.lastMerge == .rearranged(parts: 1) && memo.lastParts == (2, 1), "round \(round)") }
+            if let (plan, json) = held { #expect(PlanJSON.render(plan) == json, "round \(round): the plan held was changed") }
+            // Every other plan is held while the next is made (the memo's copy is then shared).
+            held = round % 4 < 2 ? (plan, PlanJSON.render(plan)) : nil
+            counts.append(plan.actions.count)
+        }
+        // The EU placement adds actions, some of them before the US part's in plan order.
+        #expect(counts[1] > counts[0] && counts[0] == counts[2] && counts[1] == counts[3])
+    }
+
     @Test("a part is planned again when a fence it reads changes, even through a jurisdiction it never names")
     func fenceChangeReplans() throws {
         // An unfenced model artifact may live in every jurisdiction: adding one changes its

@@ -467,53 +467,74 @@ public struct MergeOrder: Sendable {
         }
     }
 
-    /// The whole plan's actions, made from the last plan's (`old`, which `last` merged), when
-    /// its parts are the same part plans but for a few: `was[p]` is the part of `last` whose
-    /// plan part `p` of this merge is (nil: planned again). A taken-over part's actions are
-    /// moved out of `old` into their new places, not copied; where one moved, its id is made
-    /// again, and each dependency that moved is renamed in place. A part planned again is
-    /// copied from its plan and numbered, as `gather` does. `old` is left holding the actions
-    /// no part took, and placeholders: the caller lets it go. (Copied first, if the caller of
-    /// the last plan still holds it.)
-    public func rearranged(_ old: inout [Action], from last: MergeOrder, was: [Int?], plans: [PartPlan]) -> [Action] {
-        precondition(old.count == last.count && was.count == partCount && plans.count == partCount, "merge: another plan's actions")
+    /// The whole plan's actions, made in place from the last plan's (`actions`, which `last`
+    /// merged), when its parts are the same part plans but for a few: `was[p]` is the part of
+    /// `last` whose plan part `p` of this merge is (nil: planned again). The two plans may
+    /// have different numbers of actions (a part planned again has more or fewer), so that
+    /// every later action moves. A taken-over part's actions are moved within the array (bits
+    /// moved, nothing copied or retained); where one moved, its id is made again, and each
+    /// dependency that moved is renamed in place. The actions of a part planned again are
+    /// released, and its new ones copied from its plan and numbered, as `gather` does. (The
+    /// array is copied first, if the caller of the last plan still holds it.)
+    ///
+    /// Taken-over actions keep their order (both orders are merges of the same part plans),
+    /// so each moves at most once without overwriting one not yet moved: those moving toward
+    /// the front are moved front to back, then those moving toward the back, back to front.
+    public func rearrange(_ actions: inout [Action], from last: MergeOrder, was: [Int?], plans: [PartPlan]) {
+        let n = count, n0 = last.count
+        precondition(actions.count == n0 && was.count == partCount && plans.count == partCount, "merge: another plan's actions")
         let vacated = Self.vacated
-        return old.withUnsafeMutableBufferPointer { old in
-            [Action](unsafeUninitializedCapacity: count) { out, initialized in
-                let out = out.baseAddress!
-                for p in 0 ..< partCount {
-                    let to = position[p], starts = depStart[p], deps = depList[p]
+        if n > n0 {
+            actions.reserveCapacity(n)
+            actions.append(contentsOf: repeatElement(vacated, count: n - n0))
+        }
+        // Each old slot's new place (-1: its part was planned again, or is gone).
+        var to = [Int32](repeating: -1, count: n0)
+        for p in 0 ..< partCount {
+            guard let q = was[p] else { continue }
+            precondition(last.position[q].count == position[p].count, "merge: another part plan")
+            for i in position[p].indices { to[Int(last.position[q][i])] = position[p][i] }
+        }
+        actions.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            // Slots beyond the last plan's, and those of actions no part takes over, emptied.
+            if n > n0 { (base + n0).deinitialize(count: n - n0) }
+            for k0 in 0 ..< n0 where to[k0] < 0 { (base + k0).deinitialize(count: 1) }
+            for k0 in 0 ..< n0 where to[k0] >= 0 && Int(to[k0]) < k0 { (base + Int(to[k0])).moveInitialize(from: base + k0, count: 1) }
+            for k0 in stride(from: n0 - 1, through: 0, by: -1) where Int(to[k0]) > k0 {
+                (base + Int(to[k0])).moveInitialize(from: base + k0, count: 1)
+            }
+            for p in 0 ..< partCount {
+                let at = position[p], starts = depStart[p], deps = depList[p]
+                guard let q = was[p] else {
                     plans[p].actions.withUnsafeBufferPointer { actions in
-                        guard let q = was[p], last.position[q].count == actions.count else {
-                            for i in actions.indices {
-                                let k = Int(to[i])
-                                (out + k).initialize(to: actions[i])
-                                out[k].id = Planner.actionID(k + 1)
-                                out[k].dependsOn = deps[Int(starts[i]) ..< Int(starts[i + 1])].map { Planner.actionID(Int(to[Int($0)]) + 1) }
-                            }
-                            return
-                        }
-                        let from = last.position[q]
-                        let moved = to != from
                         for i in actions.indices {
-                            let k = Int(to[i]), k0 = Int(from[i])
-                            (out + k).moveInitialize(from: old.baseAddress! + k0, count: 1)
-                            (old.baseAddress! + k0).initialize(to: vacated)
-                            guard moved else { continue }
-                            if k != k0 { out[k].id = Planner.actionID(k + 1) }
-                            for j in Int(starts[i]) ..< Int(starts[i + 1]) {
-                                let d = Int(deps[j])
-                                if to[d] != from[d] { out[k].dependsOn[j - Int(starts[i])] = Planner.actionID(Int(to[d]) + 1) }
-                            }
+                            let k = Int(at[i])
+                            (base + k).initialize(to: actions[i])
+                            base[k].id = Planner.actionID(k + 1)
+                            base[k].dependsOn = deps[Int(starts[i]) ..< Int(starts[i + 1])].map { Planner.actionID(Int(at[Int($0)]) + 1) }
                         }
                     }
+                    continue
                 }
-                initialized = count
+                let from = last.position[q]
+                guard at != from else { continue }
+                for i in at.indices {
+                    let k = Int(at[i])
+                    if k != Int(from[i]) { base[k].id = Planner.actionID(k + 1) }
+                    for j in Int(starts[i]) ..< Int(starts[i + 1]) {
+                        let d = Int(deps[j])
+                        if at[d] != from[d] { base[k].dependsOn[j - Int(starts[i])] = Planner.actionID(Int(at[d]) + 1) }
+                    }
+                }
             }
+            // Slots beyond this plan's: empty now, filled to be removed.
+            if n < n0 { (base + n).initialize(repeating: vacated, count: n0 - n) }
         }
+        if n < n0 { actions.removeLast(n0 - n) }
     }
 
-    /// What `rearranged` leaves in the slots it moved actions out of.
+    /// What `rearrange` puts in slots it empties before it removes them or fills them.
     private static let vacated = Action(kind: .purge, reason: ReasonText(""))
 
     /// `body` of each part's actions in place, in part order (for `gather`).
@@ -680,17 +701,24 @@ public struct Reuse: Sendable {
         }
         // Effective fences: the same artifacts are in both parts, in the same order. Most
         // fences are unchanged; one that changed matters only if the planner reads it.
-        var modelArtifacts: Set<String>?
+        // The planner reads an artifact's fence where a model of the part uses it, or a region
+        // of the part reports a copy of it: both sets made once, at the first fence that
+        // changed (a jurisdiction added changes every unfenced artifact's; looking each up in
+        // every region's report was most of the comparison).
+        var read: Set<String>?
         for k in part.artifacts.indices {
             let (x, y) = (effective(old, was.artifacts[k]), effective(new, part.artifacts[k]))
             if let x, let y, same(x, y) { continue }
             if x == nil && y == nil { continue }
             let name = state.artifacts.list[Int(part.artifacts[k])].meta.name
-            if modelArtifacts == nil {
-                modelArtifacts = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
+            if read == nil {
+                var names = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
+                for r in part.regions {
+                    if let copies = observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts { names.formUnion(copies.keys) }
+                }
+                read = names
             }
-            if modelArtifacts!.contains(name) { return nil }
-            for r in part.regions where observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts[name] != nil { return nil }
+            if read!.contains(name) { return nil }
         }
         return i
     }
