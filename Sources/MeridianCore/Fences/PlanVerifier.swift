@@ -55,10 +55,12 @@ public enum PlanVerifier {
         /// region's second and later lookups cost no hashing.
         private var regionFacts: [RegionFact] = []
         private var factOf: [Int32]
-        /// The region last asked about, and its fact's place in `regionFacts`: a plan's actions
-        /// come in runs on one region, and comparing a name costs less than hashing it (the
-        /// lookup by name was most of the facts' time).
-        private var lastRegion: (name: RegionName, fact: Int)?
+        /// The two regions last asked about, the latest first, and their facts' places in
+        /// `regionFacts`: a plan's actions come in runs on one region (a copy's, on it and the
+        /// region it comes from), and comparing a name costs less than hashing it (the lookup
+        /// by name was most of the facts' time).
+        private var recent: (RegionName, Int)?
+        private var before: (RegionName, Int)?
         /// True when the analysis was computed from this very artifact table (the same
         /// storage, so the same artifacts at the same positions): an artifact's effective fence
         /// is then read by the position already found, not looked up by name a second time.
@@ -79,10 +81,14 @@ public enum PlanVerifier {
         }
 
         private mutating func fact(_ r: RegionName) -> RegionFact {
-            if let (name, f) = lastRegion, name == r { return regionFacts[f] }
+            if let (name, f) = recent, name == r { return regionFacts[f] }
+            if let (name, f) = before, name == r {
+                swap(&recent, &before)
+                return regionFacts[f]
+            }
             guard let k = state.regions.position(of: r) else { return .undeclared }
             if factOf[k] >= 0 {
-                lastRegion = (r, Int(factOf[k]))
+                (before, recent) = (recent, (r, Int(factOf[k])))
                 return regionFacts[Int(factOf[k])]
             }
             let fact: RegionFact
@@ -95,7 +101,7 @@ public enum PlanVerifier {
                 fact = .closure(fences.regionClosure[r])
             }
             factOf[k] = Int32(regionFacts.count)
-            lastRegion = (r, regionFacts.count)
+            (before, recent) = (recent, (r, regionFacts.count))
             regionFacts.append(fact)
             return fact
         }
