@@ -71,15 +71,15 @@ public enum PlanParts {
             remember(nil, [], .whole)
             return Planner.plan(state, fences: fences, observed: observed, source: source)
         }
+        // Whether `parts` hold few enough actions to be written into the last plan's: more
+        // than half, in a plan large enough to be gathered on every core, are gathered below.
+        func few(_ parts: [Int]) -> Bool {
+            order.count < 4_096 || parts.reduce(0, { $0 + done[$1].actionCount }) <= order.count / 2
+        }
         // In place: the last plan's actions, where only the parts planned again, or moved, are
         // written (each numbered where it goes). A part taken over whose actions keep their
         // positions keeps its actions as they were, ids and dependencies included. The array
         // is copied first if the caller still holds the last plan.
-        // More than half the actions to copy, in a plan large enough to be gathered on every
-        // core: gathered below.
-        func few(_ parts: [Int]) -> Bool {
-            order.count < 4_096 || parts.reduce(0, { $0 + done[$1].actionCount }) <= order.count / 2
-        }
         if let lastOrder, lastActions.count == order.count {
             let placed = all.filter { p in !(was[p].map { order.samePlaces(part: p, as: lastOrder, part: $0) } ?? false) }
             if few(placed) {
@@ -209,7 +209,6 @@ public final class PlanMemo: Sendable {
     struct Last: Sendable {
         let partition: PlanPartition
         let plans: [PartPlan]
-        let reused: Int
         /// The merge of `plans`, and the whole plan's actions it made (nil and none when the
         /// whole planner made the plan).
         let order: MergeOrder?
@@ -245,7 +244,7 @@ public final class PlanMemo: Sendable {
     func remember(_ partition: PlanPartition, _ plans: [PartPlan], reused: Int, order: MergeOrder?, actions: [Action], merge: Merge) -> Last? {
         counts.withLock { $0 = (plans.count, reused, merge) }
         return state.withLock { last in
-            defer { last = Last(partition: partition, plans: plans, reused: reused, order: order, actions: actions) }
+            defer { last = Last(partition: partition, plans: plans, order: order, actions: actions) }
             return last
         }
     }

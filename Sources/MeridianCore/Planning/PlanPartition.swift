@@ -402,6 +402,13 @@ public struct MergeOrder: Sendable {
         position[p] == old.position[q]
     }
 
+    /// Gives `action`, the `i`th of part `p`'s plan, its id and its dependencies by id, where
+    /// this merge puts them (each id made as it is needed: for a few parts' actions, not all).
+    func number(_ action: inout Action, part p: Int, index i: Int) {
+        action.id = Planner.actionID(Int(position[p][i]) + 1)
+        action.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
+    }
+
     /// Writes the actions of each of `parts` (part plans of this merge, `plans`) in place in
     /// `actions`, the whole plan's, numbered: what `gather` gives at those positions.
     public func place(parts: [Int], of plans: [PartPlan], into actions: UnsafeMutableBufferPointer<Action>) {
@@ -409,11 +416,9 @@ public struct MergeOrder: Sendable {
         for p in parts {
             plans[p].actions.withUnsafeBufferPointer { a in
                 for i in a.indices {
-                    let k = Int(position[p][i])
                     var action = a[i]
-                    action.id = Planner.actionID(k + 1)
-                    action.dependsOn = depList[p][Int(depStart[p][i]) ..< Int(depStart[p][i + 1])].map { Planner.actionID(Int(position[p][Int($0)]) + 1) }
-                    actions[k] = action
+                    number(&action, part: p, index: i)
+                    actions[Int(position[p][i])] = action
                 }
             }
         }
@@ -509,10 +514,8 @@ public struct MergeOrder: Sendable {
                 guard let q = was[p] else {
                     plans[p].actions.withUnsafeBufferPointer { actions in
                         for i in actions.indices {
-                            let k = Int(at[i])
-                            (base + k).initialize(to: actions[i])
-                            base[k].id = Planner.actionID(k + 1)
-                            base[k].dependsOn = deps[Int(starts[i]) ..< Int(starts[i + 1])].map { Planner.actionID(Int(at[Int($0)]) + 1) }
+                            (base + Int(at[i])).initialize(to: actions[i])
+                            number(&base[Int(at[i])], part: p, index: i)
                         }
                     }
                     continue
