@@ -38,7 +38,7 @@ struct StructuralValidator {
         case .models: for m in state.modelList { v.check(m) }
         case .topologies: for t in state.topologyList { v.check(t) }
         case .guardrails: for g in state.guardrailList { v.check(g) }
-        case .placements: for p in state.placementList { v.check(p) }
+        case .placements: return placements(on: state, at: state.placements.list.indices).diagnostics
         }
         return v.diagnostics
     }
