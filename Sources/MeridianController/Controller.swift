@@ -270,7 +270,9 @@ public final class Controller: Service, Sendable {
         let parts = planMemo.lastParts
         Gauge(label: "meridian_plan_parts").record(parts.total)
         Gauge(label: "meridian_plan_parts_reused").record(parts.reused)
-        let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed)
+        // Checked through the memo: the actions of part plans the last cycle's check found
+        // clean, under facts that still hold, are taken over (compared with those plans).
+        let violations = PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observed, memo: planMemo)
         if !violations.isEmpty {
             Counter(label: "meridian_fence_violations_total").increment(by: violations.count)
             return fail("the plan breaks a fence, nothing applied: " + violations.map(\.description).joined(separator: "; "))

@@ -249,6 +249,40 @@ public final class PlanMemo: Sendable {
         }
     }
 
+    /// The last check of a plan through this memo, for the next to take over (see
+    /// `PlanCheck.verify(…, memo:)`): the facts it read, and which part plans it found clean.
+    struct Checked: Sendable {
+        let state: DesiredState
+        let fences: FenceAnalysis
+        /// Per region of `state`, in order: the jurisdiction the observation said it attests.
+        let attested: [String?]
+        let plans: [PartPlan]
+        let clean: [Bool]
+    }
+    private let checked = Mutex<Checked?>(nil)
+    private let checkCounts = Mutex<(checked: Int, total: Int)?>(nil)
+
+    /// The last plan's merge and part plans (left in the memo), or nil when the whole
+    /// planner made it.
+    func merged() -> (order: MergeOrder, plans: [PartPlan])? {
+        state.withLock { last in last.flatMap { l in l.order.map { ($0, l.plans) } } }
+    }
+
+    func lastChecked() -> Checked? { checked.withLock { $0 } }
+
+    /// Keeps this check, and hands back the one it replaces.
+    func rememberCheck(_ check: Checked?, checked n: Int, of total: Int) -> Checked? {
+        checkCounts.withLock { $0 = (n, total) }
+        return checked.withLock { last in
+            defer { last = check }
+            return last
+        }
+    }
+
+    /// Of the last re-check through this memo: how many actions it checked, of how many (the
+    /// others it took over from the check before).
+    public var lastCheck: (checked: Int, total: Int)? { checkCounts.withLock { $0 } }
+
     /// Of the last plan: how many parts it had, and how many it took over unplanned.
     public var lastParts: (total: Int, reused: Int) { counts.withLock { ($0.total, $0.reused) } }
 

@@ -104,8 +104,10 @@ struct FenceReuseTests {
         let firstJSON = PlanJSON.render(first)
         let held: Plan? = hold ? first : nil
         let whole = PlanJSON.render(Planner.plan(fresh.state, fences: fresh.fences, observed: observed, source: source))
+        _ = checkThroughMemo(first, before, observed, memo, pick: tape.count)
         let again = PlanParts.plan(offered.state, fences: offered.fences, observed: observed, source: source, memo: memo)
         #expect(PlanJSON.render(again) == whole, "edit \(kind)")
+        let checked = checkThroughMemo(again, offered, observed, memo, pick: tape.count + kind)
         if let held { #expect(PlanJSON.render(held) == firstJSON, "edit \(kind): the plan held was changed") }
         let merged = memo.lastMerge
         let earlier = PlanPartition(before.state, fences: before.fences, observed: observed)
@@ -113,10 +115,71 @@ struct FenceReuseTests {
         #expect(partition.parts == PlanPartition(fresh.state, fences: fresh.fences, observed: observed).parts, "edit \(kind)")
         let third = PlanParts.plan(fresh.state, fences: fresh.fences, observed: observed, source: source, memo: memo)
         #expect(PlanJSON.render(third) == whole && memo.lastMerge == (merged == .whole ? .whole : .takenOver), "edit \(kind)")
+        // The fresh load's tables are its own: nothing of the last check is taken over.
+        let checkedFresh = checkThroughMemo(third, fresh, observed, memo, pick: tape.count + 1)
+        #expect(!checkedFresh.tookOver, "edit \(kind): a check of a fresh load took the last check over")
         var inPlace = 0, rearranged = 0
         if case .inPlace? = merged { inPlace = 1 }
         if case .rearranged? = merged { rearranged = 1 }
-        return [partition.partsTakenOver ? 1 : 0, inPlace, held != nil ? 1 : 0, rearranged]
+        return [partition.partsTakenOver ? 1 : 0, inPlace, held != nil ? 1 : 0, rearranged, checked.tookOver ? 1 : 0, checked.found ? 1 : 0]
+    }
+
+    /// The re-check through the memo `plan` was just made through (`PlanCheck.verify(…,
+    /// memo:)`) answers exactly as checking every action: for the plan; then for the plan
+    /// while a region it acts on attests another jurisdiction, and as it was again; then for
+    /// the plan with one of its stage actions moved to a region outside the artifact's fence
+    /// (what a faulty merge could do). Gives whether the first check took any action over,
+    /// and whether the broken cases found violations (the moved stage must be one of them).
+    static func checkThroughMemo(_ plan: Plan, _ load: LoadResult, _ observed: ObservedState, _ memo: PlanMemo, pick: Int) -> (tookOver: Bool, found: Bool) {
+        @discardableResult
+        func same(_ plan: Plan, _ observed: ObservedState, _ what: String) -> [PlanVerifier.Violation] {
+            let all = PlanVerifier.verify(plan, state: load.state, fences: load.fences, observed: observed)
+            let taken = PlanCheck.verify(plan, state: load.state, fences: load.fences, observed: observed, memo: memo,
+                                         threads: 1 + pick % 3, minimumPart: 1)
+            #expect(taken == all, "\(what): \(taken) against \(all)")
+            return all
+        }
+        let clean = same(plan, observed, "the plan").isEmpty
+        let tookOver = memo.lastCheck.map { $0.checked < $0.total } ?? false
+        // Checked again as it is: every action taken over.
+        if clean {
+            same(plan, observed, "the plan again")
+            #expect(memo.lastCheck?.checked == 0, "the plan checked again: \(String(describing: memo.lastCheck))")
+        }
+        var found = false
+        let acting = plan.actions.compactMap { $0.kind == .stageArtifact || $0.kind == .deploy ? $0.region : nil }
+        if !acting.isEmpty {
+            let r = acting[pick % acting.count]
+            var tampered = observed
+            var o = tampered.regions[r.rawValue] ?? RegionObservation()
+            o.jurisdiction = "elsewhere"
+            tampered.regions[r.rawValue] = o
+            let v = same(plan, tampered, "\(r) attests another jurisdiction")
+            #expect(!v.isEmpty, "\(r) attests another jurisdiction, and no action into it breaks a fence")
+            found = found || !v.isEmpty
+            // Exactly the actions that name the region are checked again.
+            if clean {
+                let naming = plan.actions.filter { $0.region == r || $0.from == r || $0.weights?[r] != nil }.count
+                #expect(memo.lastCheck?.checked == naming, "\(String(describing: memo.lastCheck)) checked, \(naming) name \(r)")
+            }
+            same(plan, observed, "\(r) attests its jurisdiction again")
+        }
+        let stages = plan.actions.indices.filter { plan.actions[$0].kind == .stageArtifact }
+        if !stages.isEmpty {
+            let k = stages[pick % stages.count], a = plan.actions[k]
+            if let artifact = a.artifact, let e = load.fences.effectiveFence(of: artifact),
+               let outside = load.state.regionList.first(where: { !load.fences.isInside($0.name, e) }) {
+                var moved = plan
+                moved.actions[k] = Action(id: a.id, kind: .stageArtifact, region: outside.name, artifact: artifact, from: a.from,
+                                          dependsOn: a.dependsOn, reason: a.reasonText)
+                let v = same(moved, observed, "a stage moved to \(outside.name)")
+                #expect(v.contains { $0.actionID == a.id }, "a stage moved to \(outside.name), outside its fence, was not found")
+                // The one action that is not its part plan's is checked, and nothing else.
+                if clean { #expect(memo.lastCheck?.checked == 1, "\(String(describing: memo.lastCheck)) checked for one action moved") }
+                found = found || !v.isEmpty
+            }
+        }
+        return (tookOver, found)
     }
 
     @Test("after an edit of each kind, a load offered the last analysis and checks equals a fresh load, and takes the analysis over exactly when no fence input changed, and a group of structural checks or a part of the fence checks exactly when none of its tables did (1,000 fleets, most with broken objects)")
@@ -130,6 +193,7 @@ struct FenceReuseTests {
         var lineageTaken = 0
         var checksPatched = 0, fenceChecksPatched = 0, patchedWithDiagnostics = 0
         var planned = 0, partsTaken = 0, inPlace = 0, heldPlans = 0, rearranged = 0
+        var checksTakenOver = 0, brokenFound = 0
         await propertyCheck(count: 1_000, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             let fleet = RandomFleet(tape: tape)
             var edited = fleet
@@ -301,9 +365,13 @@ struct FenceReuseTests {
                 inPlace += counts[1]
                 heldPlans += counts[2]
                 rearranged += counts[3]
+                checksTakenOver += counts[4]
+                brokenFound += counts[5]
                 planned += 1
             }
         }
+        print("reuseEqualsFresh: re-checks taken over \(checksTakenOver), broken cases found \(brokenFound)")
+        #expect(brokenFound >= 5, "broken cases found only \(brokenFound) times")
         print("reuseEqualsFresh: checks patched \(checksPatched) (\(patchedWithDiagnostics) with diagnostics), fence checks patched \(fenceChecksPatched); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged), held \(heldPlans)")
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
@@ -317,6 +385,7 @@ struct FenceReuseTests {
     @Test("after placements are edited in place (replicas, minimum, priority, topology), the placements' checks run for the edited ones alone and say what a fresh load says, in order; planned through a memo, the plan is the whole planner's (600 fleets)")
     func placementEditsPatchChecks() async {
         var patched = 0, withDiagnostics = 0, diagnosticsChanged = 0, planned = 0, partsTaken = 0, inPlace = 0, rearranged = 0
+        var checksTakenOver = 0
         await propertyCheck(count: 600, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
             var fleet = RandomFleet(tape: tape)
             guard !fleet.models.isEmpty && !fleet.topologies.isEmpty else { return }
@@ -363,6 +432,7 @@ struct FenceReuseTests {
                 partsTaken += counts[0]
                 inPlace += counts[1]
                 rearranged += counts[3]
+                checksTakenOver += counts[4]
                 planned += 1
             }
         }
@@ -372,7 +442,77 @@ struct FenceReuseTests {
         #expect(withDiagnostics >= 30, "checks patched with diagnostics only \(withDiagnostics) times")
         #expect(diagnosticsChanged >= 20, "an edit changed the diagnostics only \(diagnosticsChanged) times")
         #expect(planned >= 10 && partsTaken >= 3 && inPlace >= 3, "planned \(planned), parts taken over \(partsTaken), in place \(inPlace)")
-        print("placementEditsPatchChecks: patched \(patched), with diagnostics \(withDiagnostics), changed \(diagnosticsChanged); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged)")
+        print("placementEditsPatchChecks: patched \(patched), with diagnostics \(withDiagnostics), changed \(diagnosticsChanged); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged), re-checks taken over \(checksTakenOver)")
+    }
+
+    @Test("after a placement of one of three fleets is edited, the re-check through the memo takes the other fleets' part plans over, checks the rest, and answers as checking every action does, also for a region attesting another jurisdiction and an action moved outside its fence (1,500 edits)")
+    func recheckTakesOver() async {
+        var planned = 0, tookOver = 0, found = 0
+        await propertyCheck(count: 1_500, input: tapes, Gen.int(in: 0 ... 10_000)) { tape, pick in
+            // One fleet three times, each under names of its own: three parts at least.
+            let outcome = Self.recheckAfterPlacementEdit([tape, tape, tape], pick: pick)
+            planned += outcome[0]
+            tookOver += outcome[1]
+            found += outcome[2]
+        }
+        print("recheckTakesOver: planned \(planned), re-checks taken over \(tookOver), broken cases found \(found)")
+        #expect(planned >= 50 && tookOver >= 15 && found >= 20, "planned \(planned), taken over \(tookOver), found \(found)")
+    }
+
+    /// Three fleets loaded together; one placement of the fleet `pick` names gets more replicas,
+    /// loaded as the controller loads it (every other table lent, the placements' patched).
+    /// Planned and checked through one memo before and after. Gives [planned, whether the check
+    /// after the edit took actions over, whether a broken case found violations].
+    static func recheckAfterPlacementEdit(_ tapes: [[Int]], pick: Int) -> [Int] {
+        let fleets = tapes.map { RandomFleet(tape: $0) }
+        let w = pick % fleets.count
+        guard !fleets[w].placements.isEmpty else { return [0, 0, 0] }
+        var edited = fleets
+        edited[w].placements[(pick / 3) % fleets[w].placements.count].replicas += 1
+        func docs(_ f: [RandomFleet]) -> [String] { f.enumerated().flatMap { $0.element.yaml(UnionWorld.names($0.offset)) } }
+        let docsBefore = docs(fleets), docsAfter = docs(edited)
+        let (parsedBefore, cache) = Self.parse(docsBefore)
+        let before = ManifestLoader.assemble(parsedBefore, fileCount: docsBefore.count)
+        let (parsedAfter, _) = Self.parse(docsAfter, reusing: cache)
+        let changedFiles = docsAfter.indices.filter { docsAfter[$0] != docsBefore[$0] }
+        let offered = ManifestLoader.assemble(parsedAfter, fileCount: docsAfter.count, earlier: before,
+                                              unchangedKinds: KindSet.all.subtracting(KindSet(.placement)),
+                                              sameNames: KindSet(.placement), changedFiles: changedFiles)
+        guard before.isValid && offered.isValid else { return [0, 0, 0] }
+        var observed = ObservedState()
+        for (k, fleet) in fleets.enumerated() {
+            observed.regions.merge(UnionWorld.observed(fleet, before.state, tape: tapes[k].reversed(), world: k).regions) { x, _ in x }
+        }
+        let source = PlanSource(commit: nil, digest: "sha256:test", path: "fleet")
+        let memo = PlanMemo()
+        let first = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: source, memo: memo)
+        _ = checkThroughMemo(first, before, observed, memo, pick: pick)
+        let again = PlanParts.plan(offered.state, fences: offered.fences, observed: observed, source: source, memo: memo)
+        #expect(PlanJSON.render(again) == PlanJSON.render(Planner.plan(offered.state, fences: offered.fences, observed: observed, source: source)))
+        let checked = checkThroughMemo(again, offered, observed, memo, pick: pick / 7)
+        // The first plan, checked again against a fence of that fleet that now denies every
+        // jurisdiction (loaded with every other table lent): another analysis, so nothing of
+        // the last check is taken over, and its stages of the fenced artifacts break it.
+        var found = checked.found
+        if !fleets[w].fences.isEmpty {
+            var tightened = fleets
+            tightened[w].fences[pick % fleets[w].fences.count].deny = Array(0 ..< fleets[w].jurisdictions)
+            let docsTight = docs(tightened)
+            // A fence that denied every jurisdiction already: nothing to tighten.
+            guard docsTight != docsBefore else { return [1, checked.tookOver ? 1 : 0, found ? 1 : 0] }
+            let (parsedTight, _) = Self.parse(docsTight, reusing: cache)
+            let tight = ManifestLoader.assemble(parsedTight, fileCount: docsTight.count, earlier: before,
+                                                unchangedKinds: KindSet.all.subtracting(KindSet(.residencyFence)), sameNames: [],
+                                                changedFiles: docsTight.indices.filter { docsTight[$0] != docsBefore[$0] })
+            let memoFirst = PlanMemo()
+            let plan = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: source, memo: memoFirst)
+            #expect(PlanCheck.verify(plan, state: before.state, fences: before.fences, observed: observed, memo: memoFirst).isEmpty)
+            let all = PlanVerifier.verify(plan, state: tight.state, fences: tight.fences, observed: observed)
+            #expect(PlanCheck.verify(plan, state: tight.state, fences: tight.fences, observed: observed, memo: memoFirst, threads: 2, minimumPart: 1) == all)
+            #expect(memoFirst.lastCheck.map { $0.checked == $0.total } ?? false, "a check against another analysis took the last one over")
+            found = found || !all.isEmpty
+        }
+        return [1, checked.tookOver ? 1 : 0, found ? 1 : 0]
     }
 
     @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")

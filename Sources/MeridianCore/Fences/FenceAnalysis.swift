@@ -37,6 +37,9 @@ public struct FenceAnalysis: Sendable {
     /// `init(_:earlier:)`).
     public let lineageTakenOver: Bool
     let regionClosure: [RegionName: RegionClosure]
+    /// This analysis's identity: one per analysis computed, kept by the copies `reused(for:)`
+    /// and `only(_:)` make (see `isSameAnalysis(as:)`).
+    private let token = AnalysisToken()
 
     public enum FenceSource: Sendable, Hashable {
         case byName
@@ -57,6 +60,17 @@ public struct FenceAnalysis: Sendable {
 
     /// The tables an analysis is made of.
     public static let inputs: KindSet = [KindSet(.jurisdiction), KindSet(.region), KindSet(.artifact), KindSet(.residencyFence), KindSet(.model)]
+
+    /// Whether `other` is this very analysis (the same computation: its sets are this one's),
+    /// over tables of models, artifacts and regions that are this one's very storage, so that
+    /// a name looked up in either finds the same position and the same object. Answered
+    /// without comparing anything; false for analyses computed apart, even of equal states.
+    public func isSameAnalysis(as other: FenceAnalysis) -> Bool {
+        token === other.token
+            && state.models.changedPositions(since: other.state.models)?.isEmpty == true
+            && state.artifacts.changedPositions(since: other.state.artifacts)?.isEmpty == true
+            && state.regions.changedPositions(since: other.state.regions)?.isEmpty == true
+    }
 
     /// This analysis over its state with only the tables of `kinds` (`DesiredState.only`):
     /// what reads more than those finds the other tables empty.
@@ -422,3 +436,6 @@ public struct FenceAnalysis: Sendable {
         return "allows only \(describe(fenceSets[fence] ?? JurisdictionSet()))"
     }
 }
+
+/// A fence analysis's identity (see `FenceAnalysis.isSameAnalysis(as:)`).
+final class AnalysisToken: Sendable {}

@@ -573,6 +573,14 @@ public struct PartPlan: Sendable {
 
     public var actionCount: Int { actions.count }
 
+    /// Whether `other` holds this very plan's actions: one storage, which no copy of either
+    /// can change while the other shares it (so the same actions, without comparing them).
+    public func sharesActions(with other: PartPlan) -> Bool {
+        actions.withUnsafeBufferPointer { a in
+            other.actions.withUnsafeBufferPointer { b in a.baseAddress == b.baseAddress && a.count == b.count }
+        }
+    }
+
     /// Its actions, taken out (it holds none after).
     public mutating func takeActions() -> [Action] {
         defer { actions = [] }
