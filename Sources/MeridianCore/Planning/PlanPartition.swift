@@ -505,9 +505,27 @@ public struct MergeOrder: Sendable {
             // Slots beyond the last plan's, and those of actions no part takes over, emptied.
             if n > n0 { (base + n0).deinitialize(count: n - n0) }
             for k0 in 0 ..< n0 where to[k0] < 0 { (base + k0).deinitialize(count: 1) }
-            for k0 in 0 ..< n0 where to[k0] >= 0 && Int(to[k0]) < k0 { (base + Int(to[k0])).moveInitialize(from: base + k0, count: 1) }
-            for k0 in stride(from: n0 - 1, through: 0, by: -1) where Int(to[k0]) > k0 {
-                (base + Int(to[k0])).moveInitialize(from: base + k0, count: 1)
+            // A run of neighbouring slots that move by the same distance moves in one block
+            // (overlapping itself, as a memmove may): after a part with more or fewer actions,
+            // most of the plan is one or a few such runs, and moving its actions one at a
+            // time was most of this merge's time.
+            var k0 = 0
+            while k0 < n0 {
+                let shift = Int(to[k0]) - k0
+                guard to[k0] >= 0 && shift < 0 else { k0 += 1; continue }
+                var end = k0 + 1
+                while end < n0 && to[end] >= 0 && Int(to[end]) - end == shift { end += 1 }
+                (base + k0 + shift).moveInitialize(from: base + k0, count: end - k0)
+                k0 = end
+            }
+            var k1 = n0 - 1
+            while k1 >= 0 {
+                let shift = Int(to[k1]) - k1
+                guard shift > 0 else { k1 -= 1; continue }
+                var start = k1
+                while start > 0 && Int(to[start - 1]) - (start - 1) == shift { start -= 1 }
+                (base + start + shift).moveInitialize(from: base + start, count: k1 - start + 1)
+                k1 = start - 1
             }
             for p in 0 ..< partCount {
                 let at = position[p], starts = depStart[p], deps = depList[p]
