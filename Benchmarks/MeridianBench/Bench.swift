@@ -312,12 +312,18 @@ struct MeridianBench {
         var pyyaml: Double?
         for round in 1 ... runs {
             FileHandle.standardError.write(Data("bench: (a) (b) (c)\(skipPyYAML ? "" : " (f)"), round \(round) of \(runs)\n".utf8))
+            let ta = Clock.monotonic()
             let (events, tf) = try time(floorRun)
             floorEvents = events
             floor = min(floor, tf)
+            let tb = Clock.monotonic()
             let (_, tv) = try time(validateRun)
             validate = min(validate, tv)
+            let tc0 = Clock.monotonic()
             let (c, tc) = try time(coldPlanRun)
+            // The windows on CLOCK_MONOTONIC, for `perf record -k CLOCK_MONOTONIC` and `perf script --time`.
+            FileHandle.standardError.write(Data(String(format: "bench: round %d windows: (a) %.6f,%.6f (b) %.6f,%.6f (c) %.6f,%.6f (CLOCK_MONOTONIC)\n",
+                                                       round, ta, ta + tf, tb, tb + tv, tc0, tc0 + tc).utf8))
             if tc < coldPlan { (planActions, coldParts) = (c.actions, c.parts) }
             coldPlan = min(coldPlan, tc)
             if !skipPyYAML, let p = try pyyamlRun() { pyyaml = min(pyyaml ?? p, p) }
@@ -335,7 +341,8 @@ struct MeridianBench {
         let memo = PlanMemo()
         do {
             let primed = try warm.load(commit: try warm.resolve("main"), path: "fleet")
-            _ = PlanParts.plan(primed.state, fences: primed.fences, observed: observedOnce, source: source0, memo: memo)
+            let plan = PlanParts.plan(primed.state, fences: primed.fences, observed: observedOnce, source: source0, memo: memo)
+            precondition(PlanCheck.verify(plan, state: primed.state, fences: primed.fences, observed: observedOnce, memo: memo).isEmpty)
         }
         struct Incremental {
             var seconds = Double.infinity
@@ -357,6 +364,9 @@ struct MeridianBench {
             /// How the plan's parts were merged (see `PlanMemo.Merge`).
             var merge = "none"
             var fenceChecksPatched = 0
+            /// Of the plan's actions, how many the re-check checked (it took the others over
+            /// from the check before: see `PlanCheck.verify(…, memo:)`).
+            var checked = (actions: 0, of: 0)
         }
         enum Edit { case jurisdiction, placement }
         // The files each kind of edit takes in turn, from the middle of the fleet on (round
@@ -408,7 +418,7 @@ struct MeridianBench {
                     let t1 = Clock.monotonic()
                     let plan = PlanParts.plan(result.state, fences: result.fences, observed: observedOnce, source: source0, memo: memo)
                     let t2 = Clock.monotonic()
-                    precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observedOnce).isEmpty)
+                    precondition(PlanCheck.verify(plan, state: result.state, fences: result.fences, observed: observedOnce, memo: memo).isEmpty)
                     let t3 = Clock.monotonic()
                     // Let go after the clock stops, as in (c).
                     return ((t1 - t0, t2 - t1, t3 - t2), (t0, t3), Made(result: result, observed: observedOnce, plan: plan))
@@ -419,6 +429,8 @@ struct MeridianBench {
                 // The parts taken over from the last plan make exactly the whole planner's plan.
                 let whole = Planner.plan(made.made.result.state, fences: made.made.result.fences, observed: observedOnce, source: source0)
                 precondition(PlanJSON.render(made.made.plan) == PlanJSON.render(whole), "the incremental plan differs from the whole planner's")
+                // And the re-check that took the last one over agrees with checking every action.
+                precondition(PlanCheck.verify(made.made.plan, state: made.made.result.state, fences: made.made.result.fences, observed: observedOnce).isEmpty)
                 if t < best.seconds {
                     (best.seconds, best.parts, best.planParts) = (t, made.parts, memo.lastParts)
                     (best.fencesReused, best.tablesReused) = (made.made.result.fencesReused, made.made.result.tablesReused.rawValue.nonzeroBitCount)
@@ -435,6 +447,7 @@ struct MeridianBench {
                     case nil: best.merge = "none"
                     }
                     best.fenceChecksPatched = made.made.result.fenceChecks.patched.count
+                    best.checked = memo.lastCheck.map { ($0.checked, $0.total) } ?? (0, 0)
                 }
             }
             return best
@@ -537,7 +550,7 @@ struct MeridianBench {
                 continue
             }
             row(label, ms(d.seconds), String(format: "%.2f", ratio(d.seconds)), String(format: "≤ 50 ms: %@", d.seconds <= 0.05 ? "met" : "MISSED"))
-            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over, \(d.checksPatched) and \(d.fenceChecksPatched) patched) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over; \(d.merge)), re-check \(ms(d.parts.verify))")
+            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over, \(d.checksPatched) and \(d.fenceChecksPatched) patched) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over; \(d.merge)), re-check \(ms(d.parts.verify)) (\(d.checked.actions) of \(d.checked.of) actions checked, the rest taken over from the last check)")
         }
         if cliRSS > 0 {
             let x = Double(cliRSS) / Double(yamlBytes)
@@ -564,7 +577,8 @@ struct MeridianBench {
              "loadSeconds": d.parts.load, "planSeconds": d.parts.plan, "recheckSeconds": d.parts.verify,
              "planParts": d.planParts.total, "planPartsReused": d.planParts.reused, "fencesReused": d.fencesReused,
              "tablesReused": d.tablesReused, "tablesPatched": d.tablesPatched, "structuralChecksReused": d.checksReused, "fenceChecksReused": d.fenceChecksReused,
-             "structuralChecksPatched": d.checksPatched, "merge": d.merge, "fenceChecksPatched": d.fenceChecksPatched]
+             "structuralChecksPatched": d.checksPatched, "merge": d.merge, "fenceChecksPatched": d.fenceChecksPatched,
+             "recheckChecked": d.checked.actions, "recheckActions": d.checked.of]
         }
         if let jsonOut {
             var figures: [String: Any] = [
