@@ -515,6 +515,28 @@ struct FenceReuseTests {
         return [1, checked.tookOver ? 1 : 0, found ? 1 : 0]
     }
 
+    @Test("an analysis made again after a model's artifacts changed, or a jurisdiction was added, with which fences apply and the lineage taken over, answers as a fresh one: each model's fence from its artifacts of now")
+    func modelsAnalysedAgain() throws {
+        let base = [
+            Y.jurisdiction("eu"), Y.jurisdiction("us"), Y.region("eu-1", "eu"), Y.region("us-1", "us"),
+            Y.fence("eu-only", allow: ["eu"]), Y.fence("anywhere", allow: ["*"], deny: ["us"]),
+            Y.artifact("a-eu", origin: "eu-1", fences: ["eu-only"]), Y.artifact("a-free", origin: "us-1"),
+            Y.artifact("a-child", origin: "eu-1", parents: ["a-free"], fences: ["anywhere"]),
+        ]
+        let before = Y.load(base + [Y.model("m1", ["a-eu"]), Y.model("m2", ["a-free"])])
+        // The models' artifacts swapped: the same names, so positions taken over would be stale.
+        let swapped = Y.load(base + [Y.model("m1", ["a-free"]), Y.model("m2", ["a-eu", "a-child"])])
+        let added = Y.load(base + [Y.jurisdiction("ch"), Y.model("m1", ["a-eu"]), Y.model("m2", ["a-free"])])
+        for after in [swapped, added] {
+            let again = FenceAnalysis(after.state, earlier: before.fences)
+            #expect(again.lineageTakenOver, "the artifacts and fences did not change")
+            #expect(Self.sameAnswers(again, FenceAnalysis(after.state), after.state))
+        }
+        let fresh = FenceAnalysis(swapped.state)
+        let m1 = try #require(fresh.modelFence(of: ModelName("m1"))), m2 = try #require(fresh.modelFence(of: ModelName("m2")))
+        #expect(m1 == fresh.universe && m2 == fresh.effectiveFence(of: ArtifactName("a-eu")), "\(fresh.describe(m1)), \(fresh.describe(m2))")
+    }
+
     @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")
     func partBoard() throws {
         let loaded = Y.load([

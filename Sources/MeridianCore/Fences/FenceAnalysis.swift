@@ -33,6 +33,15 @@ public struct FenceAnalysis: Sendable {
     /// `parentList[parentStart[i] ..< parentStart[i + 1]]` (undeclared ones dropped).
     let parentStart: [Int32]
     let parentList: [Int32]
+    /// `applied` as positions in `state.fences.list`, in the same flat shape: taken over with it.
+    let appliedStart: [Int32]
+    let appliedList: [Int32]
+    /// Each model's artifacts as positions in `state.artifacts.list` (-1: not declared), flat:
+    /// model k's are `modelArtifactList[modelArtifactStart[k] ..< modelArtifactStart[k + 1]]`.
+    /// Taken over from an earlier analysis whose models and artifacts tables hold the same
+    /// objects (both tables are then the same names in the same order).
+    let modelArtifactStart: [Int32]
+    let modelArtifactList: [Int32]
     /// Whether `applied` and the lineage were taken over from an earlier analysis (see
     /// `init(_:earlier:)`).
     public let lineageTakenOver: Bool
@@ -116,6 +125,11 @@ public struct FenceAnalysis: Sendable {
         universe = all
 
         var sets: [FenceName: JurisdictionSet] = [:]
+        // The same sets by the fence's position, and each fence's position: an artifact's
+        // fences are intersected by position, not looked up by name each time.
+        var setAt: [JurisdictionSet] = []
+        setAt.reserveCapacity(state.fences.list.count)
+        var fencePosition: [FenceName: Int32] = [:]
         var selectorAll: [FenceName] = []
         var selectorIndex: [LabelPair: [FenceName]] = [:]
         for fence in state.fenceList {
@@ -128,6 +142,8 @@ public struct FenceAnalysis: Sendable {
             }
             let deny = JurisdictionSet(fence.deny.compactMap { jIndex[$0.value] })
             sets[fence.name] = allow.subtracting(deny)
+            fencePosition[fence.name] = Int32(setAt.count)
+            setAt.append(allow.subtracting(deny))
             if let labels = fence.matchLabels {
                 // Index each selector by one of its pairs: an artifact then only meets the
                 // selectors that share at least that pair with it.
@@ -145,14 +161,24 @@ public struct FenceAnalysis: Sendable {
         // The intersection of each artifact's own fences.
         var own: [JurisdictionSet] = []
         own.reserveCapacity(count)
-        if let earlier, earlier.state.artifacts.holdsSameObjects(as: state.artifacts), earlier.state.fences.holdsSameObjects(as: state.fences) {
+        let artifactsSame = earlier.map { $0.state.artifacts.holdsSameObjects(as: state.artifacts) } ?? false
+        if let earlier, artifactsSame, earlier.state.fences.holdsSameObjects(as: state.fences) {
             // Each applied fence is declared in this fences table (the earlier's, object for
-            // object), so it has a set.
+            // object, so at the same position), so it has a set.
             applied = earlier.applied
-            for i in applied.indices {
-                var set = all
-                for f in applied[i] { set.formIntersection(sets[f.fence]!) }
-                own.append(set)
+            let takenStarts = earlier.appliedStart, takenList = earlier.appliedList
+            appliedStart = takenStarts
+            appliedList = takenList
+            takenStarts.withUnsafeBufferPointer { starts in
+                takenList.withUnsafeBufferPointer { list in
+                    setAt.withUnsafeBufferPointer { setAt in
+                        for i in 0 ..< count {
+                            var set = all
+                            for k in Int(starts[i]) ..< Int(starts[i + 1]) { set.formIntersection(setAt[Int(list[k])]) }
+                            own.append(set)
+                        }
+                    }
+                }
             }
             parentStart = earlier.parentStart
             parentList = earlier.parentList
@@ -160,6 +186,9 @@ public struct FenceAnalysis: Sendable {
         } else {
             var appliedFences: [[AppliedFence]] = []
             appliedFences.reserveCapacity(count)
+            var appliedStarts: [Int32] = []
+            appliedStarts.reserveCapacity(count + 1)
+            var appliedPositions: [Int32] = []
             // Found while they are listed, so the lineage walk below needs no lookup by name.
             // The fences an artifact's labels select depend on the labels alone, and a fleet's
             // artifacts share a few label maps (the decoder stores a repeated map once): the answer
@@ -196,24 +225,31 @@ public struct FenceAnalysis: Sendable {
                     if seen == nil { seen = Set(list.map(\.fence)) }
                     return seen!.insert(f).inserted
                 }
+                appliedStarts.append(Int32(appliedPositions.count))
                 for f in artifacts[i].fences {
-                    guard let fenceSet = sets[f.value], firstTime(f.value) else { continue }
+                    guard let at = fencePosition[f.value], firstTime(f.value) else { continue }
                     list.append(AppliedFence(fence: f.value, source: .byName))
-                    set.formIntersection(fenceSet)
+                    appliedPositions.append(at)
+                    set.formIntersection(setAt[Int(at)])
                 }
                 if !selectorAll.isEmpty || !selectorIndex.isEmpty {
                     let matched = selected(artifacts[i].meta.labels)
                     if !matched.isEmpty {
                         for f in matched where firstTime(f) {
-                            list.append(AppliedFence(fence: f, source: .bySelector(state.fences[f]!.matchLabels ?? [:])))
-                            set.formIntersection(sets[f]!)
+                            let at = fencePosition[f]!
+                            list.append(AppliedFence(fence: f, source: .bySelector(state.fences.list[Int(at)].matchLabels ?? [:])))
+                            appliedPositions.append(at)
+                            set.formIntersection(setAt[Int(at)])
                         }
                     }
                 }
                 appliedFences.append(list)
                 own.append(set)
             }
+            appliedStarts.append(Int32(appliedPositions.count))
             applied = appliedFences
+            appliedStart = appliedStarts
+            appliedList = appliedPositions
 
             // Lineage as indices, resolved once, in one flat list (each artifact's parents from
             // `parentStart[i]`); undeclared parents (reported as ref.missing) drop out.
@@ -265,18 +301,41 @@ public struct FenceAnalysis: Sendable {
         // A model's fence is the intersection of its artifacts' effective fences; an
         // undeclared artifact (reported as ref.missing) makes it empty: fail closed.
         let models = state.models.list
+        let modelStarts: [Int32], modelList: [Int32]
+        if let earlier, artifactsSame, earlier.state.models.holdsSameObjects(as: state.models) {
+            (modelStarts, modelList) = (earlier.modelArtifactStart, earlier.modelArtifactList)
+        } else {
+            var starts: [Int32] = []
+            starts.reserveCapacity(models.count + 1)
+            var positions: [Int32] = []
+            for k in models.indices {
+                starts.append(Int32(positions.count))
+                for a in models[k].artifacts { positions.append(state.artifacts.position(of: a.value).map(Int32.init) ?? -1) }
+            }
+            starts.append(Int32(positions.count))
+            (modelStarts, modelList) = (starts, positions)
+        }
+        modelArtifactStart = modelStarts
+        modelArtifactList = modelList
         var perModel: [JurisdictionSet] = []
         perModel.reserveCapacity(models.count)
-        for k in models.indices {
-            var set = all
-            for a in models[k].artifacts {
-                guard let at = state.artifacts.position(of: a.value) else {
-                    set = JurisdictionSet()
-                    break
+        modelStarts.withUnsafeBufferPointer { starts in
+            modelList.withUnsafeBufferPointer { list in
+                effectiveByPosition.withUnsafeBufferPointer { effective in
+                    for k in 0 ..< models.count {
+                        var set = all
+                        for j in Int(starts[k]) ..< Int(starts[k + 1]) {
+                            let at = Int(list[j])
+                            guard at >= 0 else {
+                                set = JurisdictionSet()
+                                break
+                            }
+                            set.formIntersection(effective[at])
+                        }
+                        perModel.append(set)
+                    }
                 }
-                set.formIntersection(effectiveByPosition[at])
             }
-            perModel.append(set)
         }
         modelFences = perModel
 
