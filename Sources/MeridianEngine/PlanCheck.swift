@@ -25,8 +25,9 @@ public enum PlanCheck {
 
     /// The check of a plan just made through `memo` (`PlanParts.plan(…, memo:)`), taking over
     /// the memo's last check: an action of a part plan that check found clean is not checked
-    /// again while the facts it read hold (the same fence analysis over the very tables of
-    /// artifacts and regions, and each region attesting what it did), and it is that part
+    /// again while the facts it read hold (the very tables of artifacts and regions, the same
+    /// fence analysis or one that decides every check alike (`decidesAsBefore`: a
+    /// jurisdiction added), and each region attesting what it did), and it is that part
     /// plan's action, compared field by field. An action naming a region whose attestation
     /// changed, or setting traffic for a placement that may have changed, is checked again.
     /// The answer is exactly `verify(plan, …)`'s. Without a memo, or for a plan the whole
@@ -42,7 +43,7 @@ public enum PlanCheck {
         let (order, plans) = merged
         let attested = state.regions.list.map { observed.regions[$0.name.rawValue]?.jurisdiction }
         let takeover: PlanVerifier.Takeover
-        if let last = memo.lastChecked(), fences.isSameAnalysis(as: last.fences),
+        if let last = memo.lastChecked(), fences.isSameAnalysis(as: last.fences) || fences.decidesAsBefore(last.fences),
            state.artifacts.changedPositions(since: last.state.artifacts)?.isEmpty == true,
            state.regions.changedPositions(since: last.state.regions)?.isEmpty == true {
             // The same regions at the same positions: compared by position.

@@ -37,6 +37,9 @@ public struct JurisdictionSet: Hashable, Sendable {
 
     public var isEmpty: Bool { low == 0 && high.allSatisfy { $0 == 0 } }
 
+    /// The members as one word, when every member is below 64; nil otherwise.
+    var word: UInt64? { high.allSatisfy { $0 == 0 } ? low : nil }
+
     public var count: Int { low.nonzeroBitCount + high.reduce(0) { $0 + $1.nonzeroBitCount } }
 
     public func intersection(_ other: JurisdictionSet) -> JurisdictionSet {

@@ -1,0 +1,52 @@
+/// Whether the plan re-check would decide every action alike under two analyses of states
+/// sharing their artifacts, models and regions tables: the check that lets a re-check through
+/// the plan memo take the last one over after a jurisdiction is added (`PlanCheck.verify(…,
+/// memo:)`), when a new analysis re-indexes every set.
+extension FenceAnalysis {
+    /// True when this analysis and `earlier` are over the very artifacts, models and regions
+    /// tables (the same storage), every jurisdiction of `earlier` is declared here, and, with
+    /// each of `earlier`'s sets read by jurisdiction name:
+    /// - every region's replication closure is the same jurisdictions, and unknown alike;
+    /// - every artifact's effective fence and every model's fence is the same within
+    ///   `earlier`'s jurisdictions (a jurisdiction added may join a set, as `*` admits it).
+    ///
+    /// A check asks whether a region's closure is inside a fence. A closure here is
+    /// `earlier`'s, so within `earlier`'s jurisdictions, where every fence is as it was: each
+    /// answer is `earlier`'s. The sets are compared in full, not inferred from what changed.
+    /// False (so nothing is taken over) when either has 64 jurisdictions or more.
+    public func decidesAsBefore(_ earlier: FenceAnalysis) -> Bool {
+        guard state.artifacts.changedPositions(since: earlier.state.artifacts)?.isEmpty == true,
+              state.models.changedPositions(since: earlier.state.models)?.isEmpty == true,
+              state.regions.changedPositions(since: earlier.state.regions)?.isEmpty == true,
+              jurisdictionNames.count < 64, earlier.jurisdictionNames.count < 64,
+              effective.count == earlier.effective.count, modelFences.count == earlier.modelFences.count,
+              regionClosure.count == earlier.regionClosure.count else { return false }
+        // Where each of `earlier`'s jurisdictions is here, as a table per byte of a set's word.
+        var table = [UInt64](repeating: 0, count: 8 * 256)
+        for (i, name) in earlier.jurisdictionNames.enumerated() {
+            guard let j = jurisdictionIndex[name] else { return false }
+            let (byte, bit) = (i / 8, i % 8)
+            for v in 0 ..< 256 where v & (1 << bit) != 0 { table[byte * 256 + v] |= UInt64(1) << UInt64(j) }
+        }
+        return table.withUnsafeBufferPointer { table in
+            func translated(_ set: JurisdictionSet) -> UInt64? {
+                guard let w = set.word else { return nil }
+                var out: UInt64 = 0
+                for byte in 0 ..< 8 { out |= table[byte * 256 + Int((w >> UInt64(byte * 8)) & 0xFF)] }
+                return out
+            }
+            guard let within = translated(earlier.universe) else { return false }
+            func alike(_ now: JurisdictionSet, _ then: JurisdictionSet) -> Bool {
+                guard let n = now.word, let t = translated(then) else { return false }
+                return n & within == t
+            }
+            for (region, then) in earlier.regionClosure {
+                guard let now = regionClosure[region], now.unknown == then.unknown,
+                      let n = now.jurisdictions.word, let t = translated(then.jurisdictions), n == t else { return false }
+            }
+            for i in effective.indices where !alike(effective[i], earlier.effective[i]) { return false }
+            for k in modelFences.indices where !alike(modelFences[k], earlier.modelFences[k]) { return false }
+            return true
+        }
+    }
+}
