@@ -85,12 +85,28 @@ extension PlanVerifier {
     }
 
     /// Whether two actions have what a check reads: all but their ids, dependencies, version,
-    /// replicas and reasons.
+    /// replicas and reasons. Fields whose bits are the same are the same values (a name in
+    /// the same storage, or the same bytes held inline; the same table), so they are compared
+    /// by their bits first, in place: comparing each name by its bytes, copied out of the
+    /// action, was most of a re-check that took nearly every action over.
     static func sameInputs(_ a: UnsafePointer<Action>, _ b: UnsafePointer<Action>) -> Bool {
-        a.pointee.kind == b.pointee.kind && a.pointee.region == b.pointee.region && a.pointee.artifact == b.pointee.artifact
+        guard a.pointee.kind == b.pointee.kind else { return false }
+        let x = UnsafeRawPointer(a), y = UnsafeRawPointer(b)
+        if inputFields.allSatisfy({ memcmpBytes(x + $0.offset, y + $0.offset, $0.size) }) { return true }
+        return a.pointee.region == b.pointee.region && a.pointee.artifact == b.pointee.artifact
             && a.pointee.from == b.pointee.from && a.pointee.model == b.pointee.model && a.pointee.placement == b.pointee.placement
             && a.pointee.weights == b.pointee.weights
     }
+
+    /// Where in an action the names and weights a check reads are, and their sizes.
+    private static let inputFields: [(offset: Int, size: Int)] = [
+        (MemoryLayout<Action>.offset(of: \Action.region)!, MemoryLayout<RegionName?>.size),
+        (MemoryLayout<Action>.offset(of: \Action.artifact)!, MemoryLayout<ArtifactName?>.size),
+        (MemoryLayout<Action>.offset(of: \Action.placement)!, MemoryLayout<PlacementName?>.size),
+        (MemoryLayout<Action>.offset(of: \Action.from)!, MemoryLayout<RegionName?>.size),
+        (MemoryLayout<Action>.offset(of: \Action.model)!, MemoryLayout<ModelName?>.size),
+        (MemoryLayout<Action>.offset(of: \Action.weights)!, MemoryLayout<[RegionName: Int]?>.size),
+    ]
 
     /// Whether the action's check reads a fact `t` says may have changed.
     private static func reads(_ a: UnsafePointer<Action>, _ t: Takeover) -> Bool {
