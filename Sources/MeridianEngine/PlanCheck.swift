@@ -9,18 +9,25 @@ internal import Foundation
 public enum PlanCheck {
     public static func verify(_ plan: Plan, state: DesiredState, fences: FenceAnalysis, observed: ObservedState,
                               threads: Int? = nil, minimumPart: Int = 4096) -> [PlanVerifier.Violation] {
-        let n = plan.actions.count
+        inRanges(of: plan.actions.count, threads: threads, minimumPart: minimumPart) { range in
+            PlanVerifier.verify(plan, range: range, state: state, fences: fences, observed: observed)
+        }.flatMap { $0 }
+    }
+
+    /// `body` of each of as many contiguous ranges of `0 ..< n` as there are threads, but about
+    /// `minimumPart` or more each (one range, on the calling thread, for a small `n`), each on
+    /// its own thread; the answers in range order.
+    private static func inRanges<T>(of n: Int, threads: Int?, minimumPart: Int, _ body: @Sendable (Range<Int>) -> T) -> [T] {
         let parts = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), n / max(1, minimumPart) + 1, max(1, n))
-        guard parts > 1 else { return PlanVerifier.verify(plan, state: state, fences: fences, observed: observed) }
-        let results = UnsafeMutableBufferPointer<[PlanVerifier.Violation]>.allocate(capacity: parts)
-        results.initialize(repeating: [])
+        guard parts > 1 else { return [body(0 ..< n)] }
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: parts)
+        results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
         nonisolated(unsafe) let slots = results
         DispatchQueue.concurrentPerform(iterations: parts) { k in
-            let range = n * k / parts ..< n * (k + 1) / parts
-            slots[k] = PlanVerifier.verify(plan, range: range, state: state, fences: fences, observed: observed)
+            slots[k] = body(n * k / parts ..< n * (k + 1) / parts)
         }
-        return results.flatMap { $0 }
+        return results.map { $0! }
     }
 
     /// The check of a plan just made through `memo` (`PlanParts.plan(…, memo:)`), taking over
@@ -56,16 +63,9 @@ public enum PlanCheck {
         } else {
             takeover = .none(order: order, plans: plans)
         }
-        let parts = min(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount), n / max(1, minimumPart) + 1, max(1, n))
-        let results = UnsafeMutableBufferPointer<PlanVerifier.Outcome?>.allocate(capacity: parts)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize(); results.deallocate() }
-        nonisolated(unsafe) let slots = results
-        DispatchQueue.concurrentPerform(iterations: parts) { k in
-            let range = n * k / parts ..< n * (k + 1) / parts
-            slots[k] = PlanVerifier.verify(plan, range: range, state: state, fences: fences, observed: observed, takeover: takeover)
+        let outcomes = inRanges(of: n, threads: threads, minimumPart: minimumPart) { range in
+            PlanVerifier.verify(plan, range: range, state: state, fences: fences, observed: observed, takeover: takeover)
         }
-        let outcomes = results.map { $0! }
         var clean = [Bool](repeating: true, count: plans.count)
         for o in outcomes { for p in o.unclean { clean[p] = false } }
         var previous = memo.rememberCheck(PlanMemo.Checked(state: state, fences: fences, attested: attested, plans: plans, clean: clean),

@@ -204,7 +204,10 @@ public enum PlanParts {
 /// The last plan's partition and part plans, for the next plan to take over what did not
 /// change (`PlanParts.plan(…, memo:)`). Holds that plan's desired state, fence analysis and
 /// observation until the next plan replaces them. Plans through one memo may come from any
-/// thread, one at a time or not: each reads the memo once and replaces it once.
+/// thread, one at a time or not: each reads the memo once and replaces it once. It also keeps
+/// the last re-check of a plan made through it (`PlanCheck.verify(…, memo:)`): the state and
+/// fence analysis that check read, and which part plans it found clean, until the next check
+/// replaces them.
 public final class PlanMemo: Sendable {
     struct Last: Sendable {
         let partition: PlanPartition

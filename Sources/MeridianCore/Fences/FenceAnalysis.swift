@@ -141,9 +141,10 @@ public struct FenceAnalysis: Sendable {
                 }
             }
             let deny = JurisdictionSet(fence.deny.compactMap { jIndex[$0.value] })
-            sets[fence.name] = allow.subtracting(deny)
+            let set = allow.subtracting(deny)
+            sets[fence.name] = set
             fencePosition[fence.name] = Int32(setAt.count)
-            setAt.append(allow.subtracting(deny))
+            setAt.append(set)
             if let labels = fence.matchLabels {
                 // Index each selector by one of its pairs: an artifact then only meets the
                 // selectors that share at least that pair with it.
