@@ -368,6 +368,9 @@ struct MeridianBench {
             /// How the plan's parts were merged (see `PlanMemo.Merge`).
             var merge = "none"
             var fenceChecksPatched = 0
+            /// How many parts of the fence checks were carried over: they found nothing, and
+            /// the new analysis decides each of their checks alike (`FenceChecks.carried`).
+            var fenceChecksCarried = 0
             /// Of the plan's actions, how many the re-check checked (it took the others over
             /// from the check before: see `PlanCheck.verify(…, memo:)`).
             var checked = (actions: 0, of: 0)
@@ -417,6 +420,10 @@ struct MeridianBench {
                     precondition(result.structuralChecks.reused.contains(.artifacts), "the artifacts' checks were run again after a \(edit) edit")
                     // A placement's replicas changed: its table is patched, and the placements'
                     // checks run for it alone.
+                    // A jurisdiction nothing names, in a valid fleet (no fence is empty): the
+                    // fence checks found nothing and decide alike, so every part is carried over.
+                    precondition(edit == .placement || result.fenceChecks.carried == FenceCheck.Part.allCases,
+                                 "the fence checks were run again after a jurisdiction nothing names was added")
                     precondition(edit == .jurisdiction || (result.structuralChecks.patched == [.placements] && result.fenceChecks.patched == [.placements]),
                                  "the placements' checks were not patched after a placement edit")
                     let t1 = Clock.monotonic()
@@ -451,6 +458,7 @@ struct MeridianBench {
                     case nil: best.merge = "none"
                     }
                     best.fenceChecksPatched = made.made.result.fenceChecks.patched.count
+                    best.fenceChecksCarried = made.made.result.fenceChecks.carried.count
                     best.checked = memo.lastCheck.map { ($0.checked, $0.total) } ?? (0, 0)
                 }
             }
@@ -554,7 +562,7 @@ struct MeridianBench {
                 continue
             }
             row(label, ms(d.seconds), String(format: "%.2f", ratio(d.seconds)), String(format: "≤ 50 ms: %@", d.seconds <= 0.05 ? "met" : "MISSED"))
-            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over, \(d.checksPatched) and \(d.fenceChecksPatched) patched) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over; \(d.merge)), re-check \(ms(d.parts.verify)) (\(d.checked.actions) of \(d.checked.of) actions checked, the rest taken over from the last check)")
+            print("    of which: load (one blob read and parsed, the rest cached; \(d.tablesReused) tables taken over and \(d.tablesPatched) patched, \(d.fencesReused ? "the fences" : "not the fences"), \(d.checksReused) of 8 groups of structural checks and \(d.fenceChecksReused) of 3 parts of the fence checks taken over, \(d.checksPatched) and \(d.fenceChecksPatched) patched\(d.fenceChecksCarried > 0 ? ", \(d.fenceChecksCarried) of the fence checks' parts carried over (they found nothing, and the new analysis decides each of their checks alike)" : "")) \(ms(d.parts.load)), plan \(ms(d.parts.plan)) (\(d.planParts.reused) of \(d.planParts.total) parts taken over; \(d.merge)), re-check \(ms(d.parts.verify)) (\(d.checked.actions) of \(d.checked.of) actions checked, the rest taken over from the last check)")
         }
         if cliRSS > 0 {
             let x = Double(cliRSS) / Double(yamlBytes)
@@ -581,7 +589,7 @@ struct MeridianBench {
              "loadSeconds": d.parts.load, "planSeconds": d.parts.plan, "recheckSeconds": d.parts.verify,
              "planParts": d.planParts.total, "planPartsReused": d.planParts.reused, "fencesReused": d.fencesReused,
              "tablesReused": d.tablesReused, "tablesPatched": d.tablesPatched, "structuralChecksReused": d.checksReused, "fenceChecksReused": d.fenceChecksReused,
-             "structuralChecksPatched": d.checksPatched, "merge": d.merge, "fenceChecksPatched": d.fenceChecksPatched,
+             "structuralChecksPatched": d.checksPatched, "merge": d.merge, "fenceChecksPatched": d.fenceChecksPatched, "fenceChecksCarried": d.fenceChecksCarried,
              "recheckChecked": d.checked.actions, "recheckActions": d.checked.of]
         }
         if let jsonOut {

@@ -30,6 +30,17 @@ struct FenceReuseTests {
         return true
     }
 
+    /// 1 when `offered` carried the fence checks' `part` over from `before`, which it may only
+    /// when the part was not taken over (`same`: its tables hold the same objects), found
+    /// nothing, and the new analysis decides its checks alike; then it says what a fresh load
+    /// says (the caller compares every part's diagnostics with a fresh load's).
+    static func checkCarried(_ part: FenceCheck.Part, _ offered: LoadResult, _ before: LoadResult, same: Bool, _ kind: Int) -> Int {
+        guard offered.fenceChecks.carried.contains(part) else { return 0 }
+        #expect(!same && !offered.fenceChecks.reused.contains(part), "edit \(kind), \(part)")
+        #expect(before.fenceChecks.diagnostics(of: part).isEmpty && offered.fences.checksAsBefore(before.fences), "edit \(kind), \(part)")
+        return 1
+    }
+
     /// Each document its own file, parsed; a file whose text did not change keeps its parse, as
     /// the parse cache keeps it (so unchanged objects are the very same storage).
     static func parse(_ docs: [String], reusing earlier: [String: (String, ParsedFile)] = [:]) -> ([ParsedFile], [String: (String, ParsedFile)]) {
@@ -190,6 +201,7 @@ struct FenceReuseTests {
         var tablesPatched = 0
         var groupsReusedWithDiagnostics = 0
         var partsReusedWithDiagnostics = 0
+        var partsCarried = 0, partsCarriedAfterJurisdiction = 0
         var lineageTaken = 0
         var checksPatched = 0, fenceChecksPatched = 0, patchedWithDiagnostics = 0
         var planned = 0, partsTaken = 0, inPlace = 0, heldPlans = 0, rearranged = 0
@@ -314,6 +326,9 @@ struct FenceReuseTests {
                     same = same && fresh.state.holdsSameObjects(as: before.state, kind: KindSet(rawValue: 1 << bit))
                 }
                 #expect(offered.fenceChecks.reused.contains(part) == same, "edit \(kind), \(part)")
+                let carried = Self.checkCarried(part, offered, before, same: same, kind)
+                partsCarried += carried
+                if kind == 4 { partsCarriedAfterJurisdiction += carried }
                 #expect(FenceCheck.check(part, fresh.fences) == FenceCheck.check(part, fresh.fences.only(part.inputs)), "\(part)")
                 if same && !before.fenceChecks.diagnostics(of: part).isEmpty { partsReusedWithDiagnostics += 1 }
             }
@@ -372,7 +387,7 @@ struct FenceReuseTests {
         }
         // (How often a broken case is found here swings with the fleets drawn: 4 to 13 per run.
         // `recheckTakesOver` requires them in number; each one found here is compared in full.)
-        print("reuseEqualsFresh: re-checks taken over \(checksTakenOver), broken cases found \(brokenFound)")
+        print("reuseEqualsFresh: re-checks taken over \(checksTakenOver), broken cases found \(brokenFound); fence check parts carried over \(partsCarried) (\(partsCarriedAfterJurisdiction) after a jurisdiction added)")
         print("reuseEqualsFresh: checks patched \(checksPatched) (\(patchedWithDiagnostics) with diagnostics), fence checks patched \(fenceChecksPatched); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged), held \(heldPlans)")
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
@@ -510,6 +525,9 @@ struct FenceReuseTests {
                 let tight = ManifestLoader.assemble(parsedTight, fileCount: docsTight.count, earlier: before,
                                                     unchangedKinds: KindSet.all.subtracting(KindSet(.residencyFence)), sameNames: [],
                                                     changedFiles: docsTight.indices.filter { docsTight[$0] != docsBefore[$0] })
+                // Its fence checks carried over only where they decide alike: as a fresh load's.
+                #expect(tight.diagnostics == ManifestLoader.assemble(parsedTight, fileCount: docsTight.count).diagnostics)
+                #expect(tight.fenceChecks.carried.isEmpty || tight.fences.checksAsBefore(before.fences))
                 let memoFirst = PlanMemo()
                 let plan = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: source, memo: memoFirst)
                 #expect(PlanCheck.verify(plan, state: before.state, fences: before.fences, observed: observed, memo: memoFirst).isEmpty)
@@ -534,6 +552,11 @@ struct FenceReuseTests {
                                                 unchangedKinds: KindSet.all.subtracting(KindSet(.jurisdiction)), sameNames: [],
                                                 changedFiles: [docsAdded.count - 1])
         if withAdded.isValid {
+            // A valid fleet's fence checks found nothing, and no set of it is empty: every part
+            // is carried over, and the load says what a fresh one says.
+            #expect(withAdded.fences.checksAsBefore(before.fences) && withAdded.fenceChecks.carried == FenceCheck.Part.allCases,
+                    "\(withAdded.fenceChecks.carried)")
+            #expect(withAdded.diagnostics == ManifestLoader.assemble(parsedAdded, fileCount: docsAdded.count).diagnostics)
             let memoAdded = PlanMemo()
             let plan = PlanParts.plan(before.state, fences: before.fences, observed: observed, source: source, memo: memoAdded)
             #expect(PlanCheck.verify(plan, state: before.state, fences: before.fences, observed: observed, memo: memoAdded).isEmpty)
@@ -574,6 +597,11 @@ struct FenceReuseTests {
                                                 unchangedKinds: KindSet.all.subtracting(KindSet(.jurisdiction)), sameNames: [],
                                                 changedFiles: [docsAfter.count - 1])
             #expect(after.fences.decidesAsBefore(before.fences) == decidesAlike, "\(added)")
+            // The fence checks found nothing before: carried over exactly when the analysis
+            // decides alike (no fence is empty here), and then what a fresh load says.
+            #expect(before.fenceChecks.diagnostics.isEmpty && after.fenceChecks.reused.isEmpty, "\(added)")
+            #expect(after.fenceChecks.carried == (decidesAlike ? FenceCheck.Part.allCases : []), "\(added): \(after.fenceChecks.carried)")
+            #expect(after.fenceChecks.diagnostics == FenceChecks(after.fences).diagnostics, "\(added)")
             let memo = PlanMemo()
             let first = PlanParts.plan(before.state, fences: before.fences, observed: ObservedState(), source: source, memo: memo)
             #expect(PlanCheck.verify(first, state: before.state, fences: before.fences, observed: ObservedState(), memo: memo).isEmpty)
@@ -589,6 +617,31 @@ struct FenceReuseTests {
                 #expect(check.checked == check.total, "\(added): \(check)")
             }
         }
+    }
+
+    @Test("a jurisdiction added that fills a fence which denied every jurisdiction there was: the placements' fence checks, which found nothing (the model's fence was empty, so its placement was not checked), are not carried over, and find the placement outside the fence now")
+    func jurisdictionFillsEmptyFence() throws {
+        let docs = [Y.jurisdiction("eu"), Y.region("eu-1", "eu"), Y.fence("not-eu", allow: ["*"], deny: ["eu"]),
+                    Y.artifact("a", origin: "eu-1", fences: ["not-eu"]), Y.model("m", ["a"]),
+                    Y.topology("t", mode: "single-region", [("eu-1", nil)]), Y.placement("p", model: "m", topology: "t")]
+        let (parsed, cache) = Self.parse(docs)
+        let before = ManifestLoader.assemble(parsed, fileCount: docs.count)
+        // a can live nowhere (reported); m's fence is empty, and p is not checked.
+        #expect(before.fenceChecks.diagnostics(of: .artifacts).map(\.rule) == [.fenceEmpty])
+        #expect(before.fenceChecks.diagnostics(of: .models).isEmpty && before.fenceChecks.diagnostics(of: .placements).isEmpty)
+        let docsAfter = docs + [Y.jurisdiction("ch")]
+        let (parsedAfter, _) = Self.parse(docsAfter, reusing: cache)
+        let after = ManifestLoader.assemble(parsedAfter, fileCount: docsAfter.count, earlier: before,
+                                            unchangedKinds: KindSet.all.subtracting(KindSet(.jurisdiction)), sameNames: [],
+                                            changedFiles: [docsAfter.count - 1])
+        // a may live in ch now: every re-check decides alike (no region is in ch), but not every
+        // fence check does.
+        #expect(after.fences.decidesAsBefore(before.fences))
+        #expect(!after.fences.checksAsBefore(before.fences))
+        #expect(after.fenceChecks.carried.isEmpty && after.fenceChecks.reused.isEmpty)
+        #expect(after.fenceChecks.diagnostics(of: .placements).map(\.rule) == [.fencePlacement], "\(after.fenceChecks.diagnostics)")
+        #expect(after.fenceChecks.diagnostics == FenceChecks(after.fences).diagnostics)
+        #expect(after.diagnostics == ManifestLoader.assemble(parsedAfter, fileCount: docsAfter.count).diagnostics)
     }
 
     @Test("a fence narrowed for one artifact of a model, whose fence it leaves as it was: the analysis does not decide alike, and the re-check through the memo finds the copy through the region now outside")

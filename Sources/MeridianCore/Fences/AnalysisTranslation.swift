@@ -49,4 +49,23 @@ extension FenceAnalysis {
             return true
         }
     }
+
+    /// True when `decidesAsBefore(earlier)` holds and every artifact's effective fence and
+    /// every model's fence that was empty in `earlier` is empty here too (one that was not is
+    /// not, by `decidesAsBefore`). Then each of the fence checks (`FenceCheck`) takes the same
+    /// branch here as over `earlier`, on tables it reads unchanged: every emptiness test
+    /// answers alike, and so does every inside test, a closure being `earlier`'s
+    /// jurisdictions. A part of the checks that found nothing over `earlier` finds nothing
+    /// here (`FenceChecks` takes it over). Only the messages could differ, since they describe
+    /// the sets: a part that found something is run again.
+    ///
+    /// Emptiness is compared apart because a jurisdiction added may join a set that was empty
+    /// (a fence `allow: ["*"]` that denied every jurisdiction there was), and a placement of a
+    /// model whose fence was empty is not checked at all.
+    public func checksAsBefore(_ earlier: FenceAnalysis) -> Bool {
+        guard decidesAsBefore(earlier) else { return false }
+        for i in effective.indices where earlier.effective[i].isEmpty && !effective[i].isEmpty { return false }
+        for k in modelFences.indices where earlier.modelFences[k].isEmpty && !modelFences[k].isEmpty { return false }
+        return true
+    }
 }

@@ -191,6 +191,8 @@ public enum FenceCheck {
 public struct FenceChecks: Sendable {
     /// The state the checks were made on.
     public let state: DesiredState
+    /// The analysis they were made over: the next checks ask whether theirs decides alike.
+    let analysis: FenceAnalysis
     /// Each part's diagnostics, by `Part.rawValue`.
     private let byPart: [ObjectDiagnostics]
     /// The parts taken over from the earlier checks.
@@ -199,6 +201,12 @@ public struct FenceChecks: Sendable {
     /// placements a patched table replaced alone, when every other table it reads holds the
     /// same objects (see `ObjectDiagnostics`).
     public let patched: [FenceCheck.Part]
+    /// The parts taken over because they found nothing over the earlier analysis, every table
+    /// they read but the jurisdictions and residency fences holds the same objects, and this
+    /// analysis decides each of their checks alike (`FenceAnalysis.checksAsBefore`): after a
+    /// jurisdiction is added that no region names and that empties or fills no fence, every
+    /// part.
+    public let carried: [FenceCheck.Part]
 
     /// Every part over `analysis`, each taken over from `earlier` when every table it reads
     /// holds the same objects in `analysis.state` as in `earlier.state`; the placements' part
@@ -206,20 +214,33 @@ public struct FenceChecks: Sendable {
     /// was patched from the earlier one. The parts that must run, and the placements to check
     /// of a patched part, are handed to `run` (called exactly once, with no parts when every
     /// part is taken over), which gives each one's diagnostics, in the order given: parts read
-    /// only the analysis, so a caller may run them at once, on any threads.
+    /// only the analysis, so a caller may run them at once, on any threads. A part that is
+    /// not taken over or patched may be carried over (see `carried`).
     public init(_ analysis: FenceAnalysis, earlier: FenceChecks? = nil,
                 run: ([FenceCheck.Part], @escaping @Sendable (FenceCheck.Part) -> ObjectDiagnostics) -> [ObjectDiagnostics] = { parts, check in parts.map(check) }) {
         var tables = earlier.map { SameTables(analysis.state, $0.state) }
         var byPart = [ObjectDiagnostics](repeating: ObjectDiagnostics([]), count: FenceCheck.Part.allCases.count)
-        var reused: [FenceCheck.Part] = [], patched: [FenceCheck.Part] = []
+        var reused: [FenceCheck.Part] = [], patched: [FenceCheck.Part] = [], carried: [FenceCheck.Part] = []
         var toRun: [FenceCheck.Part] = []
         // The placements to check again, when the placements' part is patched.
         var replaced: Set<Int32>?
+        // Whether this analysis decides every check as the earlier one did: asked once, for
+        // the first part that could be carried over.
+        var alike: Bool?
+        let setInputs = KindSet(.jurisdiction).union(KindSet(.residencyFence))
         for part in FenceCheck.Part.allCases {
             if let earlier, tables!.hold(part.inputs) {
                 byPart[part.rawValue] = earlier.byPart[part.rawValue]
                 reused.append(part)
                 continue
+            }
+            if let earlier, earlier.byPart[part.rawValue].diagnostics.isEmpty, tables!.hold(part.inputs.subtracting(setInputs)) {
+                if alike == nil { alike = analysis.checksAsBefore(earlier.analysis) }
+                if alike! {
+                    byPart[part.rawValue] = earlier.byPart[part.rawValue]
+                    carried.append(part)
+                    continue
+                }
             }
             if part == .placements, let earlier, earlier.byPart[part.rawValue].owners != nil,
                tables!.hold(part.inputs.subtracting(KindSet(.placement))) {
@@ -243,9 +264,11 @@ public struct FenceChecks: Sendable {
             }
         }
         state = analysis.state
+        self.analysis = analysis
         self.byPart = byPart
         self.reused = reused
         self.patched = patched
+        self.carried = carried
     }
 
     /// Every part's diagnostics, in part order.

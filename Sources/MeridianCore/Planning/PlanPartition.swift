@@ -627,6 +627,12 @@ public struct Reuse: Sendable {
     let sameJurisdictions: Bool
     /// Old jurisdiction bits to new ones (-1: no longer declared).
     let translate: [Int]
+    /// The same as a table per byte of a one-word set (`JurisdictionSet.word`): entry
+    /// `byte * 256 + v` is the new bits of the old bits `v` at that byte. Empty when the
+    /// jurisdictions are the same, or either side has 64 or more.
+    let wordTable: [UInt64]
+    /// The old bits of jurisdictions no longer declared (a set holding one has no translation).
+    let droppedBits: UInt64
     /// Old parts by their first region (a part with no region plans nothing but its
     /// placements' unserved reasons; such parts are keyed by their first placement).
     let oldByKey: [String: Int]
@@ -638,6 +644,20 @@ public struct Reuse: Sendable {
         self.plans = plans
         sameJurisdictions = old.fences.jurisdictionNames == new.fences.jurisdictionNames
         translate = sameJurisdictions ? [] : old.fences.jurisdictionNames.map { new.fences.jurisdictionIndex[$0] ?? -1 }
+        var table: [UInt64] = [], dropped: UInt64 = 0
+        if !sameJurisdictions, translate.count < 64, new.fences.jurisdictionNames.count < 64 {
+            table = [UInt64](repeating: 0, count: 8 * 256)
+            for (i, j) in translate.enumerated() {
+                guard j >= 0 else {
+                    dropped |= UInt64(1) << UInt64(i)
+                    continue
+                }
+                let (byte, bit) = (i / 8, i % 8)
+                for v in 0 ..< 256 where v & (1 << bit) != 0 { table[byte * 256 + v] |= UInt64(1) << UInt64(j) }
+            }
+        }
+        wordTable = table
+        droppedBits = dropped
         var byKey: [String: Int] = [:]
         for (i, part) in old.parts.enumerated() {
             if let k = Self.key(old, part) { byKey[k] = i }
@@ -665,6 +685,13 @@ public struct Reuse: Sendable {
             // `describe` marks the universe when there is more than one jurisdiction.
             if (a == old.fences.universe && oldCount > 1) != (b == fences.universe && newCount > 1) { return false }
             if sameJurisdictions { return a == b }
+            // One word each: translated through the table, no set made.
+            if !wordTable.isEmpty, let w = a.word, let n = b.word {
+                if w & droppedBits != 0 { return false }
+                var t: UInt64 = 0
+                for byte in 0 ..< 8 { t |= wordTable[byte * 256 + Int((w >> UInt64(byte * 8)) & 0xFF)] }
+                return t == n
+            }
             let m: JurisdictionSet?
             if let known = moved[a] {
                 m = known
@@ -731,25 +758,38 @@ public struct Reuse: Sendable {
         // Effective fences: the same artifacts are in both parts, in the same order. Most
         // fences are unchanged; one that changed matters only if the planner reads it.
         // The planner reads an artifact's fence where a model of the part uses it, or a region
-        // of the part reports a copy of it: both sets made once, at the first fence that
-        // changed (a jurisdiction added changes every unfenced artifact's; looking each up in
-        // every region's report was most of the comparison).
-        var read: Set<String>?
+        // of the part reports a copy of it: both made once, at the first fence that changed,
+        // as a bit per position in this state's artifacts (a jurisdiction added changes every
+        // unfenced artifact's; looking each up in every region's report was most of the
+        // comparison, and a set of their names most of what was left).
+        var read: [UInt64]?
         for k in part.artifacts.indices {
             let (x, y) = (effective(old, was.artifacts[k]), effective(new, part.artifacts[k]))
             if let x, let y, same(x, y) { continue }
             if x == nil && y == nil { continue }
-            let name = state.artifacts.list[Int(part.artifacts[k])].meta.name
-            if read == nil {
-                var names = Set(part.models.flatMap { state.models.list[Int($0)].artifacts.map(\.value.rawValue) })
-                for r in part.regions {
-                    if let copies = observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts { names.formUnion(copies.keys) }
-                }
-                read = names
-            }
-            if read!.contains(name) { return nil }
+            if read == nil { read = Self.readBits(part, state, observed) }
+            let at = Int(part.artifacts[k])
+            if read![at >> 6] & (UInt64(1) << UInt64(at & 63)) != 0 { return nil }
         }
         return i
+    }
+
+    /// The artifacts whose fence the planner may read for `part`, as a bit per position in
+    /// `state.artifacts`: those its models use and those its regions report a copy of (an
+    /// undeclared name has no position, and no artifact of the part has it).
+    static func readBits(_ part: PlanPartition.Part, _ state: DesiredState, _ observed: ObservedState) -> [UInt64] {
+        var bits = [UInt64](repeating: 0, count: (state.artifacts.count + 63) / 64)
+        func mark(_ name: ArtifactName) {
+            if let at = state.artifacts.position(of: name) { bits[at >> 6] |= UInt64(1) << UInt64(at & 63) }
+        }
+        for m in part.models {
+            for a in state.models.list[Int(m)].artifacts { mark(a.value) }
+        }
+        for r in part.regions {
+            guard let copies = observed.regions[state.regionList[Int(r)].name.rawValue]?.artifacts else { continue }
+            for name in copies.keys { mark(ArtifactName(name)) }
+        }
+        return bits
     }
 }
 
