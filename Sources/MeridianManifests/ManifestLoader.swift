@@ -137,18 +137,31 @@ public enum ManifestLoader {
     /// nothing; a directory's files are hashed byte for byte.
     public static func digest(of files: [ManifestFile]) -> String {
         var h = SHA256()
+        // A file read from git adds a few dozen bytes: gathered in one buffer, hashed once it
+        // holds a few blocks (an update for each piece, and an array for each separator, were
+        // as much as the hashing).
+        var pending: [UInt8] = []
+        pending.reserveCapacity(8192)
         for f in files {
-            h.update(f.path)
-            h.update([0])
+            pending.append(contentsOf: f.path.utf8)
+            pending.append(0)
             if let blob = f.blobID {
-                h.update("blob " + blob)
+                pending.append(contentsOf: "blob ".utf8)
+                pending.append(contentsOf: blob.utf8)
             } else {
                 let n = f.bytes.count
-                h.update([UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
+                pending.append(contentsOf: [UInt8(truncatingIfNeeded: n >> 24), UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)])
+                h.update(bytes: pending)
+                pending.removeAll(keepingCapacity: true)
                 h.update(bytes: f.bytes)
             }
-            h.update([0])
+            pending.append(0)
+            if pending.count >= 4096 {
+                h.update(bytes: pending)
+                pending.removeAll(keepingCapacity: true)
+            }
         }
+        h.update(bytes: pending)
         return "sha256:" + h.finalize()
     }
 

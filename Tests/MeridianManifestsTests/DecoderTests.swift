@@ -327,6 +327,32 @@ struct DecoderTests {
 
 @Suite("Directory source")
 struct DirectorySourceTests {
+    @Test("a source's digest is the SHA-256 of each file's path, a zero byte, then `blob <id>` for a file read from git or its length (4 bytes, big-endian) and bytes for a file read from a directory, and a zero byte: the same however many files, of either kind (saved plans compare it)")
+    func digestFormat() {
+        var rng = SplitMix64(seed: 7)
+        for count in [0, 1, 2, 60, 700] {
+            var files: [ManifestFile] = []
+            var stream: [UInt8] = []
+            for i in 0 ..< count {
+                let path = "fleet/\(i)-" + String(repeating: "p", count: Int(rng.next() % 40)) + ".yaml"
+                stream += Array(path.utf8) + [0]
+                if rng.next() % 3 == 0 {
+                    let bytes = (0 ..< Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                    files.append(ManifestFile(path: path, bytes: bytes))
+                    let n = bytes.count
+                    stream += [UInt8(n >> 24 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes
+                } else {
+                    let blob = String(repeating: String(rng.next() % 16, radix: 16), count: 40)
+                    files.append(ManifestFile(path: path, bytes: [], blobID: blob))
+                    stream += Array("blob \(blob)".utf8)
+                }
+                stream.append(0)
+            }
+            #expect(ManifestLoader.digest(of: files) == "sha256:" + SHA256.hex(stream), "\(count) files")
+        }
+        #expect(ManifestLoader.digest(of: []) == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
     @Test("reads *.yaml and *.yml recursively in byte-wise path order and ignores other files")
     func walk() throws {
         let dir = try temporaryDirectory()
