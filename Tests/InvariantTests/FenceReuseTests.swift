@@ -702,6 +702,38 @@ struct FenceReuseTests {
         #expect(m1 == fresh.universe && m2 == fresh.effectiveFence(of: ArtifactName("a-eu")), "\(fresh.describe(m1)), \(fresh.describe(m2))")
     }
 
+    @Test("an analysis made again replays the lineage walk's order: on a lineage cycle (an error, still analysed) each artifact meets the parents the walk had finished, as in a fresh analysis, after a jurisdiction is added too")
+    func lineageCycleReplayed() throws {
+        let base = [Y.jurisdiction("eu"), Y.jurisdiction("us"), Y.region("eu-1", "eu"),
+                    Y.fence("eu-only", allow: ["eu"]), Y.fence("not-us", allow: ["*"], deny: ["us"]),
+                    Y.artifact("a", origin: "eu-1", parents: ["b"], fences: ["not-us"]),
+                    Y.artifact("b", origin: "eu-1", parents: ["a"], fences: ["eu-only"]),
+                    Y.artifact("c", origin: "eu-1", parents: ["a"])]
+        let before = Y.load(base)
+        #expect(before.diagnostics.contains { $0.message.contains("cycle") }, "\(before.diagnostics)")
+        let added = Y.load(base + [Y.jurisdiction("ch")])
+        for (load, earlier) in [(before, before.fences), (added, before.fences)] {
+            let again = FenceAnalysis(load.state, earlier: earlier)
+            let fresh = FenceAnalysis(load.state)
+            #expect(again.lineageTakenOver)
+            #expect(Self.sameAnswers(again, fresh, load.state))
+            // The walk starts at a (the first artifact), goes up to b, skips a (on the stack):
+            // b has its own fence alone, a meets b's, c meets a's.
+            func names(_ a: String) -> [String] { fresh.names(fresh.effectiveFence(of: ArtifactName(a))!).map(\.rawValue) }
+            #expect(names("b") == ["eu"] && names("a") == ["eu"] && names("c") == ["eu"], "\(names("a")) \(names("b")) \(names("c"))")
+            #expect(fresh.effectiveFence(of: ArtifactName("b")) == again.effectiveFence(of: ArtifactName("b")))
+        }
+        // The fences swapped: b, finished first, keeps its own fence alone (every jurisdiction
+        // but us), and a meets it.
+        let flipped = Y.load([Y.jurisdiction("eu"), Y.jurisdiction("us"), Y.jurisdiction("ch"), Y.region("eu-1", "eu"),
+                              Y.fence("eu-only", allow: ["eu"]), Y.fence("not-us", allow: ["*"], deny: ["us"]),
+                              Y.artifact("a", origin: "eu-1", parents: ["b"], fences: ["eu-only"]),
+                              Y.artifact("b", origin: "eu-1", parents: ["a"], fences: ["not-us"])])
+        let f = FenceAnalysis(flipped.state)
+        #expect(f.names(f.effectiveFence(of: ArtifactName("b"))!).map(\.rawValue) == ["ch", "eu"])
+        #expect(f.names(f.effectiveFence(of: ArtifactName("a"))!).map(\.rawValue) == ["eu"])
+    }
+
     @Test("the fence check parts shared out between a load's workers give what one thread gives, however the workers are timed or nested, with parts to run or none")
     func partBoard() throws {
         let loaded = Y.load([

@@ -45,6 +45,10 @@ public struct FenceAnalysis: Sendable {
     /// Whether `applied` and the lineage were taken over from an earlier analysis (see
     /// `init(_:earlier:)`).
     public let lineageTakenOver: Bool
+    /// Every artifact's position, parents first: the order the lineage walk finished them in
+    /// (a parent on a cycle is skipped where the walk skipped it: see `init`). Taken over with
+    /// the lineage, so an analysis made again computes the effective fences in one pass.
+    let lineageOrder: [Int32]
     let regionClosure: [RegionName: RegionClosure]
     /// This analysis's identity: one per analysis computed, kept by the copies `reused(for:)`
     /// and `only(_:)` make (see `isSameAnalysis(as:)`).
@@ -269,34 +273,72 @@ public struct FenceAnalysis: Sendable {
             lineageTakenOver = false
         }
 
-        // Parents before children: an explicit-stack post-order walk. A back edge (a cycle,
-        // reported by the structural checks) is skipped, so this always terminates.
-        var eff = [JurisdictionSet?](repeating: nil, count: count)
-        var onStack = [Bool](repeating: false, count: count)
-        var stack: [(Int, Int)] = []
+        // Parents before children: an explicit-stack post-order walk, recording the order it
+        // finishes artifacts in. A back edge (a cycle, reported by the structural checks) is
+        // skipped, so this always terminates. Taken over with the lineage (the walk reads the
+        // lineage alone).
         let starts = parentStart, parents = parentList
-        for root in 0 ..< count where eff[root] == nil {
-            stack.append((root, Int(starts[root])))
-            onStack[root] = true
-            while let (node, next) = stack.last {
-                if next < Int(starts[node + 1]) {
-                    stack[stack.count - 1].1 += 1
-                    let p = Int(parents[next])
-                    guard eff[p] == nil, !onStack[p] else { continue }
-                    onStack[p] = true
-                    stack.append((p, Int(starts[p])))
-                    continue
+        let order: [Int32]
+        if lineageTakenOver, let earlier, earlier.lineageOrder.count == count {
+            order = earlier.lineageOrder
+        } else {
+            var finished: [Int32] = []
+            finished.reserveCapacity(count)
+            var visited = [Bool](repeating: false, count: count)
+            var stack: [(Int, Int)] = []
+            for root in 0 ..< count where !visited[root] {
+                stack.append((root, Int(starts[root])))
+                visited[root] = true
+                while let (node, next) = stack.last {
+                    if next < Int(starts[node + 1]) {
+                        stack[stack.count - 1].1 += 1
+                        let p = Int(parents[next])
+                        // Finished, or on the stack (a cycle): skipped.
+                        guard !visited[p] else { continue }
+                        visited[p] = true
+                        stack.append((p, Int(starts[p])))
+                        continue
+                    }
+                    finished.append(Int32(node))
+                    stack.removeLast()
                 }
+            }
+            order = finished
+        }
+        lineageOrder = order
+        // Each artifact's set is its own fences' intersected with each parent's that was
+        // finished before it (in the walk, a parent still on the stack, on a cycle, was not).
+        // With fewer than 65 jurisdictions every set is one word: computed as words.
+        var finishedBefore = [Bool](repeating: false, count: count)
+        let effectiveByPosition: [JurisdictionSet]
+        if all.word != nil, own.allSatisfy({ $0.word != nil }) {
+            let ownWords = own.map { $0.word! }
+            var words = [UInt64](repeating: 0, count: count)
+            for n in order {
+                let node = Int(n)
+                var w = ownWords[node]
+                for k in Int(starts[node]) ..< Int(starts[node + 1]) {
+                    let p = Int(parents[k])
+                    if finishedBefore[p] { w &= words[p] }
+                }
+                words[node] = w
+                finishedBefore[node] = true
+            }
+            effectiveByPosition = words.map { JurisdictionSet(word: $0) }
+        } else {
+            var sets = own
+            for n in order {
+                let node = Int(n)
                 var set = own[node]
                 for k in Int(starts[node]) ..< Int(starts[node + 1]) {
-                    if let pe = eff[Int(parents[k])] { set.formIntersection(pe) }
+                    let p = Int(parents[k])
+                    if finishedBefore[p] { set.formIntersection(sets[p]) }
                 }
-                eff[node] = set
-                onStack[node] = false
-                stack.removeLast()
+                sets[node] = set
+                finishedBefore[node] = true
             }
+            effectiveByPosition = sets
         }
-        let effectiveByPosition = eff.map { $0 ?? JurisdictionSet() }
         effective = effectiveByPosition
 
         // A model's fence is the intersection of its artifacts' effective fences; an

@@ -10,6 +10,9 @@ public struct JurisdictionSet: Hashable, Sendable {
         for i in indices { insert(i) }
     }
 
+    /// The set whose members are the bits of `word`.
+    init(word: UInt64) { low = word }
+
     /// Every index below `count`.
     public static func all(_ count: Int) -> JurisdictionSet {
         var s = JurisdictionSet()
