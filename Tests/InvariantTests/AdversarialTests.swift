@@ -148,6 +148,21 @@ struct AdversarialTests {
         expectRefused(open, .fencePlacement)
     }
 
+    @Test("a region whose storage replicates to a region nobody declared is outside every fence, even eu-only for an EU region: fail closed")
+    func replicaUndeclared() {
+        let docs = Self.base + [Y.region("eu-north", "eu", replicatesTo: ["eu-ghost"]),
+                                Y.topology("t", mode: "single-region", [("eu-north", nil)])] + Self.serve("eu-tickets", "t")
+        expectRefused(docs, .refMissing, mentioning: ["eu-ghost"])
+        expectRefused(docs, .fencePlacement, mentioning: ["eu-north"])
+        let fences = Y.load(docs).fences
+        #expect(!fences.isInside(RegionName("eu-north"), fences.universe))
+        #expect(fences.isInside(RegionName("eu-west"), fences.universe))
+        // Reached through a declared region too.
+        let twice = Self.base + [Y.region("eu-north", "eu", replicatesTo: ["eu-central2"]), Y.region("eu-central2", "eu", replicatesTo: ["eu-ghost"])]
+        let f2 = Y.load(twice).fences
+        #expect(!f2.isInside(RegionName("eu-north"), f2.universe) && !f2.isInside(RegionName("eu-central2"), f2.universe))
+    }
+
     @Test("an allow-everything fence beside eu-only does not widen eu-only")
     func extraWildcard() {
         let docs = Self.base + [Y.artifact("x", origin: "eu-west", fences: ["anywhere", "eu-only"]),

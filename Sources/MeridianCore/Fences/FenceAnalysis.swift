@@ -382,19 +382,40 @@ public struct FenceAnalysis: Sendable {
         }
         modelFences = perModel
 
+        // Each region's closure, walked by position: `seen[k] == i` marks region k as reached
+        // from the i-th, so one array serves every walk (a set and a queue per region were most
+        // of this). A name no region has is unknown, as is a region whose jurisdiction is.
         var closures: [RegionName: RegionClosure] = [:]
-        for name in state.regions.keys {
+        closures.reserveCapacity(state.regions.count)
+        let regionList = state.regions.list
+        var seen = [Int](repeating: -1, count: regionList.count)
+        var queue: [Int] = []
+        for (i, name) in state.regions.keys.enumerated() {
             var set = JurisdictionSet()
             var unknown = false
-            var seen: Set<RegionName> = [name]
-            var queue = [name]
+            queue.removeAll(keepingCapacity: true)
+            if let start = state.regions.position(of: name) {
+                seen[start] = i
+                queue.append(start)
+            } else {
+                unknown = true
+            }
             while let r = queue.popLast() {
-                guard let region = state.regions[r], let j = jIndex[region.jurisdiction.value] else {
+                guard let j = jIndex[regionList[r].jurisdiction.value] else {
                     unknown = true
                     continue
                 }
                 set.insert(j)
-                for next in region.replicatesTo where seen.insert(next.value).inserted { queue.append(next.value) }
+                for next in regionList[r].replicatesTo {
+                    guard let k = state.regions.position(of: next.value) else {
+                        unknown = true
+                        continue
+                    }
+                    if seen[k] != i {
+                        seen[k] = i
+                        queue.append(k)
+                    }
+                }
             }
             closures[name] = RegionClosure(jurisdictions: set, unknown: unknown)
         }
