@@ -137,7 +137,8 @@ public enum PlanParts {
                 nonisolated(unsafe) let table = ids
                 return MergeOrder.withActions(of: done) { parts in
                     nonisolated(unsafe) let from = parts
-                    return Array(unsafeUninitializedCapacity: n) { buffer, count in
+                    // With room to grow in place when the next plan rearranges it.
+                    return Array(unsafeUninitializedCapacity: n + MergeOrder.headroom(n)) { buffer, count in
                         if let base = buffer.baseAddress {
                             nonisolated(unsafe) let out = base
                             ranges { order.gather(from, ids: table, into: out, range: $0) }

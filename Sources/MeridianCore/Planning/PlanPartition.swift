@@ -424,6 +424,12 @@ public struct MergeOrder: Sendable {
         }
     }
 
+    /// Room to leave in a plan's actions array beyond `count` actions, when a memo keeps it to
+    /// rearrange next time: a plan a few actions longer then grows in place. Grown to exactly
+    /// its count, the 13 MB array of the benchmark's plan was allocated again (fresh pages,
+    /// faulted in one by one) and copied whole, which was most of a rearrangement.
+    public static func headroom(_ count: Int) -> Int { max(64, count / 64) }
+
     /// The parts' actions laid end to end, in part order (copied: the parts keep theirs).
     public static func laidEndToEnd(_ plans: [PartPlan]) -> [Action] {
         var actions: [Action] = []
@@ -490,7 +496,7 @@ public struct MergeOrder: Sendable {
         precondition(actions.count == n0 && was.count == partCount && plans.count == partCount, "merge: another plan's actions")
         let vacated = Self.vacated
         if n > n0 {
-            actions.reserveCapacity(n)
+            if actions.capacity < n { actions.reserveCapacity(n + Self.headroom(n)) }
             actions.append(contentsOf: repeatElement(vacated, count: n - n0))
         }
         // Each old slot's new place (-1: its part was planned again, or is gone).
