@@ -182,16 +182,19 @@ public enum ManifestLoader {
         var diagnostics = sourceDiagnostics
         var files: [[ManifestObject]] = []
         files.reserveCapacity(parsed.count)
+        var kinds: [KindSet] = []
+        kinds.reserveCapacity(parsed.count)
         for file in parsed {
             diagnostics += file.diagnostics
             files.append(file.objects)
+            kinds.append(file.kinds)
         }
         // The parsed files are let go, so each file's objects are released as the index takes
         // them (unless the parse cache keeps them).
         parsed = []
         let (state, duplicates) = DesiredState.index(files: consume files, both: { first, second in
             DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
-        }, earlier: earlier?.state, unchanged: unchangedKinds, sameNames: sameNames, changedFiles: changedFiles)
+        }, earlier: earlier?.state, unchanged: unchangedKinds, sameNames: sameNames, changedFiles: changedFiles, kinds: kinds)
         diagnostics += duplicates
         // The structural checks (in two halves) and the fence analysis with its checks only read
         // the state: three pieces of work, the longest first, each core taking the next as it is

@@ -93,14 +93,29 @@ public struct DesiredState: Sendable {
     ///
     /// With `earlier`, the tables of `unchanged` kinds are lent from it, and those of `sameNames`
     /// kinds are patched from it: see below for what the caller vouches for each.
+    ///
+    /// `kinds`, when given, is each file's kinds (`KindSet(of:)` of its objects): a file of one
+    /// kind is then counted, and passed over when its kind needs no gathering, without asking
+    /// each object its kind (which copies the object out of its file).
     public static func index(files: consuming [[ManifestObject]],
                              both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() },
-                             earlier: DesiredState? = nil, unchanged: KindSet = [], sameNames: KindSet = [], changedFiles: [Int] = [])
+                             earlier: DesiredState? = nil, unchanged: KindSet = [], sameNames: KindSet = [], changedFiles: [Int] = [],
+                             kinds: [KindSet] = [])
         -> (DesiredState, [Diagnostic]) {
+        precondition(kinds.isEmpty || kinds.count == files.count, "index: one kind set per file")
+        // The slot of a file whose objects are all of one kind (nil: several, or not known).
+        func onlySlot(_ i: Int) -> Int? {
+            guard !kinds.isEmpty, kinds[i].rawValue.nonzeroBitCount == 1 else { return nil }
+            return kinds[i].rawValue.trailingZeroBitCount
+        }
         // By index, each object read in place: a `for in` copied (and retained, then released)
         // every field of every object only to learn its kind.
         var counts = [Int](repeating: 0, count: 8)
         for i in files.indices {
+            if let slot = onlySlot(i) {
+                counts[slot] += files[i].count
+                continue
+            }
             for k in files[i].indices { counts[files[i][k].slot] += 1 }
         }
         // The kinds whose table is lent by `earlier`: the caller vouches that every file holding
@@ -159,6 +174,7 @@ public struct DesiredState: Sendable {
             // Files that are the parse cache's (a re-read after a small commit): the objects of
             // the kinds still to index are copied, in order, and the rest not touched at all.
             for i in files.indices {
+                if !kinds.isEmpty, (0 ..< 8).allSatisfy({ skip[$0] || !kinds[i].contains(KindSet(rawValue: 1 << $0)) }) { continue }
                 for k in files[i].indices where !skip[files[i][k].slot] {
                     switch files[i][k] {
                     case .jurisdiction(let o): jurisdictions.append(o)
