@@ -204,8 +204,8 @@ public struct FenceChecks: Sendable {
     /// The parts taken over because they found nothing over the earlier analysis, every table
     /// they read but the jurisdictions and residency fences holds the same objects, and this
     /// analysis decides each of their checks alike (`FenceAnalysis.checksAsBefore`): after a
-    /// jurisdiction is added that no region names and that empties or fills no fence, every
-    /// part.
+    /// jurisdiction is added that no region names and that fills no empty fence, every part
+    /// that found nothing.
     public let carried: [FenceCheck.Part]
 
     /// Every part over `analysis`, each taken over from `earlier` when every table it reads

@@ -637,7 +637,8 @@ public struct Reuse: Sendable {
     /// `byte * 256 + v` is the new bits of the old bits `v` at that byte. Empty when the
     /// jurisdictions are the same, or either side has 64 or more.
     let wordTable: [UInt64]
-    /// The old bits of jurisdictions no longer declared (a set holding one has no translation).
+    /// The old bits of jurisdictions no longer declared, and those past the old jurisdictions
+    /// (a set holding one has no translation).
     let droppedBits: UInt64
     /// Old parts by their first region (a part with no region plans nothing but its
     /// placements' unserved reasons; such parts are keyed by their first placement).
@@ -653,6 +654,8 @@ public struct Reuse: Sendable {
         var table: [UInt64] = [], dropped: UInt64 = 0
         if !sameJurisdictions, translate.count < 64, new.fences.jurisdictionNames.count < 64 {
             table = [UInt64](repeating: 0, count: 8 * 256)
+            // A bit past the old jurisdictions has no translation either.
+            dropped = ~((UInt64(1) << UInt64(translate.count)) &- 1)
             for (i, j) in translate.enumerated() {
                 guard j >= 0 else {
                     dropped |= UInt64(1) << UInt64(i)
