@@ -418,12 +418,12 @@ struct MeridianBench {
                     precondition(result.fencesReused == (edit == .placement), "fences taken over: \(result.fencesReused) after a \(edit) edit")
                     // The artifacts' checks read artifacts, regions and fences, which neither edit changes.
                     precondition(result.structuralChecks.reused.contains(.artifacts), "the artifacts' checks were run again after a \(edit) edit")
-                    // A placement's replicas changed: its table is patched, and the placements'
-                    // checks run for it alone.
                     // A jurisdiction nothing names, in a valid fleet (no fence is empty): the
                     // fence checks found nothing and decide alike, so every part is carried over.
                     precondition(edit == .placement || result.fenceChecks.carried == FenceCheck.Part.allCases,
                                  "the fence checks were run again after a jurisdiction nothing names was added")
+                    // A placement's replicas changed: its table is patched, and the placements'
+                    // checks run for it alone.
                     precondition(edit == .jurisdiction || (result.structuralChecks.patched == [.placements] && result.fenceChecks.patched == [.placements]),
                                  "the placements' checks were not patched after a placement edit")
                     let t1 = Clock.monotonic()
