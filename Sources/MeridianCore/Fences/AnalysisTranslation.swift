@@ -21,33 +21,21 @@ extension FenceAnalysis {
               jurisdictionNames.count < 64, earlier.jurisdictionNames.count < 64,
               effective.count == earlier.effective.count, modelFences.count == earlier.modelFences.count,
               regionClosure.count == earlier.regionClosure.count else { return false }
-        // Where each of `earlier`'s jurisdictions is here, as a table per byte of a set's word.
-        var table = [UInt64](repeating: 0, count: 8 * 256)
-        for (i, name) in earlier.jurisdictionNames.enumerated() {
-            guard let j = jurisdictionIndex[name] else { return false }
-            let (byte, bit) = (i / 8, i % 8)
-            for v in 0 ..< 256 where v & (1 << bit) != 0 { table[byte * 256 + v] |= UInt64(1) << UInt64(j) }
+        // Where each of `earlier`'s jurisdictions is here; every one must be declared.
+        guard let move = WordTranslation(from: earlier.jurisdictionNames, to: jurisdictionIndex), move.complete else { return false }
+        func translated(_ set: JurisdictionSet) -> UInt64? { set.word.flatMap(move.callAsFunction) }
+        guard let within = translated(earlier.universe) else { return false }
+        func alike(_ now: JurisdictionSet, _ then: JurisdictionSet) -> Bool {
+            guard let n = now.word, let t = translated(then) else { return false }
+            return n & within == t
         }
-        return table.withUnsafeBufferPointer { table in
-            func translated(_ set: JurisdictionSet) -> UInt64? {
-                guard let w = set.word else { return nil }
-                var out: UInt64 = 0
-                for byte in 0 ..< 8 { out |= table[byte * 256 + Int((w >> UInt64(byte * 8)) & 0xFF)] }
-                return out
-            }
-            guard let within = translated(earlier.universe) else { return false }
-            func alike(_ now: JurisdictionSet, _ then: JurisdictionSet) -> Bool {
-                guard let n = now.word, let t = translated(then) else { return false }
-                return n & within == t
-            }
-            for (region, then) in earlier.regionClosure {
-                guard let now = regionClosure[region], now.unknown == then.unknown,
-                      let n = now.jurisdictions.word, let t = translated(then.jurisdictions), n == t else { return false }
-            }
-            for i in effective.indices where !alike(effective[i], earlier.effective[i]) { return false }
-            for k in modelFences.indices where !alike(modelFences[k], earlier.modelFences[k]) { return false }
-            return true
+        for (region, then) in earlier.regionClosure {
+            guard let now = regionClosure[region], now.unknown == then.unknown,
+                  let n = now.jurisdictions.word, let t = translated(then.jurisdictions), n == t else { return false }
         }
+        for i in effective.indices where !alike(effective[i], earlier.effective[i]) { return false }
+        for k in modelFences.indices where !alike(modelFences[k], earlier.modelFences[k]) { return false }
+        return true
     }
 
     /// True when `decidesAsBefore(earlier)` holds and every artifact's effective fence and
@@ -67,5 +55,48 @@ extension FenceAnalysis {
         for i in effective.indices where earlier.effective[i].isEmpty && !effective[i].isEmpty { return false }
         for k in modelFences.indices where earlier.modelFences[k].isEmpty && !modelFences[k].isEmpty { return false }
         return true
+    }
+}
+
+/// One-word jurisdiction sets (`JurisdictionSet.word`) of one analysis moved to another's bits,
+/// by jurisdiction name, through a table per byte of the word: eight lookups a set, however
+/// many members. Built for fewer than 64 jurisdictions on each side.
+struct WordTranslation {
+    /// Entry `byte * 256 + v`: the new bits of the old bits `v` at that byte.
+    private let table: [UInt64]
+    /// The old bits with no translation: jurisdictions not declared on the new side, and bits
+    /// past the old jurisdictions.
+    let dropped: UInt64
+    /// Whether every old jurisdiction is declared on the new side.
+    let complete: Bool
+
+    /// Nil when either side has 64 jurisdictions or more.
+    init?(from old: [JurisdictionName], to newIndex: [JurisdictionName: Int]) {
+        guard old.count < 64, newIndex.count < 64 else { return nil }
+        var table = [UInt64](repeating: 0, count: 8 * 256)
+        var dropped = ~((UInt64(1) << UInt64(old.count)) &- 1)
+        var complete = true
+        for (i, name) in old.enumerated() {
+            guard let j = newIndex[name] else {
+                dropped |= UInt64(1) << UInt64(i)
+                complete = false
+                continue
+            }
+            let (byte, bit) = (i / 8, i % 8)
+            for v in 0 ..< 256 where v & (1 << bit) != 0 { table[byte * 256 + v] |= UInt64(1) << UInt64(j) }
+        }
+        self.table = table
+        self.dropped = dropped
+        self.complete = complete
+    }
+
+    /// The old word's members as new bits; nil when one has no translation.
+    func callAsFunction(_ word: UInt64) -> UInt64? {
+        guard word & dropped == 0 else { return nil }
+        return table.withUnsafeBufferPointer { table in
+            var out: UInt64 = 0
+            for byte in 0 ..< 8 { out |= table[byte * 256 + Int((word >> UInt64(byte * 8)) & 0xFF)] }
+            return out
+        }
     }
 }

@@ -633,13 +633,9 @@ public struct Reuse: Sendable {
     let sameJurisdictions: Bool
     /// Old jurisdiction bits to new ones (-1: no longer declared).
     let translate: [Int]
-    /// The same as a table per byte of a one-word set (`JurisdictionSet.word`): entry
-    /// `byte * 256 + v` is the new bits of the old bits `v` at that byte. Empty when the
-    /// jurisdictions are the same, or either side has 64 or more.
-    let wordTable: [UInt64]
-    /// The old bits of jurisdictions no longer declared, and those past the old jurisdictions
-    /// (a set holding one has no translation).
-    let droppedBits: UInt64
+    /// The same for one-word sets (`JurisdictionSet.word`): nil when the jurisdictions are the
+    /// same, or either side has 64 or more.
+    let wordTranslation: WordTranslation?
     /// Old parts by their first region (a part with no region plans nothing but its
     /// placements' unserved reasons; such parts are keyed by their first placement).
     let oldByKey: [String: Int]
@@ -651,22 +647,7 @@ public struct Reuse: Sendable {
         self.plans = plans
         sameJurisdictions = old.fences.jurisdictionNames == new.fences.jurisdictionNames
         translate = sameJurisdictions ? [] : old.fences.jurisdictionNames.map { new.fences.jurisdictionIndex[$0] ?? -1 }
-        var table: [UInt64] = [], dropped: UInt64 = 0
-        if !sameJurisdictions, translate.count < 64, new.fences.jurisdictionNames.count < 64 {
-            table = [UInt64](repeating: 0, count: 8 * 256)
-            // A bit past the old jurisdictions has no translation either.
-            dropped = ~((UInt64(1) << UInt64(translate.count)) &- 1)
-            for (i, j) in translate.enumerated() {
-                guard j >= 0 else {
-                    dropped |= UInt64(1) << UInt64(i)
-                    continue
-                }
-                let (byte, bit) = (i / 8, i % 8)
-                for v in 0 ..< 256 where v & (1 << bit) != 0 { table[byte * 256 + v] |= UInt64(1) << UInt64(j) }
-            }
-        }
-        wordTable = table
-        droppedBits = dropped
+        wordTranslation = sameJurisdictions ? nil : WordTranslation(from: old.fences.jurisdictionNames, to: new.fences.jurisdictionIndex)
         var byKey: [String: Int] = [:]
         for (i, part) in old.parts.enumerated() {
             if let k = Self.key(old, part) { byKey[k] = i }
@@ -695,12 +676,7 @@ public struct Reuse: Sendable {
             if (a == old.fences.universe && oldCount > 1) != (b == fences.universe && newCount > 1) { return false }
             if sameJurisdictions { return a == b }
             // One word each: translated through the table, no set made.
-            if !wordTable.isEmpty, let w = a.word, let n = b.word {
-                if w & droppedBits != 0 { return false }
-                var t: UInt64 = 0
-                for byte in 0 ..< 8 { t |= wordTable[byte * 256 + Int((w >> UInt64(byte * 8)) & 0xFF)] }
-                return t == n
-            }
+            if let wordTranslation, let w = a.word, let n = b.word { return wordTranslation(w) == n }
             let m: JurisdictionSet?
             if let known = moved[a] {
                 m = known
