@@ -27,41 +27,44 @@ struct DocumentReader {
 
     /// The fields of a mapping. Unknown keys are reported (with a suggestion when one is
     /// close), and so are missing required ones.
-    mutating func fields(_ node: Int32, _ what: @autoclosure () -> String, allowed: [String], required: [String] = []) -> Fields? {
+    mutating func fields(_ node: Int32, _ what: @autoclosure () -> String, allowed: [SchemaKey], required: [SchemaKey] = []) -> Fields? {
         guard stream[node].kind == .mapping else {
             error(.schemaType, "\(what()) must be a mapping, not \(stream.describe(node))", at: node)
             return nil
         }
         // One slot per allowed key: mappings here have a handful of keys, so a scan beats hashing
         // (keys are unique: the composer refuses duplicates). The slots are inline, not an array
-        // allocated for every mapping.
+        // allocated for every mapping. A key is matched by its number (the composer's mark):
+        // one that is no schema field name is no allowed field.
         precondition(allowed.count <= 8, "a schema mapping with more than 8 fields")
         var values = InlineArray<8, Int32>(repeating: -1)
         for (key, value) in stream.entries(of: node) {
-            let name = stream.texts[Int(key)]
-            if let slot = allowed.firstIndex(where: { UTF8Bytes.equal($0, name) }) {
+            let number = stream[key].key
+            if number != 0, let slot = allowed.firstIndex(where: { $0.rawValue == number }) {
                 values[slot] = value
             } else {
+                let name = stream.texts[Int(key)]
+                let names = allowed.map(\.name)
                 var message = "unknown field '\(name)' in \(what())"
-                if let near = Suggest.closest(to: name, in: allowed) { message += "; did you mean '\(near)'?" }
-                else { message += " (allowed: \(allowed.joined(separator: ", ")))" }
+                if let near = Suggest.closest(to: name, in: names) { message += "; did you mean '\(near)'?" }
+                else { message += " (allowed: \(names.joined(separator: ", ")))" }
                 error(.schemaUnknownField, message, at: key)
             }
         }
         let fields = Fields(node: node, allowed: allowed, values: values)
         for field in required where fields[field] == nil {
-            error(.schemaRequired, "\(what()) is missing required field '\(field)'", at: node)
+            error(.schemaRequired, "\(what()) is missing required field '\(field.name)'", at: node)
         }
         return fields
     }
 
     struct Fields {
         let node: Int32
-        let allowed: [String]
+        let allowed: [SchemaKey]
         /// The value node of each allowed key, -1 where absent.
         let values: InlineArray<8, Int32>
-        subscript(_ key: String) -> Int32? {
-            guard let slot = allowed.firstIndex(where: { UTF8Bytes.equal($0, key) }) else { return nil }
+        subscript(_ key: SchemaKey) -> Int32? {
+            guard let slot = allowed.firstIndex(of: key) else { return nil }
             return values[slot] < 0 ? nil : values[slot]
         }
     }

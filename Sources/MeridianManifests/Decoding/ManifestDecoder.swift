@@ -19,12 +19,12 @@ struct ManifestDecoder {
     }
 
     mutating func decode(document root: Int32) -> ManifestObject? {
-        guard let top = reader.fields(root, "document", allowed: ["apiVersion", "kind", "metadata", "spec"],
-                                      required: ["apiVersion", "kind", "metadata"]) else { return nil }
-        if let node = top["apiVersion"], let v = reader.string(node, "apiVersion"), v != Self.apiVersion {
+        guard let top = reader.fields(root, "document", allowed: [.apiVersion, .kind, .metadata, .spec],
+                                      required: [.apiVersion, .kind, .metadata]) else { return nil }
+        if let node = top[.apiVersion], let v = reader.string(node, "apiVersion"), v != Self.apiVersion {
             reader.error(.schemaAPIVersion, "apiVersion '\(v)' is not supported; use '\(Self.apiVersion)'", at: node)
         }
-        guard let kindNode = top["kind"], let kindText = reader.string(kindNode, "kind") else { return nil }
+        guard let kindNode = top[.kind], let kindText = reader.string(kindNode, "kind") else { return nil }
         guard let kind = Kind(rawValue: kindText) else {
             var message = "kind '\(kindText)' is not one of \(Kind.allCases.map(\.rawValue).joined(separator: ", "))"
             if let near = Suggest.closest(to: kindText, in: Kind.allCases.map(\.rawValue)) { message += "; did you mean '\(near)'?" }
@@ -33,8 +33,8 @@ struct ManifestDecoder {
         }
         // A document whose name is invalid still has its spec checked, so that one run shows
         // every problem; only a document with a valid name becomes an object.
-        let meta = top["metadata"].flatMap { decodeMeta($0, kind: kind, root: root) }
-        let specNode = top["spec"]
+        let meta = top[.metadata].flatMap { decodeMeta($0, kind: kind, root: root) }
+        let specNode = top[.spec]
         if specNode == nil && kind != .jurisdiction {
             reader.error(.schemaRequired, "\(kind.rawValue) document is missing required field 'spec'", at: root)
         }
@@ -60,9 +60,9 @@ struct ManifestDecoder {
     }
 
     private mutating func decodeMeta(_ node: Int32, kind: Kind, root: Int32) -> ObjectMeta? {
-        guard let f = reader.fields(node, "metadata", allowed: ["name", "labels", "annotations"], required: ["name"]) else { return nil }
+        guard let f = reader.fields(node, "metadata", allowed: [.name, .labels, .annotations], required: [.name]) else { return nil }
         var labels: [String: String] = [:]
-        if let l = f["labels"] {
+        if let l = f[.labels] {
             if let labelInterner, let written = reader.writtenStringMap(l) {
                 labels = labelInterner.intern(written: written)
             } else {
@@ -70,18 +70,18 @@ struct ManifestDecoder {
                 if let labelInterner { labels = labelInterner.intern(labels) }
             }
         }
-        if let a = f["annotations"] { _ = reader.checkStringMap(a, "metadata.annotations") }
-        guard let nameNode = f["name"], let name = reader.name(nameNode, "metadata.name", as: Name<GenericSpace>.self) else { return nil }
+        if let a = f[.annotations] { _ = reader.checkStringMap(a, "metadata.annotations") }
+        guard let nameNode = f[.name], let name = reader.name(nameNode, "metadata.name", as: Name<GenericSpace>.self) else { return nil }
         return ObjectMeta(kind: kind, name: name.value.rawValue, nameLocation: name.location,
                           location: reader.location(root), labels: labels)
     }
 
     private mutating func decodeJurisdiction(_ meta: ObjectMeta, _ node: Int32?, _ what: () -> String) -> Jurisdiction? {
         guard let node else { return Jurisdiction(meta: meta, description: nil, countries: []) }
-        guard let f = reader.fields(node, what(), allowed: ["description", "countries"]) else { return nil }
-        let description = f["description"].flatMap { reader.string($0, "description") }
+        guard let f = reader.fields(node, what(), allowed: [.description, .countries]) else { return nil }
+        let description = f[.description].flatMap { reader.string($0, "description") }
         var countries: [Located<String>] = []
-        if let n = f["countries"] {
+        if let n = f[.countries] {
             if let items = reader.list(n, "countries") {
                 for item in items {
                     if let code = country(item, "countries entry") { countries.append(code) }
@@ -104,22 +104,22 @@ struct ManifestDecoder {
 
     private mutating func decodeRegion(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Region? {
         guard let f = reader.fields(node, what(),
-                                    allowed: ["provider", "location", "jurisdiction", "state", "replicatesTo", "capacity", "adapter"],
-                                    required: ["jurisdiction"]) else { return nil }
-        let provider = f["provider"].flatMap { reader.nonEmptyString($0, "provider") }
-        let location = f["location"].flatMap { country($0, "location") }
-        let jurisdiction = f["jurisdiction"].flatMap { reader.name($0, "jurisdiction", as: JurisdictionName.self) }
-        let state = f["state"].map { reader.enumValue($0, "state", as: RegionState.self) } ?? .active
-        let replicatesTo = f["replicatesTo"].map { reader.names($0, "replicatesTo", as: RegionName.self) } ?? []
+                                    allowed: [.provider, .location, .jurisdiction, .state, .replicatesTo, .capacity, .adapter],
+                                    required: [.jurisdiction]) else { return nil }
+        let provider = f[.provider].flatMap { reader.nonEmptyString($0, "provider") }
+        let location = f[.location].flatMap { country($0, "location") }
+        let jurisdiction = f[.jurisdiction].flatMap { reader.name($0, "jurisdiction", as: JurisdictionName.self) }
+        let state = f[.state].map { reader.enumValue($0, "state", as: RegionState.self) } ?? .active
+        let replicatesTo = f[.replicatesTo].map { reader.names($0, "replicatesTo", as: RegionName.self) } ?? []
         var accelerators: [AcceleratorCount] = []
-        if let c = f["capacity"], let cf = reader.fields(c, "capacity", allowed: ["accelerators"]), let a = cf["accelerators"] {
+        if let c = f[.capacity], let cf = reader.fields(c, "capacity", allowed: [.accelerators]), let a = cf[.accelerators] {
             if let items = reader.list(a, "capacity.accelerators") {
                 for item in items {
                     if let acc = accelerator(item, "capacity.accelerators entry", minCount: 0) { accelerators.append(acc) }
                 }
             }
         }
-        let adapter = f["adapter"].map { decodeAdapter($0) } ?? .local(path: nil)
+        let adapter = f[.adapter].map { decodeAdapter($0) } ?? .local(path: nil)
         // Optional fields that failed to decode were reported; defaults stand in for them so the
         // cross-object checks still run. Required ones must be there.
         guard let jurisdiction else { return nil }
@@ -128,40 +128,40 @@ struct ManifestDecoder {
     }
 
     private mutating func accelerator(_ node: Int32, _ what: String, minCount: Int) -> AcceleratorCount? {
-        guard let f = reader.fields(node, what, allowed: ["type", "count"], required: ["type", "count"]) else { return nil }
-        let type = f["type"].flatMap { reader.nonEmptyString($0, "accelerator type") }
-        let count = f["count"].flatMap { reader.int($0, "accelerator count", min: minCount, max: 1_000_000) }
+        guard let f = reader.fields(node, what, allowed: [.type, .count], required: [.type, .count]) else { return nil }
+        let type = f[.type].flatMap { reader.nonEmptyString($0, "accelerator type") }
+        let count = f[.count].flatMap { reader.int($0, "accelerator count", min: minCount, max: 1_000_000) }
         guard let type, let count else { return nil }
         return AcceleratorCount(type: type, count: count, location: reader.location(node))
     }
 
     private mutating func decodeAdapter(_ node: Int32) -> AdapterSpec? {
-        guard let f = reader.fields(node, "adapter", allowed: ["type", "path", "url", "tokenEnv", "command"]) else { return nil }
-        let type = f["type"].map { reader.string($0, "adapter.type") } ?? "local"
+        guard let f = reader.fields(node, "adapter", allowed: [.type, .path, .url, .tokenEnv, .command]) else { return nil }
+        let type = f[.type].map { reader.string($0, "adapter.type") } ?? "local"
         guard let type else { return nil }
-        let applies: [String]
+        let applies: [SchemaKey]
         switch type {
-        case "local": applies = ["path"]
-        case "http": applies = ["url", "tokenEnv"]
-        case "exec": applies = ["command"]
+        case "local": applies = [.path]
+        case "http": applies = [.url, .tokenEnv]
+        case "exec": applies = [.command]
         default:
-            reader.error(.schemaEnum, "adapter.type '\(type)' is not one of local | http | exec", at: f["type"]!)
+            reader.error(.schemaEnum, "adapter.type '\(type)' is not one of local | http | exec", at: f[.type]!)
             return nil
         }
         var ok = true
-        for field in ["path", "url", "tokenEnv", "command"] where !applies.contains(field) {
+        for field in [SchemaKey.path, .url, .tokenEnv, .command] where !applies.contains(field) {
             if let n = f[field] {
-                reader.error(.regionAdapter, "adapter field '\(field)' does not apply to an \(type) adapter (it takes: \(applies.joined(separator: ", ")))", at: n)
+                reader.error(.regionAdapter, "adapter field '\(field.name)' does not apply to an \(type) adapter (it takes: \(applies.map(\.name).joined(separator: ", ")))", at: n)
                 ok = false
             }
         }
         switch type {
         case "local":
-            let path = f["path"].flatMap { reader.nonEmptyString($0, "adapter.path") }
-            if f["path"] != nil && path == nil { return nil }
+            let path = f[.path].flatMap { reader.nonEmptyString($0, "adapter.path") }
+            if f[.path] != nil && path == nil { return nil }
             return ok ? .local(path: path) : nil
         case "http":
-            guard let urlNode = f["url"] else {
+            guard let urlNode = f[.url] else {
                 reader.error(.schemaRequired, "an http adapter is missing required field 'url'", at: node)
                 return nil
             }
@@ -172,7 +172,7 @@ struct ManifestDecoder {
                 ok = false
             }
             var tokenEnv: String?
-            if let t = f["tokenEnv"] {
+            if let t = f[.tokenEnv] {
                 tokenEnv = reader.string(t, "adapter.tokenEnv")
                 if let name = tokenEnv, !EnvName.isValid(name) {
                     reader.error(.schemaFormat, "adapter.tokenEnv '\(name)' is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)", at: t)
@@ -182,7 +182,7 @@ struct ManifestDecoder {
             }
             return ok ? .http(url: url, tokenEnv: tokenEnv) : nil
         default:
-            guard let c = f["command"] else {
+            guard let c = f[.command] else {
                 reader.error(.schemaRequired, "an exec adapter is missing required field 'command'", at: node)
                 return nil
             }
@@ -198,24 +198,24 @@ struct ManifestDecoder {
     }
 
     private mutating func decodeArtifact(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Artifact? {
-        guard let f = reader.fields(node, what(), allowed: ["type", "digest", "sizeBytes", "origin", "derivedFrom", "fences"],
-                                    required: ["type", "digest", "origin"]) else { return nil }
-        let type = f["type"].flatMap { reader.enumValue($0, "type", as: ArtifactType.self) }
-        let digest = f["digest"].flatMap { reader.located($0, "digest") }
-        let size = f["sizeBytes"].flatMap { reader.int($0, "sizeBytes", min: 0) }
-        let origin = f["origin"].flatMap { reader.name($0, "origin", as: RegionName.self) }
-        let derivedFrom = f["derivedFrom"].map { reader.names($0, "derivedFrom", as: ArtifactName.self) } ?? []
-        let fences = f["fences"].map { reader.names($0, "fences", as: FenceName.self) } ?? []
+        guard let f = reader.fields(node, what(), allowed: [.type, .digest, .sizeBytes, .origin, .derivedFrom, .fences],
+                                    required: [.type, .digest, .origin]) else { return nil }
+        let type = f[.type].flatMap { reader.enumValue($0, "type", as: ArtifactType.self) }
+        let digest = f[.digest].flatMap { reader.located($0, "digest") }
+        let size = f[.sizeBytes].flatMap { reader.int($0, "sizeBytes", min: 0) }
+        let origin = f[.origin].flatMap { reader.name($0, "origin", as: RegionName.self) }
+        let derivedFrom = f[.derivedFrom].map { reader.names($0, "derivedFrom", as: ArtifactName.self) } ?? []
+        let fences = f[.fences].map { reader.names($0, "fences", as: FenceName.self) } ?? []
         guard let type, let digest, let origin else { return nil }
         return Artifact(meta: meta, type: type, digest: digest, sizeBytes: size.map(Int64.init), origin: origin,
                         derivedFrom: derivedFrom ?? [], fences: fences ?? [])
     }
 
     private mutating func decodeFence(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> ResidencyFence? {
-        guard let f = reader.fields(node, what(), allowed: ["allow", "deny", "selector"], required: ["allow"]) else { return nil }
+        guard let f = reader.fields(node, what(), allowed: [.allow, .deny, .selector], required: [.allow]) else { return nil }
         var ok = true
         var allow: [Located<JurisdictionPattern>] = []
-        if let a = f["allow"] {
+        if let a = f[.allow] {
             if let items = reader.list(a, "allow", nonEmpty: true) {
                 for item in items {
                     if reader.stream[item].kind == .scalar, reader.stream[item].scalarType == .string, reader.stream.text(item) == "*" {
@@ -226,11 +226,11 @@ struct ManifestDecoder {
                 }
             } else { ok = false }
         }
-        let deny = f["deny"].map { reader.names($0, "deny", as: JurisdictionName.self) } ?? []
+        let deny = f[.deny].map { reader.names($0, "deny", as: JurisdictionName.self) } ?? []
         var matchLabels: [String: String]?
-        if let s = f["selector"] {
-            if let sf = reader.fields(s, "selector", allowed: ["matchLabels"], required: ["matchLabels"]) {
-                matchLabels = sf["matchLabels"].flatMap { reader.stringMap($0, "selector.matchLabels") }
+        if let s = f[.selector] {
+            if let sf = reader.fields(s, "selector", allowed: [.matchLabels], required: [.matchLabels]) {
+                matchLabels = sf[.matchLabels].flatMap { reader.stringMap($0, "selector.matchLabels") }
                 if matchLabels == nil { ok = false }
             } else { ok = false }
         }
@@ -239,11 +239,11 @@ struct ManifestDecoder {
     }
 
     private mutating func decodeModel(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Model? {
-        guard let f = reader.fields(node, what(), allowed: ["version", "artifacts", "accelerator"], required: ["version", "artifacts"]) else { return nil }
-        let version = f["version"].flatMap { reader.located($0, "version") }
-        let artifacts = f["artifacts"].flatMap { reader.names($0, "artifacts", as: ArtifactName.self, nonEmpty: true) }
+        guard let f = reader.fields(node, what(), allowed: [.version, .artifacts, .accelerator], required: [.version, .artifacts]) else { return nil }
+        let version = f[.version].flatMap { reader.located($0, "version") }
+        let artifacts = f[.artifacts].flatMap { reader.names($0, "artifacts", as: ArtifactName.self, nonEmpty: true) }
         var acc: AcceleratorCount?
-        if let a = f["accelerator"] {
+        if let a = f[.accelerator] {
             acc = accelerator(a, "accelerator", minCount: 1)
         }
         guard let version, let artifacts else { return nil }
@@ -251,23 +251,23 @@ struct ManifestDecoder {
     }
 
     private mutating func decodeTopology(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Topology? {
-        guard let f = reader.fields(node, what(), allowed: ["mode", "regions", "standby", "failover"], required: ["mode", "regions"]) else { return nil }
+        guard let f = reader.fields(node, what(), allowed: [.mode, .regions, .standby, .failover], required: [.mode, .regions]) else { return nil }
         var ok = true
-        let mode = f["mode"].flatMap { reader.enumValue($0, "mode", as: TopologyMode.self) }
+        let mode = f[.mode].flatMap { reader.enumValue($0, "mode", as: TopologyMode.self) }
         var regions: [TopologyRegion] = []
-        if let r = f["regions"], let items = reader.list(r, "regions", nonEmpty: true) {
+        if let r = f[.regions], let items = reader.list(r, "regions", nonEmpty: true) {
             for item in items {
-                guard let rf = reader.fields(item, "regions entry", allowed: ["name", "weight"], required: ["name"]) else { ok = false; continue }
-                let name = rf["name"].flatMap { reader.name($0, "regions entry name", as: RegionName.self) }
+                guard let rf = reader.fields(item, "regions entry", allowed: [.name, .weight], required: [.name]) else { ok = false; continue }
+                let name = rf[.name].flatMap { reader.name($0, "regions entry name", as: RegionName.self) }
                 var weight: Located<Int>?
-                if let w = rf["weight"] {
+                if let w = rf[.weight] {
                     if let value = reader.int(w, "weight", min: 0, max: 100) { weight = Located(value, at: reader.location(w)) } else { ok = false }
                 }
                 if let name { regions.append(TopologyRegion(name: name, weight: weight)) } else { ok = false }
             }
         } else { ok = false }
         var standby = StandbyMode.warm
-        if let s = f["standby"] {
+        if let s = f[.standby] {
             if let value = reader.enumValue(s, "standby", as: StandbyMode.self) {
                 standby = value
                 if let mode, mode != .activePassive {
@@ -276,33 +276,33 @@ struct ManifestDecoder {
                 }
             } else { ok = false }
         }
-        let failover = f["failover"].map { reader.names($0, "failover", as: RegionName.self) } ?? []
+        let failover = f[.failover].map { reader.names($0, "failover", as: RegionName.self) } ?? []
         guard ok, let mode, let failover else { return nil }
         return Topology(meta: meta, mode: mode, regions: regions, standby: standby, failover: failover)
     }
 
     private mutating func decodePlacement(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Placement? {
-        guard let f = reader.fields(node, what(), allowed: ["model", "topology", "replicas", "minReplicas", "priority"],
-                                    required: ["model", "topology", "replicas"]) else { return nil }
-        let model = f["model"].flatMap { reader.name($0, "model", as: ModelName.self) }
-        let topology = f["topology"].flatMap { reader.name($0, "topology", as: TopologyName.self) }
-        let replicas = f["replicas"].flatMap { reader.int($0, "replicas", min: 1, max: 1_000_000) }
-        let minReplicas = f["minReplicas"].map { reader.int($0, "minReplicas", min: 0, max: 1_000_000) } ?? 1
-        let priority = f["priority"].map { reader.int($0, "priority", min: -1_000_000, max: 1_000_000) } ?? 0
+        guard let f = reader.fields(node, what(), allowed: [.model, .topology, .replicas, .minReplicas, .priority],
+                                    required: [.model, .topology, .replicas]) else { return nil }
+        let model = f[.model].flatMap { reader.name($0, "model", as: ModelName.self) }
+        let topology = f[.topology].flatMap { reader.name($0, "topology", as: TopologyName.self) }
+        let replicas = f[.replicas].flatMap { reader.int($0, "replicas", min: 1, max: 1_000_000) }
+        let minReplicas = f[.minReplicas].map { reader.int($0, "minReplicas", min: 0, max: 1_000_000) } ?? 1
+        let priority = f[.priority].map { reader.int($0, "priority", min: -1_000_000, max: 1_000_000) } ?? 0
         guard let model, let topology, let replicas else { return nil }
         return Placement(meta: meta, model: model, topology: topology, replicas: replicas, minReplicas: minReplicas ?? 1, priority: priority ?? 0)
     }
 
     private mutating func decodeGuardrail(_ meta: ObjectMeta, _ node: Int32, _ what: () -> String) -> Guardrail? {
-        guard let f = reader.fields(node, what(), allowed: ["models"], required: ["models"]) else { return nil }
-        guard let m = f["models"], let items = reader.list(m, "models", nonEmpty: true) else { return nil }
+        guard let f = reader.fields(node, what(), allowed: [.models], required: [.models]) else { return nil }
+        guard let m = f[.models], let items = reader.list(m, "models", nonEmpty: true) else { return nil }
         var ok = true
         var rules: [GuardrailRule] = []
         for item in items {
-            guard let rf = reader.fields(item, "models entry", allowed: ["name", "allowedVersions"], required: ["name", "allowedVersions"]) else { ok = false; continue }
-            let name = rf["name"].flatMap { reader.name($0, "models entry name", as: ModelName.self) }
+            guard let rf = reader.fields(item, "models entry", allowed: [.name, .allowedVersions], required: [.name, .allowedVersions]) else { ok = false; continue }
+            let name = rf[.name].flatMap { reader.name($0, "models entry name", as: ModelName.self) }
             var versions: [Located<String>]?
-            if let v = rf["allowedVersions"], let vs = reader.list(v, "allowedVersions", nonEmpty: true) {
+            if let v = rf[.allowedVersions], let vs = reader.list(v, "allowedVersions", nonEmpty: true) {
                 let decoded = vs.compactMap { reader.located($0, "allowedVersions entry") }
                 versions = decoded.count == vs.count ? decoded : nil
             }

@@ -55,6 +55,8 @@ struct YAMLComposer {
     private var input: UnsafeMutableRawBufferPointer { yaml.input }
     private let file: String
     private let limits: YAMLLimits
+    /// `SchemaKey.names`, held here so that reading one is not a global's access per scalar.
+    private let keyNames = SchemaKey.names
 
     private var stream = YAMLStream()
     private(set) var diagnostics: [Diagnostic] = []
@@ -180,16 +182,20 @@ struct YAMLComposer {
             }
         case YAML_SCALAR_EVENT:
             let s = e.data.scalar
-            let text = String(decoding: UnsafeRawBufferPointer(start: s.value, count: s.length), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(start: s.value, count: s.length)
+            // A schema field name is marked with its number and takes the name's own string;
+            // any other scalar gets a string made from its bytes.
+            let key = SchemaKey.number(of: bytes)
+            let text = key != 0 ? keyNames[Int(key)] : String(decoding: bytes, as: UTF8.self)
             let tag = s.tag.map { String(cString: $0) }
             let plainStyle = s.style == YAML_PLAIN_SCALAR_STYLE
             var type: YAMLStream.ScalarType
             if let tag {
                 type = resolveTaggedScalar(tag: tag, text: text, line: line, column: column)
             } else {
-                type = plainStyle ? ScalarResolver.resolvePlain(bytes: UnsafeBufferPointer(start: s.value, count: s.length)) : .string
+                type = plainStyle ? ScalarResolver.resolvePlain(bytes: bytes) : .string
             }
-            let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil,
+            let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil, key: key,
                                                    line: line, column: column, childStart: 0, childCount: 0), text: text, size: 1)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
             attach(index)
@@ -356,15 +362,21 @@ struct YAMLComposer {
     }
 
     /// The keys of the mapping being finished, compared byte for byte (never merely as
-    /// canonically equivalent Unicode): a linear scan for the small mappings manifests are made
-    /// of, a hash table past that so that a huge mapping is not quadratic.
+    /// canonically equivalent Unicode). A schema field name is told apart by its number alone
+    /// (one bit of a word per number): two such keys are the same only if their numbers are,
+    /// and one is never the same as a key that is not a field name. Other keys are compared as
+    /// text with the other keys that are not field names: a linear scan for the small mappings
+    /// manifests are made of, a hash table past that so that a huge mapping is not quadratic.
     struct KeySet {
         private var small: [Int32] = []
         private var large: [ExactString: Int32] = [:]
         private var isLarge = false
+        /// Bit n is set once a key numbered n is in.
+        private var numbers: UInt64 = 0
 
         mutating func reset() {
             small.removeAll(keepingCapacity: true)
+            numbers = 0
             if isLarge {
                 large = [:]
                 isLarge = false
@@ -373,20 +385,41 @@ struct YAMLComposer {
 
         /// Adds the key node `node`; returns the node of an earlier key with the same text.
         mutating func insert(_ node: Int32, in stream: YAMLStream) -> Int32? {
+            let number = stream.nodes[Int(node)].key
+            if number != 0 {
+                let bit = UInt64(1) << number
+                if numbers & bit != 0 {
+                    // A repeat (rare): the earlier key is the one with the same number.
+                    if isLarge { return large[ExactString(stream.texts[Int(node)])] }
+                    return small.first { stream.nodes[Int($0)].key == number }
+                }
+                numbers |= bit
+                add(node, in: stream)
+                return nil
+            }
             let text = stream.texts[Int(node)]
             if isLarge {
                 if let existing = large[ExactString(text)] { return existing }
                 large[ExactString(text)] = node
                 return nil
             }
-            for n in small where UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
+            for n in small where stream.nodes[Int(n)].key == 0 && UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
+            add(node, in: stream)
+            return nil
+        }
+
+        /// Adds a key known to be new.
+        private mutating func add(_ node: Int32, in stream: YAMLStream) {
+            if isLarge {
+                large[ExactString(stream.texts[Int(node)])] = node
+                return
+            }
             small.append(node)
             if small.count > 16 {
                 // The keys so far are distinct, so each goes in as it is.
                 for n in small { large[ExactString(stream.texts[Int(n)])] = n }
                 isLarge = true
             }
-            return nil
         }
     }
 }

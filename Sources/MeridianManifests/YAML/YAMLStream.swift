@@ -18,6 +18,8 @@ struct YAMLStream: Sendable {
         var scalarType: ScalarType
         /// True for a plain (unquoted, untagged) scalar.
         var plain: Bool
+        /// A scalar whose text is a schema field name: that name's `SchemaKey` number, else 0.
+        var key: UInt8 = 0
         /// 1-based.
         var line: Int32
         var column: Int32
