@@ -103,7 +103,7 @@ struct WireJSONTests {
     }
 
     @Test("malformed, ambiguous or hostile bodies are refused with an error, never a crash")
-    func refused() {
+    func refused() throws {
         let bad = [
             "", " ", "{", "}", "[", #"{"generation": }"#, #"{"generation": 1,}"#, #"{"generation": 1} x"#, #"{"generation" 1}"#,
             #"{"generation": 01}"#, #"{"generation": 1.}"#, #"{"generation": -}"#, #"{"generation": 1.5}"#, #"{"generation": 1e16}"#,
@@ -117,8 +117,13 @@ struct WireJSONTests {
         for text in bad {
             #expect(throws: JSONError.self, "\(text.prefix(60))") { try RegionObservation(json: Array(text.utf8)) }
         }
-        // Invalid UTF-8 inside a string.
+        // Invalid UTF-8 inside a string, with and without an escape before it (two paths), and
+        // valid UTF-8 beside ASCII read as it is on both.
         #expect(throws: JSONError.self) { try RegionObservation(json: Array(#"{"jurisdiction": ""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)) }
+        #expect(throws: JSONError.self) { try RegionObservation(json: Array(#"{"jurisdiction": "\n"#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)) }
+        #expect(throws: JSONError.self) { try RegionObservation(json: Array(#"{"jurisdiction": "abcdefgh"#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8)) }
+        #expect(try RegionObservation(json: Array("{\"jurisdiction\": \"eu-caf\u{E9}-\u{1F600}\"}".utf8)).jurisdiction == "eu-caf\u{E9}-\u{1F600}")
+        #expect(try RegionObservation(json: Array("{\"jurisdiction\": \"\\\"caf\u{E9}\"}".utf8)).jurisdiction == "\"caf\u{E9}")
         // An action type no Meridian knows, and a command without its region.
         #expect(throws: JSONError.self) { try AgentExecuteRequest(json: Array(#"{"idempotencyKey": "k", "command": {"type": "explode", "region": "r", "actionID": "a"}}"#.utf8)) }
         #expect(throws: JSONError.self) { try AgentExecuteRequest(json: Array(#"{"idempotencyKey": "k", "command": {"type": "purge", "actionID": "a"}}"#.utf8)) }

@@ -123,6 +123,30 @@ struct NameTests {
     }
 }
 
+@Suite("UTF-8 validation")
+struct UTF8ValidationTests {
+    @Test("a string is made from bytes exactly when String(validating:) makes one, and it is the same string")
+    func agreesWithTheStandardLibrary() {
+        var rng = SplitMix(seed: 0x0717_F8)
+        // Mostly ASCII, with lead and continuation bytes, overlong and surrogate starts mixed in.
+        let special: [UInt8] = [0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xC3, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0xA0, 0x9F]
+        var nonASCII = 0
+        for _ in 0 ..< 20_000 {
+            let count = Int(rng.next() % 40)
+            let bytes: [UInt8] = (0 ..< count).map { _ in
+                rng.next() % 8 == 0 ? special[Int(rng.next() % UInt64(special.count))] : UInt8(rng.next() % 0x80)
+            }
+            let expected = String(validating: bytes, as: UTF8.self)
+            let got = bytes.withUnsafeBufferPointer { UTF8Bytes.string(validating: $0) }
+            #expect(got.map { Array($0.utf8) } == expected.map { Array($0.utf8) }, "\(bytes)")
+            #expect(bytes.withUnsafeBufferPointer { UTF8Bytes.isASCII($0) } == bytes.allSatisfy { $0 < 0x80 })
+            if bytes.contains(where: { $0 >= 0x80 }) { nonASCII += 1 }
+        }
+        // Both paths were taken.
+        #expect(nonASCII > 5_000 && nonASCII < 19_000)
+    }
+}
+
 @Suite("Desired state checks")
 struct DesiredStateTests {
     let here = SourceLocation(file: "t.yaml", line: 1, column: 1)

@@ -218,7 +218,7 @@ public enum JSONReader {
                 if b == UInt8(ascii: "\"") {
                     let slice = UnsafeBufferPointer(rebasing: bytes[start ..< i])
                     i += 1
-                    guard let s = String(validating: slice, as: UTF8.self) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
+                    guard let s = UTF8Bytes.string(validating: slice) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
                     return s
                 }
                 if b == UInt8(ascii: "\\") { break }
@@ -230,7 +230,7 @@ public enum JSONReader {
                 let b = bytes[i]
                 if b == UInt8(ascii: "\"") {
                     i += 1
-                    guard let s = String(validating: out, as: UTF8.self) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
+                    guard let s = out.withUnsafeBufferPointer({ UTF8Bytes.string(validating: $0) }) else { throw fail("a string that is not valid UTF-8 at byte \(start)") }
                     return s
                 }
                 guard b >= 0x20 else { throw error("a control character in a string") }

@@ -1,5 +1,6 @@
 internal import CLibGit2
 internal import Foundation
+internal import MeridianCore
 
 /// One libgit2 repository handle, owned here and freed in `deinit`. Not shared between tasks:
 /// each reader opens its own. No libgit2 pointer leaves this file; bytes are copied out.
@@ -117,7 +118,7 @@ final class GitRepository {
                 let entry = git_tree_entry_byindex(tree, i)!
                 let rawName = git_tree_entry_name(entry)!
                 let nameBytes = UnsafeBufferPointer(start: UnsafeRawPointer(rawName).assumingMemoryBound(to: UInt8.self), count: strlen(rawName))
-                guard let name = String(validating: nameBytes, as: UTF8.self) else {
+                guard let name = UTF8Bytes.string(validating: nameBytes) else {
                     throw GitError(.invalidTree, "\(dir.isEmpty ? "" : dir + "/")\(String(decoding: nameBytes, as: UTF8.self)): path is not valid UTF-8")
                 }
                 let path = dir.isEmpty ? name : dir + "/" + name
