@@ -45,8 +45,11 @@ enum SchemaKey: UInt8, CaseIterable, Sendable {
     private static let tableSize = 128
 
     /// Open addressing by a hash of the length and the first and last bytes; linear probing.
-    private static let table: [Slot] = {
-        var table = [Slot](repeating: Slot(), count: tableSize)
+    /// Made once and never freed: read through a plain pointer, a lookup (one per scalar)
+    /// retains nothing.
+    nonisolated(unsafe) private static let table: UnsafePointer<Slot> = {
+        let table = UnsafeMutablePointer<Slot>.allocate(capacity: tableSize)
+        table.initialize(repeating: Slot(), count: tableSize)
         for key in allCases {
             let bytes = Array(key.name.utf8)
             precondition(!bytes.isEmpty && bytes.count <= maxLength, "schema key '\(key.name)' is longer than \(maxLength) bytes")
@@ -56,7 +59,7 @@ enum SchemaKey: UInt8, CaseIterable, Sendable {
             while table[i].key != 0 { i = (i + 1) & (tableSize - 1) }
             table[i] = Slot(low: low, high: high, length: UInt8(bytes.count), key: key.rawValue)
         }
-        return table
+        return UnsafePointer(table)
     }()
 
     @inline(__always)
@@ -76,17 +79,16 @@ enum SchemaKey: UInt8, CaseIterable, Sendable {
     static func number(of bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
         let count = bytes.count
         guard count > 0, count <= maxLength, let base = bytes.baseAddress else { return 0 }
-        return table.withUnsafeBufferPointer { table in
-            var i = slot(count, base[0], base[count - 1])
-            while true {
-                let s = table[i]
-                if s.key == 0 { return 0 }
-                if Int(s.length) == count {
-                    let (low, high) = words(bytes)
-                    if s.low == low && s.high == high { return s.key }
-                }
-                i = (i + 1) & (tableSize - 1)
+        let table = Self.table
+        var i = slot(count, base[0], base[count - 1])
+        while true {
+            let s = table[i]
+            if s.key == 0 { return 0 }
+            if Int(s.length) == count {
+                let (low, high) = words(bytes)
+                if s.low == low && s.high == high { return s.key }
             }
+            i = (i + 1) & (tableSize - 1)
         }
     }
 

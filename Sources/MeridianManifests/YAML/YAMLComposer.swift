@@ -193,7 +193,8 @@ struct YAMLComposer {
             if let tag {
                 type = resolveTaggedScalar(tag: tag, text: text, line: line, column: column)
             } else {
-                type = plainStyle ? ScalarResolver.resolvePlain(bytes: bytes) : .string
+                // A schema field name is a word that resolves to nothing but a string.
+                type = plainStyle && key == 0 ? ScalarResolver.resolvePlain(bytes: bytes) : .string
             }
             let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil, key: key,
                                                    line: line, column: column, childStart: 0, childCount: 0), text: text, size: 1)
