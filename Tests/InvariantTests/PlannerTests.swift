@@ -44,6 +44,37 @@ struct PlannerTests {
         p.actions.filter { $0.kind == kind && (region == nil || $0.region == RegionName(region!)) }
     }
 
+    @Test("stage and deploy reasons: a copy's users joined, a stale copy's digest, one replica and several")
+    func reasonTexts() {
+        let l = Y.load([
+            Y.jurisdiction("eu"),
+            Y.region("eu-west", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.region("eu-central", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.artifact("base", origin: "eu-west"),
+            Y.model("m-one", ["base"], version: "1.0.0", gpus: 1),
+            Y.model("m-two", ["base"], version: "2.0.0", gpus: 1),
+            Y.topology("central", mode: "single-region", [("eu-central", nil)]),
+            Y.placement("p-a", model: "m-one", topology: "central", replicas: 1),
+            Y.placement("p-b", model: "m-two", topology: "central", replicas: 3),
+        ])
+        #expect(l.isValid, "\(l.diagnostics)")
+        var o = ObservedState()
+        o.regions["eu-west", default: RegionObservation()].artifacts["base"] = ObservedArtifact(digest: Self.digest)
+        let stale = "sha256:" + String(repeating: "cd", count: 32)
+        o.regions["eu-central", default: RegionObservation()].artifacts["base"] = ObservedArtifact(digest: stale)
+        let p = Self.plan(l, o)
+        let reasons = p.actions.filter { $0.kind == .stageArtifact || $0.kind == .deploy }.map(\.reason).sorted()
+        #expect(reasons == [
+            "deploy m-one 1.0.0 for p-a in eu-central: 1 replica as the region",
+            "deploy m-two 2.0.0 for p-b in eu-central: 3 replicas as the region",
+            "stage base into eu-central from eu-west (the copy there has digest \(stale)): the region of p-a, the region of p-b needs it",
+        ], "\(reasons)")
+        // Nothing at the origin yet: registered there, for the region that needs it.
+        o.regions["eu-west"] = RegionObservation()
+        let fresh = Self.plan(l, o).actions.filter { $0.kind == .stageArtifact }.map(\.reason).sorted()
+        #expect(fresh.contains("register base at its origin eu-west: the source for eu-central"), "\(fresh)")
+    }
+
     @Test("from nothing: register at the origin, copy from it, deploy, then steer traffic; re-planning gives nothing")
     func fromScratch() {
         let l = Self.fleet()

@@ -227,6 +227,21 @@ public final class Planner {
     /// Where the drafts' reasons are written (see `ReasonText`).
     private var reasons = ReasonText.Arena()
     private func text(_ reason: String) -> ReasonText { reasons.add(reason) }
+    /// The bytes of the reason being written by `text(writing:)`, reused from one to the next.
+    private var reasonBytes: [UInt8] = []
+    /// A reason written piece by piece into one reused buffer and then into the arena: the
+    /// stage and deploy reasons (most of a large plan's) made an interpolated string each, grown
+    /// as it was written, and a joined list of their users besides; that was a sixth of
+    /// drafting the stages and deploys.
+    private func text(writing write: (inout ReasonWriter) -> Void) -> ReasonText {
+        var writer = ReasonWriter(bytes: [])
+        swap(&writer.bytes, &reasonBytes)
+        writer.bytes.removeAll(keepingCapacity: true)
+        write(&writer)
+        let text = writer.bytes.withUnsafeBufferPointer { reasons.add($0) }
+        swap(&writer.bytes, &reasonBytes)
+        return text
+    }
     /// Each draft's key variant, for the last tie-break.
     private var variants: [DraftKey.Variant] = []
     /// Dependencies as edges, `dependent << 32 | dependency`, all in one array (an array per
@@ -919,10 +934,7 @@ public final class Planner {
                 do {
                     let a = fact(Int(i))
                     let name = a.name
-                    let who = (users[name] ?? []).map { k in
-                        return "\(desired.roles[Int(k)][r] ?? "region") of \(placementList[Int(k)].name)"
-                    }.joined(separator: ", ")
-                    let stale = copies[r]?[name.rawValue].map { " (the copy there has digest \($0.digest))" } ?? ""
+                    let staleDigest = copies[r]?[name.rawValue]?.digest
                     let found = stageSource(Int(i), into: ri)
                     let src = (from: found.from.map(regionName), viaOrigin: found.viaOrigin)
                     var deps = purges(in: r)
@@ -931,10 +943,27 @@ public final class Planner {
                         deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
                             reason: text("register \(name) at its origin \(origin): the source for \(r)")), deps: purges(in: origin)))
                     }
-                    let reason = src.from == nil
-                        ? "register \(name) at its origin \(r)\(stale): \(who) needs it"
-                        : "stage \(name) into \(r) from \(src.from!)\(stale): \(who) needs it"
-                    add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: text(reason)), deps: deps)
+                    // "register NAME at its origin R: WHO needs it" or "stage NAME into R from
+                    // SOURCE: WHO needs it", with " (the copy there has digest D)" before the
+                    // colon when R holds another digest, and WHO "ROLE of PLACEMENT, …".
+                    let reason = text { w in
+                        if let from = src.from {
+                            w.write("stage "); w.write(name.rawValue); w.write(" into "); w.write(r.rawValue)
+                            w.write(" from "); w.write(from.rawValue)
+                        } else {
+                            w.write("register "); w.write(name.rawValue); w.write(" at its origin "); w.write(r.rawValue)
+                        }
+                        if let staleDigest {
+                            w.write(" (the copy there has digest "); w.write(staleDigest); w.write(")")
+                        }
+                        w.write(": ")
+                        for (j, k) in (users[name] ?? []).enumerated() {
+                            if j > 0 { w.write(", ") }
+                            w.write(desired.roles[Int(k)][r] ?? "region"); w.write(" of "); w.write(placementList[Int(k)].name.rawValue)
+                        }
+                        w.write(" needs it")
+                    }
+                    add(DraftKey(.stage, r, name.rawValue), Action(kind: .stageArtifact, region: r, artifact: name, from: src.from, reason: reason), deps: deps)
                 }
             }
         }
@@ -948,23 +977,28 @@ public final class Planner {
                 let n = replicas[r]!
                 let current = purged(placement.name.rawValue, from: r, purgedDeployments) ? nil : deployments[r]?[placement.name.rawValue]
                 let role = desired.roles[position][r] ?? "region"
-                var reason: String
+                var reason: ReasonText
                 var rollout = false
                 if let c = current {
                     if c.model == model.name.rawValue && c.version == model.version.value && c.replicas == n { continue }
                     if c.model != model.name.rawValue || c.version != model.version.value {
-                        reason = "roll \(placement.name) in \(r) from \(c.model) \(c.version) to \(model.name) \(model.version.value) (\(n) replicas, \(role))"
+                        reason = text("roll \(placement.name) in \(r) from \(c.model) \(c.version) to \(model.name) \(model.version.value) (\(n) replicas, \(role))")
                         rollout = true
                     } else {
-                        reason = "scale \(placement.name) in \(r) from \(c.replicas) to \(n) replicas (\(role))"
+                        reason = text("scale \(placement.name) in \(r) from \(c.replicas) to \(n) replicas (\(role))")
                     }
                 } else {
-                    reason = "deploy \(model.name) \(model.version.value) for \(placement.name) in \(r): \(n) replica\(n == 1 ? "" : "s") as \(role)"
+                    // "deploy MODEL VERSION for PLACEMENT in R: N replica(s) as ROLE"
+                    reason = text { w in
+                        w.write("deploy "); w.write(model.name.rawValue); w.write(" "); w.write(model.version.value)
+                        w.write(" for "); w.write(placement.name.rawValue); w.write(" in "); w.write(r.rawValue); w.write(": ")
+                        w.write(n); w.write(n == 1 ? " replica as " : " replicas as "); w.write(role)
+                    }
                 }
                 var deps = purges(in: r)
                 if rollout, let prev = previousRollout { deps.append(prev) }
                 let key = add(DraftKey(.deploy, r, placement.name.rawValue), Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
-                    version: model.version.value, replicas: n, reason: text(reason)), deps: deps,
+                    version: model.version.value, replicas: n, reason: reason), deps: deps,
                     ifDrafted: model.artifacts.map { DraftKey(.stage, r, $0.value.rawValue) })
                 if rollout { previousRollout = key }
             }

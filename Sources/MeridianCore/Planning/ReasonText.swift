@@ -89,3 +89,19 @@ public struct ReasonText: @unchecked Sendable, Hashable, CustomStringConvertible
         }
     }
 }
+
+/// A reason's bytes, written piece by piece (see `Planner.text(writing:)`).
+struct ReasonWriter {
+    var bytes: [UInt8]
+
+    mutating func write(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// In decimal, as string interpolation writes it.
+    mutating func write(_ value: Int) {
+        if value >= 0 && value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            bytes.append(contentsOf: String(value).utf8)
+        }
+    }
+}
