@@ -227,20 +227,16 @@ public final class Planner {
     /// Where the drafts' reasons are written (see `ReasonText`).
     private var reasons = ReasonText.Arena()
     private func text(_ reason: String) -> ReasonText { reasons.add(reason) }
-    /// The bytes of the reason being written by `text(writing:)`, reused from one to the next.
-    private var reasonBytes: [UInt8] = []
+    /// Where `text(writing:)` writes a reason, its buffer reused from one to the next.
+    private var reasonWriter = ReasonWriter(bytes: [])
     /// A reason written piece by piece into one reused buffer and then into the arena: the
     /// stage and deploy reasons (most of a large plan's) made an interpolated string each, grown
     /// as it was written, and a joined list of their users besides; that was a sixth of
-    /// drafting the stages and deploys.
+    /// drafting the stages and deploys. `write` must not write another reason.
     private func text(writing write: (inout ReasonWriter) -> Void) -> ReasonText {
-        var writer = ReasonWriter(bytes: [])
-        swap(&writer.bytes, &reasonBytes)
-        writer.bytes.removeAll(keepingCapacity: true)
-        write(&writer)
-        let text = writer.bytes.withUnsafeBufferPointer { reasons.add($0) }
-        swap(&writer.bytes, &reasonBytes)
-        return text
+        reasonWriter.bytes.removeAll(keepingCapacity: true)
+        write(&reasonWriter)
+        return reasonWriter.bytes.withUnsafeBufferPointer { reasons.add($0) }
     }
     /// Each draft's key variant, for the last tie-break.
     private var variants: [DraftKey.Variant] = []
