@@ -131,15 +131,12 @@ public final class Planner {
         self.regionStates = regionStates
         var modelFences: [ModelName: JurisdictionSet] = [:]
         var accelerators: [ModelName: AcceleratorCount] = [:]
-        var artifactsOf: [ModelName: [ArtifactName]] = [:]
         for m in state.modelList {
-            artifactsOf[m.name] = m.artifacts.map(\.value)
             modelFences[m.name] = fences.modelFence(of: m.name) ?? JurisdictionSet()
             if let acc = m.accelerator { accelerators[m.name] = acc }
         }
         self.modelFences = modelFences
         self.modelAccelerators = accelerators
-        self.modelArtifacts = artifactsOf
         // What allocation reads of each placement and model, by position, resolved once: a
         // placement is allocated once per plan but once per drill that touches it.
         let models = state.models.list
@@ -185,8 +182,6 @@ public final class Planner {
     private let modelFences: [ModelName: JurisdictionSet]
     /// Each model's accelerator per replica, so capacity sums never copy a whole model.
     private let modelAccelerators: [ModelName: AcceleratorCount]
-    /// Each model's artifacts, as declared.
-    private let modelArtifacts: [ModelName: [ArtifactName]]
 
     // Indexes over the observation, built once: the planner's loops look things up here
     // instead of copying whole region observations.
@@ -916,21 +911,32 @@ public final class Planner {
                     for r in desired.replicas[k].keys { placementsIn[r, default: []].append(Int32(k)) }
                 }
             }
+            // The users in one region, as (artifact position << 32 | placement position), sorted:
+            // an artifact's users are a run in placement order, found by binary search (a table
+            // by name, made again for every region, hashed every name it held and looked up).
             var usersRegion: Int32 = -1
-            var users: [ArtifactName: [Int32]] = [:]
+            var users: [UInt64] = []
             for (_, ri, i) in missing {
                 let r = regionName(ri)
                 if usersRegion != ri {
-                    users = [:]
+                    users.removeAll(keepingCapacity: true)
                     for k in placementsIn[r] ?? [] {
-                        for a in modelArtifacts[placementList[Int(k)].model.value] ?? [] { users[a, default: []].append(k) }
+                        let m = Int(placementModel[Int(k)])
+                        guard m >= 0 else { continue }
+                        for j in Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1]) {
+                            users.append(UInt64(UInt32(bitPattern: modelArtifactList[j])) << 32 | UInt64(UInt32(bitPattern: k)))
+                        }
                     }
+                    users.sort()
                     usersRegion = ri
                 }
                 do {
                     let a = fact(Int(i))
                     let name = a.name
-                    let staleDigest = copies[r]?[name.rawValue]?.digest
+                    // The region reports a copy of the artifact only if it is among its holders:
+                    // only then is its digest looked up.
+                    let holds = holderRegion[Int(holderStart[Int(i)]) ..< Int(holderStart[Int(i) + 1])].contains(ri)
+                    let staleDigest = holds ? copies[r]?[name.rawValue]?.digest : nil
                     let found = stageSource(Int(i), into: ri)
                     let src = (from: found.from.map(regionName), viaOrigin: found.viaOrigin)
                     var deps = purges(in: r)
@@ -953,9 +959,13 @@ public final class Planner {
                             w.write(" (the copy there has digest "); w.write(staleDigest); w.write(")")
                         }
                         w.write(": ")
-                        for (j, k) in (users[name] ?? []).enumerated() {
-                            if j > 0 { w.write(", ") }
-                            w.write(desired.roles[Int(k)][r] ?? "region"); w.write(" of "); w.write(placementList[Int(k)].name.rawValue)
+                        let key = UInt64(UInt32(bitPattern: i)) << 32
+                        var u = Self.lowerBound(users, key)
+                        while u < users.count && users[u] >> 32 == key >> 32 {
+                            let k = Int(users[u] & 0xFFFF_FFFF)
+                            if u > 0 && users[u - 1] >> 32 == key >> 32 { w.write(", ") }
+                            w.write(desired.roles[k][r] ?? "region"); w.write(" of "); w.write(placementList[k].name.rawValue)
+                            u += 1
                         }
                         w.write(" needs it")
                     }
@@ -999,6 +1009,16 @@ public final class Planner {
                 if rollout { previousRollout = key }
             }
         }
+    }
+
+    /// The first position in the sorted `values` whose value is not less than `value`.
+    private static func lowerBound(_ values: [UInt64], _ value: UInt64) -> Int {
+        var low = 0, high = values.count
+        while low < high {
+            let mid = (low + high) / 2
+            if values[mid] < value { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 
     private func observedTraffic(_ p: String) -> [RegionName: Int] {
