@@ -20,7 +20,10 @@ public enum PlanParts {
         // The last plan, taken out of the memo: this plan holds it alone, so that its actions
         // may be reused in place.
         var last = memo?.take()
-        let partition = PlanPartition(state, fences: fences, observed: observed, earlier: last?.partition)
+        let cores = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let partition = PlanPartition(state, fences: fences, observed: observed, earlier: last?.partition, both: { first, second in
+            if cores > 1 { DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() } } else { first(); second() }
+        })
         let all = Array(partition.parts.indices)
         var plans: [PartPlan?] = Array(repeating: nil, count: all.count)
         // For each part taken over, the last plan's part it is.

@@ -1,3 +1,4 @@
+import Dispatch
 import MeridianCore
 import MeridianEngine
 import MeridianManifests
@@ -87,6 +88,28 @@ struct PlanPartitionTests {
         #expect(worlds >= 60, "only \(worlds) valid worlds")
         #expect(split >= 150, "only \(split) observations split into parts")
         #expect(mixed >= 30, "only \(mixed) plans with actions in more than one part")
+    }
+
+    @Test("the partition's links, their two halves found one after the other in either order or at once, give the same parts")
+    func linksInHalves() async {
+        var worlds = 0, split = 0
+        await propertyCheck(count: 200, input: tapes, tapes, tapes) { a, b, c in
+            guard let (loaded, observed) = UnionWorld.make([a, b, c]) else { return }
+            worlds += 1
+            let serial = PlanPartition(loaded.state, fences: loaded.fences, observed: observed)
+            let reversed = PlanPartition(loaded.state, fences: loaded.fences, observed: observed, both: { first, second in
+                second()
+                first()
+            })
+            let together = PlanPartition(loaded.state, fences: loaded.fences, observed: observed, both: { first, second in
+                DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
+            })
+            #expect(reversed.parts == serial.parts)
+            #expect(together.parts == serial.parts)
+            if serial.parts.count > 1 { split += 1 }
+        }
+        #expect(worlds >= 20, "only \(worlds) valid worlds")
+        #expect(split >= 10, "only \(split) worlds split into parts")
     }
 
     @Test("planning again through a memo after an edit gives the whole plan byte for byte, and takes over unchanged parts")

@@ -61,43 +61,69 @@ public struct PlanPartition: Sendable {
         /// A region (position) and a placement it reports a deployment of or traffic for.
         let reported: [(region: Int32, placement: String)]
 
-        init(_ state: DesiredState, observed: ObservedState) {
+        /// The links are found in two halves, which `both` may run at once (on two threads): the
+        /// declared state's (each artifact's origin, each model's artifacts, each topology's
+        /// regions) and the observation's, each a list of pairs found by name lookups (most of
+        /// the work). The pairs are then joined here, the declared state's first: the unions
+        /// one pass over both would make, in its order.
+        init(_ state: DesiredState, observed: ObservedState,
+             both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() }) {
             let regions = state.regionList, artifacts = state.artifacts.list, models = state.models.list
             let topologies = state.topologies.list
             let artifactBase = regions.count, modelBase = artifactBase + artifacts.count
             let topologyBase = modelBase + models.count
+            let halves = Halves()
+            both({
+                var pairs: [UInt64] = []
+                pairs.reserveCapacity(artifacts.count)
+                func pair(_ a: Int, region name: RegionName) {
+                    if let k = state.regions.position(of: name) { pairs.append(Halves.pair(a, k)) }
+                }
+                for i in artifacts.indices { pair(artifactBase + i, region: artifacts[i].origin.value) }
+                for m in models.indices {
+                    for a in models[m].artifacts {
+                        if let i = state.artifacts.position(of: a.value) { pairs.append(Halves.pair(modelBase + m, artifactBase + i)) }
+                    }
+                }
+                for t in topologies.indices {
+                    for r in topologies[t].regions { pair(topologyBase + t, region: r.name.value) }
+                    for r in topologies[t].failover { pair(topologyBase + t, region: r.value) }
+                }
+                halves.declared = pairs
+            }, {
+                var pairs: [UInt64] = []
+                var observedEntries = [Int](repeating: 0, count: regions.count)
+                var reported: [(region: Int32, placement: String)] = []
+                for (k, region) in regions.enumerated() {
+                    guard let o = observed.regions[region.name.rawValue] else { continue }
+                    observedEntries[k] = o.artifacts.count + o.deployments.count + o.traffic.count
+                    for a in o.artifacts.keys {
+                        if let i = state.artifacts.position(of: ArtifactName(a)) { pairs.append(Halves.pair(k, artifactBase + i)) }
+                    }
+                    for (p, d) in o.deployments {
+                        reported.append((Int32(k), p))
+                        if let m = state.models.position(of: ModelName(d.model)) { pairs.append(Halves.pair(k, modelBase + m)) }
+                    }
+                    for p in o.traffic.keys { reported.append((Int32(k), p)) }
+                }
+                halves.observed = (pairs, observedEntries, reported)
+            })
             var parent = (0 ..< Int32(topologyBase + topologies.count)).map { $0 }
-            func union(_ a: Int32, _ b: Int32) { PlanPartition.union(&parent, a, b) }
-            func union(_ a: Int32, region name: RegionName) {
-                if let k = state.regions.position(of: name) { union(a, Int32(k)) }
-            }
-            for i in artifacts.indices { union(Int32(artifactBase + i), region: artifacts[i].origin.value) }
-            for m in models.indices {
-                for a in models[m].artifacts {
-                    if let i = state.artifacts.position(of: a.value) { union(Int32(modelBase + m), Int32(artifactBase + i)) }
-                }
-            }
-            for t in topologies.indices {
-                for r in topologies[t].regions { union(Int32(topologyBase + t), region: r.name.value) }
-                for r in topologies[t].failover { union(Int32(topologyBase + t), region: r.value) }
-            }
-            var observedEntries = [Int](repeating: 0, count: regions.count)
-            var reported: [(region: Int32, placement: String)] = []
-            for (k, region) in regions.enumerated() {
-                guard let o = observed.regions[region.name.rawValue] else { continue }
-                observedEntries[k] = o.artifacts.count + o.deployments.count + o.traffic.count
-                for a in o.artifacts.keys {
-                    if let i = state.artifacts.position(of: ArtifactName(a)) { union(Int32(k), Int32(artifactBase + i)) }
-                }
-                for (p, d) in o.deployments {
-                    reported.append((Int32(k), p))
-                    if let m = state.models.position(of: ModelName(d.model)) { union(Int32(k), Int32(modelBase + m)) }
-                }
-                for p in o.traffic.keys { reported.append((Int32(k), p)) }
+            for pairs in [halves.declared!, halves.observed!.pairs] {
+                for p in pairs { PlanPartition.union(&parent, Int32(truncatingIfNeeded: p >> 32), Int32(truncatingIfNeeded: p & 0xFFFF_FFFF)) }
             }
             self.parent = parent
-            self.observedEntries = observedEntries
-            self.reported = reported
+            self.observedEntries = halves.observed!.entries
+            self.reported = halves.observed!.reported
+        }
+
+        /// What the two halves of `init` found; each field is written by one half only, and
+        /// read once both are done.
+        private final class Halves: @unchecked Sendable {
+            var declared: [UInt64]?
+            var observed: (pairs: [UInt64], entries: [Int], reported: [(region: Int32, placement: String)])?
+
+            static func pair(_ a: Int, _ b: Int) -> UInt64 { UInt64(UInt32(a)) << 32 | UInt64(UInt32(b)) }
         }
 
         /// Whether a partition of `state` and `observed` may take over these links, made for
@@ -139,7 +165,10 @@ public struct PlanPartition: Sendable {
     /// At most `maxParts` parts: when there are more independent groups, the smaller ones share
     /// parts (largest first, each into the lightest part so far). With `earlier`, the last
     /// partition, its links are taken over where they hold (see `Links`).
-    public init(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, maxParts: Int = 64, earlier: PlanPartition? = nil) {
+    ///
+    /// `both` runs two pieces of work, at once if it can (see `Links`).
+    public init(_ state: DesiredState, fences: FenceAnalysis, observed: ObservedState, maxParts: Int = 64, earlier: PlanPartition? = nil,
+                both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() }) {
         self.state = state
         self.fences = fences
         self.observed = observed
@@ -150,7 +179,7 @@ public struct PlanPartition: Sendable {
             links = earlier.links
             linksTakenOver = true
         } else {
-            links = Links(state, observed: observed)
+            links = Links(state, observed: observed, both: both)
             linksTakenOver = false
         }
         // The parts are a function of the links and of each placement's name, model and
