@@ -17,8 +17,8 @@ extension ObservedState {
                 if field == 0 {
                     formatVersion = try p.int(m.at)
                 } else {
-                    regions = try p.map(depth: 1, path: m.at) { p, path throws(JSONError) in
-                        try RegionObservation(reading: &p, depth: 2, path: path)
+                    regions = try p.map(depth: 1, path: m.at) { p, entry throws(JSONError) in
+                        try RegionObservation(reading: &p, depth: 2, path: entry.at)
                     }
                 }
             }
@@ -54,29 +54,29 @@ extension RegionObservation {
             case 1: o.generation = try p.int(m.at)
             case 2: o.jurisdiction = try p.string(m.at)
             case 3:
-                o.capacity = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
+                o.capacity = try p.map(depth: depth + 1, path: m.at) { p, entry throws(JSONError) in
                     var total: Int?, free: Int?
-                    try p.fields(depth: depth + 2, path: path, known: ["total", "free"]) { p, field, m throws(JSONError) in
+                    try p.fields(depth: depth + 2, entry: entry, known: ["total", "free"]) { p, field, m throws(JSONError) in
                         if try p.isNull() { return }
                         if field == 0 { total = try p.int(m.at) } else { free = try p.int(m.at) }
                     }
-                    guard let total else { throw JSONReader.missing(path, "total") }
-                    guard let free else { throw JSONReader.missing(path, "free") }
+                    guard let total else { throw JSONReader.missing(entry.at, "total") }
+                    guard let free else { throw JSONReader.missing(entry.at, "free") }
                     return AcceleratorCapacity(total: total, free: free)
                 }
             case 4:
-                o.artifacts = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
+                o.artifacts = try p.map(depth: depth + 1, path: m.at) { p, entry throws(JSONError) in
                     var digest: String?
-                    try p.fields(depth: depth + 2, path: path, known: ["digest"]) { p, _, m throws(JSONError) in
+                    try p.fields(depth: depth + 2, entry: entry, known: ["digest"]) { p, _, m throws(JSONError) in
                         if try !p.isNull() { digest = try p.string(m.at) }
                     }
-                    guard let digest else { throw JSONReader.missing(path, "digest") }
+                    guard let digest else { throw JSONReader.missing(entry.at, "digest") }
                     return ObservedArtifact(digest: digest)
                 }
             case 5:
-                o.deployments = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in
+                o.deployments = try p.map(depth: depth + 1, path: m.at) { p, entry throws(JSONError) in
                     var model: String?, version: String?, replicas: Int?, ready: Int?
-                    try p.fields(depth: depth + 2, path: path, known: ["model", "version", "replicas", "ready"]) { p, field, m throws(JSONError) in
+                    try p.fields(depth: depth + 2, entry: entry, known: ["model", "version", "replicas", "ready"]) { p, field, m throws(JSONError) in
                         if try p.isNull() { return }
                         switch field {
                         case 0: model = try p.string(m.at)
@@ -86,14 +86,14 @@ extension RegionObservation {
                         }
                     }
                     // In the order the `Decodable` form asks for them.
-                    guard let model else { throw JSONReader.missing(path, "model") }
-                    guard let version else { throw JSONReader.missing(path, "version") }
-                    guard let replicas else { throw JSONReader.missing(path, "replicas") }
-                    guard let ready else { throw JSONReader.missing(path, "ready") }
+                    guard let model else { throw JSONReader.missing(entry.at, "model") }
+                    guard let version else { throw JSONReader.missing(entry.at, "version") }
+                    guard let replicas else { throw JSONReader.missing(entry.at, "replicas") }
+                    guard let ready else { throw JSONReader.missing(entry.at, "ready") }
                     return ObservedDeployment(model: model, version: version, replicas: replicas, ready: ready)
                 }
             default:
-                o.traffic = try p.map(depth: depth + 1, path: m.at) { p, path throws(JSONError) in try p.int(path) }
+                o.traffic = try p.map(depth: depth + 1, path: m.at) { p, entry throws(JSONError) in try p.int(entry.at) }
             }
         }
         self = o
@@ -122,11 +122,21 @@ extension JSONReader {
         return try copy.withUnsafeBufferPointer { b throws(JSONError) in try run(b) }
     }
 
-    /// A field being read: where, for messages (`regions.r1.generation`).
+    /// A field being read: where, for messages (`regions.r1.generation`), made only for a
+    /// message (a snapshot's entries are tens of thousands: their paths, written out each,
+    /// were a sixth of reading it). `entry` is the key of a map's entry the field is in.
     struct Member {
         let path: String
+        var entry: String? = nil
         let key: String
-        var at: String { path.isEmpty ? key : "\(path).\(key)" }
+        var at: String {
+            var at = path
+            for part in [entry, key] {
+                guard let part else { continue }
+                at = at.isEmpty ? part : "\(at).\(part)"
+            }
+            return at
+        }
     }
 
     /// A required field that is absent or null.
@@ -137,7 +147,6 @@ extension JSONReader {
     /// The members of one object being read: where it is, for messages, and which of its
     /// fields were seen, so that a key given twice is refused (as `parse` refuses it).
     struct Fields {
-        let path: String
         /// The object's own nesting depth (the top-level value is at 0); its members are one deeper.
         let depth: Int
         var first = true
@@ -148,8 +157,7 @@ extension JSONReader {
         /// Other keys seen; allocated only for an object that has any.
         var others: [String] = []
 
-        init(path: String, depth: Int) {
-            self.path = path
+        init(depth: Int) {
             self.depth = depth
         }
 
@@ -238,7 +246,7 @@ extension JSONReader.Parser {
     /// a key given twice is an error.
     mutating func fields(depth: Int, path: String, known: [String],
                          _ read: (inout Self, Int, JSONReader.Member) throws(JSONError) -> Void) throws(JSONError) {
-        var fields = JSONReader.Fields(path: path, depth: depth)
+        var fields = JSONReader.Fields(depth: depth)
         try openObject(depth: depth, path: path.isEmpty ? "the value" : path)
         while let key = try nextMember(&fields) {
             if let field = known.firstIndex(of: key) {
@@ -250,14 +258,31 @@ extension JSONReader.Parser {
         }
     }
 
-    /// An object of entries, each read by `read` (an object at `depth`; its values one deeper).
-    mutating func map<T>(depth: Int, path: String, _ read: (inout Self, String) throws(JSONError) -> T) throws(JSONError) -> [String: T] {
-        var fields = JSONReader.Fields(path: path, depth: depth)
+    /// `fields` of the object that is the value of a map's `entry`: named in messages by the
+    /// entry's path, made only for a message.
+    mutating func fields(depth: Int, entry: JSONReader.Member, known: [String],
+                         _ read: (inout Self, Int, JSONReader.Member) throws(JSONError) -> Void) throws(JSONError) {
+        var fields = JSONReader.Fields(depth: depth)
+        try openObject(depth: depth, path: { let at = entry.at; return at.isEmpty ? "the value" : at }())
+        while let key = try nextMember(&fields) {
+            if let field = known.firstIndex(of: key) {
+                try fields.once(field, key)
+                try read(&self, field, JSONReader.Member(path: entry.path, entry: entry.key, key: key))
+            } else {
+                try fields.other(key, &self)
+            }
+        }
+    }
+
+    /// An object of entries, each read by `read` (an object at `depth`; its values one deeper),
+    /// which is given the entry (its path is `entry.at`).
+    mutating func map<T>(depth: Int, path: String, _ read: (inout Self, JSONReader.Member) throws(JSONError) -> T) throws(JSONError) -> [String: T] {
+        var fields = JSONReader.Fields(depth: depth)
         try openObject(depth: depth, path: path)
         var out: [String: T] = [:]
         while let key = try nextMember(&fields) {
             let keyAt = fields.keyAt
-            let value = try read(&self, JSONReader.Member(path: path, key: key).at)
+            let value = try read(&self, JSONReader.Member(path: path, key: key))
             // Also a key that only differs in how its characters are encoded, as `parse` says.
             guard out.updateValue(value, forKey: key) == nil else { throw JSONReader.repeatedKey(key, at: keyAt) }
         }
