@@ -28,6 +28,30 @@ struct ArtifactDigestTests {
         }
     }
 
+    @Test("a valid digest matches no text one byte away from it, at any of its 71 bytes")
+    func oneByteAway() {
+        var rng = SplitMix(seed: 29)
+        let edges = ["sha256:" + String(repeating: "0", count: 64), "sha256:" + String(repeating: "f", count: 64),
+                     "sha256:" + String(repeating: "fedcba9876543210", count: 4), "sha256:" + String(repeating: "9a", count: 32)]
+        var compared = 0
+        for text in edges + (0 ..< 40).map({ _ in "sha256:" + Self.hex(64, &rng) }) {
+            let d = ArtifactDigest(text)
+            #expect(d.matches(String(decoding: Array(text.utf8), as: UTF8.self)))
+            let bytes = Array(text.utf8)
+            for i in bytes.indices {
+                let b = bytes[i]
+                for replacement in [b ^ 1, b ^ 0x20, b &+ 1, b &- 1, UInt8(ascii: "0"), UInt8(ascii: "a"), UInt8(ascii: "f"),
+                                    UInt8(ascii: "g"), UInt8(ascii: "F"), UInt8(ascii: ":"), 0] where replacement != b {
+                    var changed = bytes
+                    changed[i] = replacement
+                    #expect(!d.matches(String(decoding: changed, as: UTF8.self)), "\(text) at \(i)")
+                    compared += 1
+                }
+            }
+        }
+        #expect(compared > 40 * 71 * 8)
+    }
+
     @Test("anything but sha256 and 64 lowercase hex digits is kept exactly as written, invalid, and matched byte for byte")
     func invalidKeptAsWritten() {
         let valid = "sha256:" + String(repeating: "ab", count: 32)
