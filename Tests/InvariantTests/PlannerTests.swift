@@ -225,6 +225,35 @@ struct PlannerTests {
         #expect(undeploy.reason == "undeploy old from eu-north: no manifest declares placement old")
     }
 
+    @Test("a copy nobody needs is deleted only after the copies staged out of it")
+    func deleteAfterCopiesOut() throws {
+        let l = Y.load([
+            Y.jurisdiction("eu"),
+            Y.region("eu-west", "eu"),
+            Y.region("eu-north", "eu"),
+            Y.region("eu-central", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.artifact("base", origin: "eu-west"),
+            Y.artifact("other", origin: "eu-west"),
+            Y.model("m", ["base"], version: "1.0.0", gpus: 1),
+            Y.topology("central", mode: "single-region", [("eu-central", nil)]),
+            Y.placement("p", model: "m", topology: "central", replicas: 1),
+        ])
+        #expect(l.isValid, "\(l.diagnostics)")
+        var o = ObservedState()
+        // The origin cannot be a source: the copies in eu-north are the only ones.
+        o.regions["eu-west"] = RegionObservation(reachable: false)
+        o.regions["eu-north", default: RegionObservation()].artifacts["base"] = ObservedArtifact(digest: Self.digest)
+        o.regions["eu-north", default: RegionObservation()].artifacts["other"] = ObservedArtifact(digest: Self.digest)
+        let p = Self.plan(l, o)
+        let stage = try #require(actions(p, .stageArtifact).first)
+        #expect(stage.region == RegionName("eu-central") && stage.from == RegionName("eu-north"))
+        let deletes = actions(p, .deleteArtifact, in: "eu-north")
+        #expect(deletes.map { $0.artifact!.rawValue } == ["base", "other"])
+        // The copy of base waits for the stage that reads it; the copy of other waits for nothing.
+        #expect(deletes[0].dependsOn == [stage.id])
+        #expect(deletes[1].dependsOn.isEmpty)
+    }
+
     /// Two full regions; `a` is declared in r2 (and runs in r1), `b`, if declared, in r1 (and runs in r2).
     static func capacityCase(declareB: Bool) -> (LoadResult, ObservedState) {
         var docs = [

@@ -246,8 +246,23 @@ public final class Planner {
     private var keys = DraftTable()
     /// Draft indices per region and kind, so that per-region lookups stay linear overall.
     private var byRegion: [RegionName: [Action.Kind: [Int32]]] = [:]
-    /// The stage actions that copy an artifact out of a region.
-    private var copiesFrom: [Pair: [Int32]] = [:]
+    /// The stage actions that copy an artifact out of a region, in draft order: listed when a
+    /// delete first asks (most plans delete nothing), once every stage is drafted.
+    private var copiesFrom: [Pair: [Int32]]?
+
+    private func stages(copying a: String, from r: RegionName) -> [Int32] {
+        if copiesFrom == nil {
+            var table: [Pair: [Int32]] = [:]
+            for i in 0 ..< drafted.count where variants[i] == .stage {
+                let action = drafted[i]
+                if let from = action.from, let artifact = action.artifact {
+                    table[Pair(region: from, name: artifact.rawValue), default: []].append(Int32(i))
+                }
+            }
+            copiesFrom = table
+        }
+        return copiesFrom![Pair(region: r, name: a)] ?? []
+    }
     private var unserved: [Unserved] = []
     private var purgedDeployments = Set<Pair>()
     private var purgedArtifacts = Set<Pair>()
@@ -374,10 +389,8 @@ public final class Planner {
             return i
         }
         keys.insert(i, hash: hash)
-        if let r = action.region { byRegion[r, default: [:]][action.kind, default: []].append(i) }
-        if action.kind == .stageArtifact, let from = action.from, let a = action.artifact {
-            copiesFrom[Pair(region: from, name: a.rawValue), default: []].append(i)
-        }
+        if let r = action.region, Self.indexedKinds.contains(action.kind) { byRegion[r, default: [:]][action.kind, default: []].append(i) }
+        precondition(copiesFrom == nil || action.kind != .stageArtifact, "a stage drafted after the copies out of regions were listed")
         variants.append(key.variant)
         drafted.append(action)
         return i
@@ -397,8 +410,13 @@ public final class Planner {
         }
     }
 
+    /// The kinds `indices(in:)` is asked for, the only ones `byRegion` records: the stages,
+    /// most of a large plan's drafts, are never looked up by region.
+    private static let indexedKinds: Set<Action.Kind> = [.purge, .undeploy, .deploy]
+
     /// Indices of the drafts of these kinds in a region, in the order they were added.
     private func indices(in r: RegionName, _ kinds: [Action.Kind]) -> [Int32] {
+        precondition(kinds.allSatisfy(Self.indexedKinds.contains), "drafts of kinds not recorded by region")
         guard let perKind = byRegion[r] else { return [] }
         let found = kinds.flatMap { perKind[$0] ?? [] }
         return kinds.count > 1 ? found.sorted() : found
@@ -1084,7 +1102,7 @@ public final class Planner {
             for a in unneeded.sorted() {
                 let name = ArtifactName(a)
                 // After whatever used it here, and after every copy taken from it.
-                let users = indices(in: r, [.undeploy, .deploy]) + (copiesFrom[Pair(region: r, name: a)] ?? [])
+                let users = indices(in: r, [.undeploy, .deploy]) + stages(copying: a, from: r)
                 add(DraftKey(.delete, r, a), Action(kind: .deleteArtifact, region: r, artifact: name,
                     reason: text(!state.artifacts.contains(name) ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it")),
                     deps: purges(in: r) + users)
@@ -1132,7 +1150,7 @@ public final class Planner {
         pendingEdges = []
         keys = DraftTable()
         byRegion = [:]
-        copiesFrom = [:]
+        copiesFrom = nil
         if let sorted = topological(withSoft: true) { return sorted }
         if var sorted = topological(withSoft: false) {
             sorted.softDropped = true
