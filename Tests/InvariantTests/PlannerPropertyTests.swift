@@ -232,6 +232,38 @@ struct PlannerPropertyTests {
         #expect(differs >= 5)
     }
 
+    @Test("the plan records the generation of every declared region its actions touch (where, from where, traffic), and of no other")
+    func observedGenerations() async {
+        var withTraffic = 0
+        await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
+            guard let (_, loaded, observed) = Self.world(tape, observedTape) else { return }
+            // The plan, then again once it is applied and every region but the origins has lost
+            // its copies (so that copies are staged from their origins: a source region).
+            let first = Self.plan(loaded, observed)
+            var emptied = TestSimulator.apply(first, observed, loaded.state)
+            for (r, o) in emptied.regions {
+                emptied.regions[r]!.artifacts = o.artifacts.filter { loaded.state.artifacts[ArtifactName($0.key)]?.origin.value.rawValue == r }
+                emptied.regions[r]!.generation += 1
+            }
+            for (plan, o) in [(first, observed), (Self.plan(loaded, emptied), emptied)] {
+                var expected: [RegionName: Int] = [:]
+                for a in plan.actions {
+                    var touched = a.region.map { [$0] } ?? []
+                    touched += (a.weights ?? [:]).keys
+                    if let from = a.from { touched.append(from) }
+                    if a.weights != nil { withTraffic += 1 }
+                    for r in touched {
+                        if let declared = loaded.state.regions[r] { expected[r] = o.region(r, declared: declared).generation }
+                    }
+                }
+                #expect(plan.observedGenerations == expected)
+            }
+        }
+        // Random fleets stage little (a score of stages in these worlds, a handful from a
+        // source): the scenario `deleteAfterCopiesOut` pins a source region's generation.
+        #expect(withTraffic >= 30, "only \(withTraffic) traffic changes")
+    }
+
     @Test("planning is deterministic: the same inputs give byte-identical JSON")
     func determinism() async {
         await propertyCheck(count: 100, input: tapes, tapes) { tape, observedTape in

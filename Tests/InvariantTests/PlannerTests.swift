@@ -241,7 +241,9 @@ struct PlannerTests {
         #expect(l.isValid, "\(l.diagnostics)")
         var o = ObservedState()
         // The origin cannot be a source: the copies in eu-north are the only ones.
-        o.regions["eu-west"] = RegionObservation(reachable: false)
+        o.regions["eu-west"] = RegionObservation(reachable: false, generation: 5)
+        o.regions["eu-north"] = RegionObservation(generation: 7)
+        o.regions["eu-central"] = RegionObservation(generation: 3)
         o.regions["eu-north", default: RegionObservation()].artifacts["base"] = ObservedArtifact(digest: Self.digest)
         o.regions["eu-north", default: RegionObservation()].artifacts["other"] = ObservedArtifact(digest: Self.digest)
         let p = Self.plan(l, o)
@@ -252,6 +254,8 @@ struct PlannerTests {
         // The copy of base waits for the stage that reads it; the copy of other waits for nothing.
         #expect(deletes[0].dependsOn == [stage.id])
         #expect(deletes[1].dependsOn.isEmpty)
+        // The regions acted on and the source read, each at the generation observed; not the origin.
+        #expect(p.observedGenerations == [RegionName("eu-central"): 3, RegionName("eu-north"): 7])
     }
 
     /// Two full regions; `a` is declared in r2 (and runs in r1), `b`, if declared, in r1 (and runs in r2).

@@ -455,10 +455,22 @@ public final class Planner {
         func note(_ r: RegionName) {
             if generations[r] == nil, let o = obs[r] { generations[r] = o.generation }
         }
-        for a in actions {
-            if let r = a.region { note(r) }
-            for r in (a.weights ?? [:]).keys { note(r) }
-            if let from = a.from { note(from) }
+        // Read in place (`for a in actions` copied every action). Actions come in runs on one
+        // region, stages in runs from one source: the region and the source just noted are
+        // passed over without a lookup.
+        var lastRegion: RegionName?, lastFrom: RegionName?
+        actions.withUnsafeBufferPointer { a in
+            for i in a.indices {
+                if let r = a[i].region, r != lastRegion {
+                    note(r)
+                    lastRegion = r
+                }
+                if let weights = a[i].weights { for r in weights.keys { note(r) } }
+                if let from = a[i].from, from != lastFrom {
+                    note(from)
+                    lastFrom = from
+                }
+            }
         }
         return generations
     }
