@@ -54,6 +54,9 @@ struct MeridianBench {
         }
         let jsonOut = option("--json")
         let generateInto = option("--generate")
+        // For a profiler that cannot start processes (valgrind): the loops read a fleet an
+        // earlier `--generate DIR` made (same preset and options), instead of committing one.
+        let fleetDir = option("--fleet")
         let small = args.contains("small")
         let agentCount = integer("--agents") ?? (small ? 4 : 50)
         let applyPlacements = integer("--apply-placements") ?? (small ? 40 : 500)
@@ -87,6 +90,11 @@ struct MeridianBench {
         for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
         if let n = agentScale, !(10 ... 1_000_000).contains(n) { problems.append("--agent-scale \(n): must be from 10 to 1000000") }
         if agentScale != nil && (applyOnly || generateInto != nil) { problems.append("--agent-scale runs alone: leave out --apply-only and --generate") }
+        if let dir = fleetDir {
+            if planLoop == nil && checksLoop == nil { problems.append("--fleet \(dir): only for --plan-loop or --checks-loop") }
+            if generateInto != nil { problems.append("--fleet and --generate: name one") }
+            if !FileManager.default.fileExists(atPath: dir + "/repo/.git") { problems.append("--fleet \(dir): no repository made by --generate there") }
+        }
         if applyOnly && generateInto != nil { problems.append("--generate and --apply-only: the apply benchmark generates a fleet of its own; name one") }
         if let dir = generateInto, let existing = try? FileManager.default.contentsOfDirectory(atPath: dir), !existing.isEmpty {
             problems.append("--generate \(dir): the directory is not empty")
@@ -149,12 +157,12 @@ struct MeridianBench {
         let yamlBytes = files.reduce(0) { $0 + $1.bytes.count }
 
         // The fleet, committed to a real repository.
-        let work = generateInto.map { URL(fileURLWithPath: $0) }
+        let work = (generateInto ?? fleetDir).map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("meridian-bench-\(UUID().uuidString.prefix(8))")
         let repo = work.appendingPathComponent("repo")
-        defer { if !keep { try? FileManager.default.removeItem(at: work) } }
+        defer { if !keep && fleetDir == nil { try? FileManager.default.removeItem(at: work) } }
         if keep && generateInto == nil { FileHandle.standardError.write(Data("bench: keeping the fleet in \(work.path)\n".utf8)) }
-        for file in files {
+        for file in files where fleetDir == nil {
             let url = repo.appendingPathComponent(file.path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(file.bytes).write(to: url)
@@ -177,9 +185,11 @@ struct MeridianBench {
             return (p.terminationStatus, String(decoding: data, as: UTF8.self))
         }
         func git(_ a: String...) throws { try sh(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"] + a, in: repo) }
-        try git("init", "-q", "-b", "main")
-        try git("add", "-A")
-        try git("commit", "-q", "-m", "fleet")
+        if fleetDir == nil {
+            try git("init", "-q", "-b", "main")
+            try git("add", "-A")
+            try git("commit", "-q", "-m", "fleet")
+        }
 
         // (a) The floor: libgit2 blob reads plus libyaml events, one thread.
         func floorRun() throws -> Int {
