@@ -75,6 +75,28 @@ struct PlannerTests {
         #expect(fresh.contains("register base at its origin eu-west: the source for eu-central"), "\(fresh)")
     }
 
+    @Test("an artifact two regions need is registered at its origin once, for the first of them, and both copies wait for it")
+    func registeredOnce() throws {
+        let l = Y.load([
+            Y.jurisdiction("eu"),
+            Y.region("eu-west", "eu"),
+            Y.region("eu-central", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.region("eu-north", "eu", extra: "  capacity: {accelerators: [{type: gpu, count: 16}]}\n"),
+            Y.artifact("base", origin: "eu-west"),
+            Y.model("m", ["base"], version: "1.0.0", gpus: 1),
+            Y.topology("both", mode: "active-active", [("eu-central", 50), ("eu-north", 50)]),
+            Y.placement("p", model: "m", topology: "both", replicas: 1),
+        ])
+        #expect(l.isValid, "\(l.diagnostics)")
+        let p = Self.plan(l)
+        let registers = actions(p, .stageArtifact, in: "eu-west")
+        try #require(registers.count == 1)
+        #expect(registers[0].reason == "register base at its origin eu-west: the source for eu-central")
+        let copies = p.actions.filter { $0.kind == .stageArtifact && $0.region != RegionName("eu-west") }
+        #expect(copies.map { $0.region!.rawValue }.sorted() == ["eu-central", "eu-north"])
+        #expect(copies.allSatisfy { $0.from == RegionName("eu-west") && $0.dependsOn.contains(registers[0].id) })
+    }
+
     @Test("from nothing: register at the origin, copy from it, deploy, then steer traffic; re-planning gives nothing")
     func fromScratch() {
         let l = Self.fleet()

@@ -972,8 +972,20 @@ public final class Planner {
                     var deps = purges(in: r)
                     if src.viaOrigin {
                         let origin = a.origin
-                        deps.append(add(DraftKey(.stage, origin, name.rawValue), Action(kind: .stageArtifact, region: origin, artifact: name, from: nil,
-                            reason: text("register \(name) at its origin \(origin): the source for \(r)")), deps: purges(in: origin)))
+                        let key = DraftKey(.stage, origin, name.rawValue)
+                        if let registered = draft(key) {
+                            // Registered for an earlier region: what `add` does with a key drafted
+                            // before, without writing a reason only to throw it away.
+                            for j in purges(in: origin) { edges.append(Self.edge(registered, on: j)) }
+                            deps.append(registered)
+                        } else {
+                            let reason = text { w in
+                                w.write("register "); w.write(name.rawValue); w.write(" at its origin "); w.write(origin.rawValue)
+                                w.write(": the source for "); w.write(r.rawValue)
+                            }
+                            deps.append(add(key, Action(kind: .stageArtifact, region: origin, artifact: name, from: nil, reason: reason),
+                                            deps: purges(in: origin)))
+                        }
                     }
                     // "register NAME at its origin R: WHO needs it" or "stage NAME into R from
                     // SOURCE: WHO needs it", with " (the copy there has digest D)" before the
