@@ -59,12 +59,14 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
             // word, compared with one load (a native string's bytes are contiguous).
             if let fast = bytes.withContiguousStorageIfAvailable({ p -> Bool in
                 let raw = UnsafeRawBufferPointer(p)
-                // "sha2" and "256:", as little-endian words (the two loads overlap on "2").
-                guard raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == 0x3261_6873,
-                      raw.loadUnaligned(fromByteOffset: 3, as: UInt32.self) == 0x3A36_3532 else { return false }
+                // Bytes read as little-endian words, whatever the machine's order.
+                func word32(_ offset: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+                func word64(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+                // "sha2" and "256:" (the two loads overlap on "2").
+                guard word32(0) == 0x3261_6873, word32(3) == 0x3A36_3532 else { return false }
                 func same(_ word: UInt64, at offset: Int) -> Bool {
-                    raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == Self.hexDigits(UInt32(truncatingIfNeeded: word >> 32))
-                        && raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self) == Self.hexDigits(UInt32(truncatingIfNeeded: word))
+                    word64(offset) == Self.hexDigits(UInt32(truncatingIfNeeded: word >> 32))
+                        && word64(offset + 8) == Self.hexDigits(UInt32(truncatingIfNeeded: word))
                 }
                 return same(a, at: 7) && same(b, at: 23) && same(c, at: 39) && same(d, at: 55)
             }) {

@@ -389,7 +389,7 @@ public final class Planner {
             return i
         }
         keys.insert(i, hash: hash)
-        if let r = action.region, Self.indexedKinds.contains(action.kind) { byRegion[r, default: [:]][action.kind, default: []].append(i) }
+        if let r = action.region, Self.isIndexed(action.kind) { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         precondition(copiesFrom == nil || action.kind != .stageArtifact, "a stage drafted after the copies out of regions were listed")
         variants.append(key.variant)
         drafted.append(action)
@@ -412,11 +412,16 @@ public final class Planner {
 
     /// The kinds `indices(in:)` is asked for, the only ones `byRegion` records: the stages,
     /// most of a large plan's drafts, are never looked up by region.
-    private static let indexedKinds: Set<Action.Kind> = [.purge, .undeploy, .deploy]
+    private static func isIndexed(_ kind: Action.Kind) -> Bool {
+        switch kind {
+        case .purge, .undeploy, .deploy: true
+        case .stageArtifact, .setTraffic, .deleteArtifact: false
+        }
+    }
 
     /// Indices of the drafts of these kinds in a region, in the order they were added.
     private func indices(in r: RegionName, _ kinds: [Action.Kind]) -> [Int32] {
-        precondition(kinds.allSatisfy(Self.indexedKinds.contains), "drafts of kinds not recorded by region")
+        precondition(kinds.allSatisfy(Self.isIndexed), "drafts of kinds not recorded by region")
         guard let perKind = byRegion[r] else { return [] }
         let found = kinds.flatMap { perKind[$0] ?? [] }
         return kinds.count > 1 ? found.sorted() : found
