@@ -152,10 +152,14 @@ struct FenceReuseTests {
         }
         let clean = same(plan, observed, "the plan").isEmpty
         let tookOver = memo.lastCheck.map { $0.checked < $0.total } ?? false
+        // A plan the whole planner made (the merge refused: a part's plan dropped capacity
+        // waits to break a cycle) has no part plans to take over: every action is checked.
+        let merged = memo.lastMerge != .whole
+        if !merged { #expect(memo.lastCheck.map { $0.checked == $0.total } ?? false, "\(String(describing: memo.lastCheck)) checked, unmerged") }
         // Checked again as it is: every action taken over.
         if clean {
             same(plan, observed, "the plan again")
-            #expect(memo.lastCheck?.checked == 0, "the plan checked again: \(String(describing: memo.lastCheck))")
+            #expect(memo.lastCheck?.checked == (merged ? 0 : plan.actions.count), "the plan checked again: \(String(describing: memo.lastCheck))")
         }
         var found = false
         let acting = plan.actions.compactMap { $0.kind == .stageArtifact || $0.kind == .deploy ? $0.region : nil }
@@ -171,7 +175,7 @@ struct FenceReuseTests {
             // Exactly the actions that name the region are checked again.
             if clean {
                 let naming = plan.actions.filter { $0.region == r || $0.from == r || $0.weights?[r] != nil }.count
-                #expect(memo.lastCheck?.checked == naming, "\(String(describing: memo.lastCheck)) checked, \(naming) name \(r)")
+                #expect(memo.lastCheck?.checked == (merged ? naming : plan.actions.count), "\(String(describing: memo.lastCheck)) checked, \(naming) name \(r)")
             }
             same(plan, observed, "\(r) attests its jurisdiction again")
         }
@@ -186,7 +190,7 @@ struct FenceReuseTests {
                 let v = same(moved, observed, "a stage moved to \(outside.name)")
                 #expect(v.contains { $0.actionID == a.id }, "a stage moved to \(outside.name), outside its fence, was not found")
                 // The one action that is not its part plan's is checked, and nothing else.
-                if clean { #expect(memo.lastCheck?.checked == 1, "\(String(describing: memo.lastCheck)) checked for one action moved") }
+                if clean { #expect(memo.lastCheck?.checked == (merged ? 1 : plan.actions.count), "\(String(describing: memo.lastCheck)) checked for one action moved") }
                 found = found || !v.isEmpty
             }
         }
@@ -480,6 +484,30 @@ struct FenceReuseTests {
         // and their parts are planned again: few checks are taken over then. `jurisdictionAdded`
         // has a fleet whose every part is taken over.)
         #expect(planned >= 50 && tookOver >= 15 && found >= 20, "planned \(planned), taken over \(tookOver), found \(found)")
+    }
+
+    @Test("a plan the whole planner made, because the merge refused part plans that dropped capacity waits, is re-checked in full through the memo, and answers as checking every action does (found by `recheckTakesOver`, shrunk)")
+    func recheckOfUnmergedPlan() throws {
+        let tape = [0, 955, 0, 0, 0, 0, 0, 764, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 190, 0, 0, 143, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 281,
+                    0, 0, 0, 3, 5, 1, 0, 1, 3, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 0, 1]
+        let fleet = RandomFleet(tape: tape)
+        let docs = (0 ..< 3).flatMap { fleet.yaml(UnionWorld.names($0)) }
+        let load = ManifestLoader.assemble(Self.parse(docs).0, fileCount: docs.count)
+        try #require(load.isValid)
+        var observed = ObservedState()
+        for k in 0 ..< 3 { observed.regions.merge(UnionWorld.observed(fleet, load.state, tape: tape.reversed(), world: k).regions) { x, _ in x } }
+        let source = PlanSource(commit: nil, digest: "sha256:test", path: "fleet")
+        let memo = PlanMemo()
+        let plan = PlanParts.plan(load.state, fences: load.fences, observed: observed, source: source, memo: memo)
+        // The case itself: three parts, each of whose plans dropped a capacity wait, so the
+        // merge refused them and the whole planner planned.
+        #expect(memo.lastMerge == .whole && memo.lastParts.total == 3, "\(String(describing: memo.lastMerge)), \(memo.lastParts)")
+        #expect(PlanJSON.render(plan) == PlanJSON.render(Planner.plan(load.state, fences: load.fences, observed: observed, source: source)))
+        #expect(plan.actions.count == 30)
+        // Every check through the memo checks all 30 actions, and says what checking them says.
+        let outcome = Self.checkThroughMemo(plan, load, observed, memo, pick: 0)
+        #expect(!outcome.tookOver && outcome.found)
+        #expect(Self.recheckAfterPlacementEdit([tape, tape, tape], pick: 0) == [1, 0, 1, 0])
     }
 
     /// Three fleets loaded together; one placement of the fleet `pick` names gets more replicas,
