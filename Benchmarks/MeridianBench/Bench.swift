@@ -40,7 +40,7 @@ struct MeridianBench {
         /// Bad usage: said on stderr, exit status 2 (as `meridian` does), nothing run.
         func usage(_ problems: [String]) -> Never {
             for p in problems { FileHandle.standardError.write(Data("meridian-bench: \(p)\n".utf8)) }
-            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N --checks-loop N | --apply-only | --agent-scale N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: meridian-bench [large|small] [--jurisdictions N] [--regions N] [--base-artifacts N] [--artifacts N] [--max-parents N] [--lineage-depth N] [--models N] [--topologies N] [--placements N] [--objects-per-file N] [--generate DIR | --json FILE --agents N --apply-placements N --parallelism N --skip-apply --skip-pyyaml --keep --plan-loop N --checks-loop N --load-loop N --fleet DIR | --apply-only | --agent-scale N]\n".utf8))
             exit(2)
         }
         var problems: [String] = []
@@ -76,6 +76,7 @@ struct MeridianBench {
         parameters.objectsPerFile = integer("--objects-per-file") ?? parameters.objectsPerFile
         let planLoop = integer("--plan-loop")
         let checksLoop = integer("--checks-loop")
+        let loadLoop = integer("--load-loop")
         let applyParallelism = integer("--parallelism") ?? 128
         let applyOnly = flag("--apply-only")
         let agentScale = integer("--agent-scale")
@@ -85,13 +86,14 @@ struct MeridianBench {
         if !(1 ... 10_000).contains(applyParallelism) { problems.append("--parallelism \(applyParallelism): must be from 1 to 10000") }
         if let n = planLoop, !(1 ... 10_000).contains(n) { problems.append("--plan-loop \(n): must be from 1 to 10000") }
         if let n = checksLoop, !(1 ... 10_000).contains(n) { problems.append("--checks-loop \(n): must be from 1 to 10000") }
+        if let n = loadLoop, !(1 ... 10_000).contains(n) { problems.append("--load-loop \(n): must be from 1 to 10000") }
         let presets = args.filter { $0 == "large" || $0 == "small" }
         if presets.count > 1 { problems.append("name one preset, large or small") }
         for a in args where a != "large" && a != "small" { problems.append(a.hasPrefix("-") ? "unknown option '\(a)' (or it lacks its value)" : "unexpected argument '\(a)'") }
         if let n = agentScale, !(10 ... 1_000_000).contains(n) { problems.append("--agent-scale \(n): must be from 10 to 1000000") }
         if agentScale != nil && (applyOnly || generateInto != nil) { problems.append("--agent-scale runs alone: leave out --apply-only and --generate") }
         if let dir = fleetDir {
-            if planLoop == nil && checksLoop == nil { problems.append("--fleet \(dir): only for --plan-loop or --checks-loop") }
+            if planLoop == nil && checksLoop == nil && loadLoop == nil { problems.append("--fleet \(dir): only for --plan-loop, --checks-loop or --load-loop") }
             if generateInto != nil { problems.append("--fleet and --generate: name one") }
             if !FileManager.default.fileExists(atPath: dir + "/repo/.git") { problems.append("--fleet \(dir): no repository made by --generate there") }
         }
@@ -210,6 +212,17 @@ struct MeridianBench {
         guard loaded.isValid else {
             print(loaded.diagnostics.prefix(10).map(\.description).joined(separator: "\n"))
             exit(1)
+        }
+        if let loops = loadLoop {
+            // For a profiler: the floor and the cold validate, in turn (an instruction count
+            // of each, and of the load's parts, in one run).
+            for _ in 0 ..< loops {
+                let (events, tf) = try time { try floorRun() }
+                let (result, tv) = try time { try validateRun() }
+                print(String(format: "floor: %d events in %.1f ms; validate: %d objects in %.1f ms (%.2f× the floor)",
+                             events, tf * 1000, result.state.objectCount, tv * 1000, tv / tf))
+            }
+            return
         }
         let (_, fences) = best(runs) { FenceCheck.check(FenceAnalysis(loaded.state)) }
         // The structural checks run beside the fences, on the other core: the longer of the two
