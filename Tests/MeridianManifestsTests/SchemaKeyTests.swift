@@ -55,9 +55,10 @@ struct SchemaKeyTests {
             "\"" + s.unicodeScalars.map { $0.value == 0 ? "\\0" : String($0) }.joined() + "\""
         }
         for _ in 0 ..< 150 {
-            // A mapping of up to 30 explicit keys (past the 16 where the composer hashes),
-            // sometimes after a merge of another mapping with keys of its own.
-            let explicit = (0 ..< Int(rng.next() % 31)).map { _ in pick() }
+            // A mapping of up to 50 explicit keys, about half of them no field name (often past
+            // the 16 such keys where the composer hashes them), sometimes after a merge of
+            // another mapping with keys of its own.
+            let explicit = (0 ..< Int(rng.next() % 51)).map { _ in pick() }
             let merged = rng.next() % 3 == 0 ? (0 ..< Int(rng.next() % 20)).map { _ in pick() } : []
             var text = ""
             if !merged.isEmpty {
@@ -76,11 +77,13 @@ struct SchemaKeyTests {
             var have: [[UInt8]: Int] = [:]
             var entries: [(String, String)] = []
             var repeatLines: [Int] = []
+            var firstLines: [Int] = []
             // Explicit key i is on this line: after `m:`, and after `base:` and `<<:` if merged.
             let explicitStart = merged.isEmpty ? 2 : 4
             for (i, key) in explicit.enumerated() {
-                if have[Array(key.utf8)] != nil {
+                if let first = have[Array(key.utf8)] {
                     repeatLines.append(explicitStart + i)
+                    firstLines.append(explicitStart + first)
                 } else {
                     have[Array(key.utf8)] = i
                     entries.append((key, "v\(i)"))
@@ -94,6 +97,11 @@ struct SchemaKeyTests {
 
             #expect(diagnostics.map(\.rule.id) == repeatLines.map { _ in "yaml.duplicate-key" }, "\(text)")
             #expect(diagnostics.compactMap { $0.location?.line } == repeatLines, "\(text)")
+            // Each repeat names the first key with its bytes.
+            #expect(diagnostics.map(\.message) == zip(repeatLines, firstLines).map { line, first in
+                let k = explicit[line - explicitStart]
+                return "duplicate key '\(k)' (first at line \(first))"
+            }, "\(text)")
             let root = try #require(stream.documents.first)
             let m = try #require(stream.entries(of: root).first { stream.text($0.key) == "m" }?.value)
             let got = stream.entries(of: m).map { (stream.text($0.key), stream.text($0.value)) }

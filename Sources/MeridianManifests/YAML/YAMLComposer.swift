@@ -71,7 +71,11 @@ struct YAMLComposer {
     }
 
     private var stack: [Open] = []
+    /// The children of the open collections, innermost last: a stack whose top is
+    /// `scratchTop`. Slots past the top are kept and written over, so that closing a
+    /// collection moves an index instead of removing a range (a tenth of finishing a mapping).
     private var scratch: [Int32] = []
+    private var scratchTop = 0
     /// Expanded size of each node (1 + its children's, aliases counted in full).
     private var sizes: [Int] = []
     private var anchors: [String: Int32] = [:]
@@ -217,12 +221,12 @@ struct YAMLComposer {
             let index = appendNode(YAMLStream.Node(kind: isMap ? .mapping : .sequence, scalarType: .null, plain: false,
                                                    line: line, column: column, childStart: 0, childCount: 0), text: "", size: 1)
             if let anchor = anchorPtr { anchors[String(cString: anchor)] = index }
-            stack.append(Open(node: index, scratchStart: scratch.count, size: 1))
+            stack.append(Open(node: index, scratchStart: scratchTop, size: 1))
         case YAML_SEQUENCE_END_EVENT:
             guard let open = stack.popLast() else { return }
             let start = Int32(stream.children.count)
-            stream.children.append(contentsOf: scratch[open.scratchStart...])
-            scratch.removeSubrange(open.scratchStart...)
+            stream.children.append(contentsOf: scratch[open.scratchStart ..< scratchTop])
+            scratchTop = open.scratchStart
             stream.nodes[Int(open.node)].childStart = start
             stream.nodes[Int(open.node)].childCount = Int32(stream.children.count) - start
             sizes[Int(open.node)] = open.size
@@ -291,7 +295,8 @@ struct YAMLComposer {
         if stack.isEmpty {
             documentRoot = index
         } else {
-            scratch.append(index)
+            if scratchTop < scratch.count { scratch[scratchTop] = index } else { scratch.append(index) }
+            scratchTop += 1
             stack[stack.count - 1].size = saturatingAdd(stack[stack.count - 1].size, sizes[Int(index)])
         }
     }
@@ -314,7 +319,7 @@ struct YAMLComposer {
         defer { swap(&keys, &self.keys) }
         keys.reset()
         var i = open.scratchStart
-        while i + 1 < scratch.count {
+        while i + 1 < scratchTop {
             let key = scratch[i]
             let value = scratch[i + 1]
             i += 2
@@ -354,7 +359,7 @@ struct YAMLComposer {
                 }
             }
         }
-        scratch.removeSubrange(open.scratchStart...)
+        scratchTop = open.scratchStart
         let start = Int32(stream.children.count)
         stream.children.append(contentsOf: entryScratch)
         stream.nodes[Int(open.node)].childStart = start
@@ -364,16 +369,18 @@ struct YAMLComposer {
 
     /// The keys of the mapping being finished, compared byte for byte (never merely as
     /// canonically equivalent Unicode). A schema field name is told apart by its number alone
-    /// (one bit of a word per number): two such keys are the same only if their numbers are,
-    /// and one is never the same as a key that is not a field name. Other keys are compared as
-    /// text with the other keys that are not field names: a linear scan for the small mappings
-    /// manifests are made of, a hash table past that so that a huge mapping is not quadratic.
+    /// (one bit of a word per number, and the first key of each number in a slot of its own):
+    /// two such keys are the same only if their numbers are, and one is never the same as a
+    /// key that is not a field name. Other keys are compared as text with the other keys that
+    /// are not field names: a linear scan for the small mappings manifests are made of, a hash
+    /// table past that so that a huge mapping is not quadratic.
     struct KeySet {
         private var small: [Int32] = []
         private var large: [ExactString: Int32] = [:]
         private var isLarge = false
-        /// Bit n is set once a key numbered n is in.
+        /// Bit n is set once a key numbered n is in, and `firstNumbered[n]` is that key.
         private var numbers: UInt64 = 0
+        private var firstNumbered = InlineArray<64, Int32>(repeating: -1)
 
         mutating func reset() {
             small.removeAll(keepingCapacity: true)
@@ -389,13 +396,9 @@ struct YAMLComposer {
             let number = stream.nodes[Int(node)].key
             if number != 0 {
                 let bit = UInt64(1) << number
-                if numbers & bit != 0 {
-                    // A repeat (rare): the earlier key is the one with the same number.
-                    if isLarge { return large[ExactString(stream.texts[Int(node)])] }
-                    return small.first { stream.nodes[Int($0)].key == number }
-                }
+                if numbers & bit != 0 { return firstNumbered[Int(number)] }
                 numbers |= bit
-                add(node, in: stream)
+                firstNumbered[Int(number)] = node
                 return nil
             }
             let text = stream.texts[Int(node)]
@@ -404,17 +407,13 @@ struct YAMLComposer {
                 large[ExactString(text)] = node
                 return nil
             }
-            for n in small where stream.nodes[Int(n)].key == 0 && UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
+            for n in small where UTF8Bytes.equal(stream.texts[Int(n)], text) { return n }
             add(node, in: stream)
             return nil
         }
 
-        /// Adds a key known to be new.
+        /// Adds a key that is no field name, known to be new, while the keys are few.
         private mutating func add(_ node: Int32, in stream: YAMLStream) {
-            if isLarge {
-                large[ExactString(stream.texts[Int(node)])] = node
-                return
-            }
             small.append(node)
             if small.count > 16 {
                 // The keys so far are distinct, so each goes in as it is.
