@@ -82,6 +82,31 @@ struct YAMLComposerTests {
         #expect(rules(d) == ["yaml.alias-limit"])
     }
 
+    @Test("an alias counts its node's expanded size exactly: 1 per scalar, 1 plus the children for a collection, aliases inside counted in full; a budget met is fine, one node more is refused")
+    func aliasBudgetExact() {
+        func used(_ text: String, budget: Int) -> [String] {
+            var limits = YAMLLimits()
+            limits.maxAliasExpansion = budget
+            return YAMLComposer.compose(Array(text.utf8), file: "t.yaml", limits: limits).1.map(\.rule.id)
+        }
+        // s: 1. m: 1 + 4 scalars = 5. l: 1 + [1 + 2 scalars + s] + m's 5 = 1 + 4 + 5 = 10.
+        // The aliases below add 1 + 5 + 10 = 16, plus the alias of l's own *s and *m (1 + 5): 22.
+        let text = """
+        s: &s one
+        m: &m {a: 1, b: 2}
+        l: &l [[x, y, *s], *m]
+        u: [*s, *m, *l]
+        """
+        #expect(used(text, budget: 22).isEmpty)
+        #expect(used(text, budget: 21) == ["yaml.alias-limit"])
+        // Sizes are per document: the same anchors in a second document count again, from nothing.
+        #expect(used(text + "\n---\n" + text, budget: 22).isEmpty)
+        #expect(used(text + "\n---\n" + text, budget: 21) == ["yaml.alias-limit"])
+        // An anchor named again names the later node.
+        #expect(used("a: &x [1, 2, 3]\nb: &x 1\nc: *x", budget: 1).isEmpty)
+        #expect(used("a: &x 1\nb: &x [1, 2, 3]\nc: *x", budget: 3) == ["yaml.alias-limit"])
+    }
+
     @Test("aliases share nodes and stay under the budget when used sensibly")
     func aliasesShare() throws {
         let (s, d) = compose("x: &x {a: 1}\ny: *x\nz: *x")

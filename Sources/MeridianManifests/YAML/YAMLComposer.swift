@@ -67,7 +67,9 @@ struct YAMLComposer {
     private struct Open {
         var node: Int32
         var scratchStart: Int
+        /// Expanded size so far: 1 + its children's (aliases counted in full).
         var size: Int
+        var anchored: Bool
     }
 
     private var stack: [Open] = []
@@ -76,8 +78,10 @@ struct YAMLComposer {
     /// collection moves an index instead of removing a range (a tenth of finishing a mapping).
     private var scratch: [Int32] = []
     private var scratchTop = 0
-    /// Expanded size of each node (1 + its children's, aliases counted in full).
-    private var sizes: [Int] = []
+    /// Expanded size (1 + its children's, aliases counted in full) of each anchored node of
+    /// the document, by node: what an alias to it adds. Other nodes' sizes are added to their
+    /// parent's as they close, and not kept.
+    private var anchoredSizes: [Int32: Int] = [:]
     private var anchors: [String: Int32] = [:]
     private var aliasBudgetUsed = 0
     private var documentRoot: Int32?
@@ -175,6 +179,7 @@ struct YAMLComposer {
         switch e.type {
         case YAML_DOCUMENT_START_EVENT:
             anchors.removeAll(keepingCapacity: true)
+            anchoredSizes.removeAll(keepingCapacity: true)
             aliasBudgetUsed = 0
             documentRoot = nil
         case YAML_DOCUMENT_END_EVENT:
@@ -201,9 +206,12 @@ struct YAMLComposer {
                 type = plainStyle && key == 0 ? ScalarResolver.resolvePlain(bytes: bytes) : .string
             }
             let index = appendNode(YAMLStream.Node(kind: .scalar, scalarType: type, plain: plainStyle && tag == nil, key: key,
-                                                   line: line, column: column, childStart: 0, childCount: 0), text: text, size: 1)
-            if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
-            attach(index)
+                                                   line: line, column: column, childStart: 0, childCount: 0), text: text)
+            if let anchor = s.anchor {
+                anchors[String(cString: anchor)] = index
+                anchoredSizes[index] = 1
+            }
+            attach(index, size: 1)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             let isMap = e.type == YAML_MAPPING_START_EVENT
             let tagPtr = isMap ? e.data.mapping_start.tag : e.data.sequence_start.tag
@@ -219,9 +227,9 @@ struct YAMLComposer {
                 return
             }
             let index = appendNode(YAMLStream.Node(kind: isMap ? .mapping : .sequence, scalarType: .null, plain: false,
-                                                   line: line, column: column, childStart: 0, childCount: 0), text: "", size: 1)
+                                                   line: line, column: column, childStart: 0, childCount: 0), text: "")
             if let anchor = anchorPtr { anchors[String(cString: anchor)] = index }
-            stack.append(Open(node: index, scratchStart: scratchTop, size: 1))
+            stack.append(Open(node: index, scratchStart: scratchTop, size: 1, anchored: anchorPtr != nil))
         case YAML_SEQUENCE_END_EVENT:
             guard let open = stack.popLast() else { return }
             let start = Int32(stream.children.count)
@@ -229,12 +237,11 @@ struct YAMLComposer {
             scratchTop = open.scratchStart
             stream.nodes[Int(open.node)].childStart = start
             stream.nodes[Int(open.node)].childCount = Int32(stream.children.count) - start
-            sizes[Int(open.node)] = open.size
-            attach(open.node)
+            closed(open)
         case YAML_MAPPING_END_EVENT:
             guard let open = stack.popLast() else { return }
             finishMapping(open)
-            attach(open.node)
+            closed(open)
         case YAML_ALIAS_EVENT:
             let name = String(cString: e.data.alias.anchor)
             guard let target = anchors[name] else {
@@ -245,14 +252,17 @@ struct YAMLComposer {
                 fail(.yamlAlias, "alias '*\(name)' refers to a node that contains it (a recursive alias)", line: Int(line), column: Int(column))
                 return
             }
-            aliasBudgetUsed = saturatingAdd(aliasBudgetUsed, sizes[Int(target)])
+            // Not open (refused above), so closed, and its size is kept. (Were it not, the
+            // alias would count as past any budget: refused, never under-counted.)
+            let size = anchoredSizes[target] ?? Int.max
+            aliasBudgetUsed = saturatingAdd(aliasBudgetUsed, size)
             if aliasBudgetUsed > limits.maxAliasExpansion {
                 fail(.yamlAliasLimit,
                      "alias expansion exceeds \(limits.maxAliasExpansion) nodes in this document (at '*\(name)'); refusing it as a billion-laughs risk",
                      line: Int(line), column: Int(column))
                 return
             }
-            attach(target)
+            attach(target, size: size)
         default:
             break
         }
@@ -284,20 +294,26 @@ struct YAMLComposer {
         }
     }
 
-    private mutating func appendNode(_ node: YAMLStream.Node, text: String, size: Int) -> Int32 {
+    private mutating func appendNode(_ node: YAMLStream.Node, text: String) -> Int32 {
         stream.nodes.append(node)
         stream.texts.append(text)
-        sizes.append(size)
         return Int32(stream.nodes.count - 1)
     }
 
-    private mutating func attach(_ index: Int32) {
+    /// A collection closed: its size kept if an alias may name it, and it is attached.
+    private mutating func closed(_ open: Open) {
+        if open.anchored { anchoredSizes[open.node] = open.size }
+        attach(open.node, size: open.size)
+    }
+
+    /// Attaches a node of expanded size `size` to the open collection (or makes it the root).
+    private mutating func attach(_ index: Int32, size: Int) {
         if stack.isEmpty {
             documentRoot = index
         } else {
             if scratchTop < scratch.count { scratch[scratchTop] = index } else { scratch.append(index) }
             scratchTop += 1
-            stack[stack.count - 1].size = saturatingAdd(stack[stack.count - 1].size, sizes[Int(index)])
+            stack[stack.count - 1].size = saturatingAdd(stack[stack.count - 1].size, size)
         }
     }
 
@@ -318,26 +334,35 @@ struct YAMLComposer {
         swap(&keys, &self.keys)
         defer { swap(&keys, &self.keys) }
         keys.reset()
+        // While every entry so far is kept (no merge key, no repeat, no key that is not a
+        // scalar: every manifest mapping), the entries stay where they are and are copied to
+        // `children` at once; from the first one dropped, those kept are listed apart.
+        var inPlace = true
         var i = open.scratchStart
         while i + 1 < scratchTop {
             let key = scratch[i]
             let value = scratch[i + 1]
             i += 2
             let k = stream.nodes[Int(key)]
+            var keep = false
             if k.kind != .scalar {
                 report(.yamlKey, "mapping keys must be scalars", line: k.line, column: k.column)
-                continue
-            }
-            if k.scalarType == .merge {
+            } else if k.scalarType == .merge {
                 mergeScratch.append(value)
-                continue
-            }
-            if let first = keys.insert(key, in: stream) {
+            } else if let first = keys.insert(key, in: stream) {
                 report(.yamlDuplicateKey, "duplicate key '\(stream.text(key))' (first at line \(stream[first].line))", line: k.line, column: k.column)
-                continue
+            } else {
+                keep = true
             }
-            entryScratch.append(key)
-            entryScratch.append(value)
+            if keep {
+                if !inPlace {
+                    entryScratch.append(key)
+                    entryScratch.append(value)
+                }
+            } else if inPlace {
+                inPlace = false
+                entryScratch.append(contentsOf: scratch[open.scratchStart ..< i - 2])
+            }
         }
         for merge in mergeScratch {
             let m = stream[merge]
@@ -359,12 +384,16 @@ struct YAMLComposer {
                 }
             }
         }
-        scratchTop = open.scratchStart
         let start = Int32(stream.children.count)
-        stream.children.append(contentsOf: entryScratch)
+        if inPlace {
+            stream.children.append(contentsOf: scratch[open.scratchStart ..< scratchTop])
+        } else {
+            stream.children.append(contentsOf: entryScratch)
+        }
+        let count = Int32(stream.children.count) - start
+        scratchTop = open.scratchStart
         stream.nodes[Int(open.node)].childStart = start
-        stream.nodes[Int(open.node)].childCount = Int32(entryScratch.count)
-        sizes[Int(open.node)] = open.size
+        stream.nodes[Int(open.node)].childCount = count
     }
 
     /// The keys of the mapping being finished, compared byte for byte (never merely as
