@@ -195,6 +195,26 @@ struct PlannerPropertyTests {
         }
     }
 
+    @Test("a kill switch beside a roll: the isolated region's traffic goes at once, and nothing is steered onto the rolling region before its deploy")
+    func orderingIsolatedBesideRoll() throws {
+        // The input a CI run's ordering check failed on (shrunk): p1 served by isolated r0 and by r1,
+        // whose deployment rolls from 0.9.0. The traffic action taken at once gave r1 weight 100
+        // before r1's roll.
+        let tape = [0, 929, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 767, 0, 0, 0, 0, 4, 0, 79, 1, 0, 0, 83, 0, 0, 0, 0,
+                    464, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 45, 0, 0, 0, 0, 0, 1]
+        let observedTape = [1, 0, 0, 1, 0, 1, 0, 0, 3, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]
+        let (_, loaded, observed) = try #require(Self.world(tape, observedTape))
+        let plan = Self.plan(loaded, observed)
+        let p1 = PlacementName("p1"), r0 = RegionName("r0"), r1 = RegionName("r1")
+        let early = try #require(plan.actions.first { $0.kind == .setTraffic && $0.placement == p1 })
+        #expect(early.weights == [r0: 0] && early.dependsOn.isEmpty, "\(early)")
+        let roll = try #require(plan.actions.first { $0.kind == .deploy && $0.placement == p1 && $0.region == r1 })
+        let byID = Dictionary(uniqueKeysWithValues: plan.actions.map { ($0.id, $0) })
+        func waitsFor(_ a: Action, _ id: String) -> Bool { a.dependsOn.contains { $0 == id || waitsFor(byID[$0]!, id) } }
+        let onto = plan.actions.filter { $0.kind == .setTraffic && $0.placement == p1 && ($0.weights?[r1] ?? 0) > 0 }
+        #expect(!onto.isEmpty && onto.allSatisfy { waitsFor($0, roll.id) }, "\(onto.map(\.id)) before \(roll.id)")
+    }
+
     @Test("applying the plan in a simulator and planning again gives no actions")
     func convergence() async {
         await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
@@ -275,3 +295,4 @@ struct PlannerPropertyTests {
         }
     }
 }
+

@@ -161,6 +161,28 @@ struct PlannerTests {
         #expect(final.weights?[RegionName("eu-central")] == 100)
     }
 
+    @Test("a kill switch during a roll: the isolated region's traffic goes at once; the other region's share grows only after its deploy")
+    func isolatedDuringRoll() throws {
+        // Both regions serve; eu-central still runs the old version, so the plan rolls it.
+        var running = Self.converged(Self.fleet(mode: "active-active"))
+        running.regions["eu-central"]!.deployments["assistant-eu"]!.version = "1.9.0"
+        let p = Self.plan(Self.fleet(mode: "active-active", euWestState: "isolated"), running)
+        let west = RegionName("eu-west"), central = RegionName("eu-central")
+        let traffic = actions(p, .setTraffic)
+        let first = try #require(traffic.first)
+        // Named alone: a set-traffic sets only the weights it names, so eu-central keeps its 50 for now.
+        #expect(first.weights == [west: 0] && first.dependsOn.isEmpty, "\(first)")
+        let roll = try #require(actions(p, .deploy, in: "eu-central").first)
+        #expect(roll.version == "2.0.0")
+        let final = try #require(traffic.last)
+        #expect(final.weights?[west] == 0 && (final.weights?[central] ?? 0) > 0)
+        let byID = Dictionary(uniqueKeysWithValues: p.actions.map { ($0.id, $0) })
+        func waitsFor(_ a: Action, _ id: String) -> Bool { a.dependsOn.contains { $0 == id || waitsFor(byID[$0]!, id) } }
+        #expect(waitsFor(final, roll.id) && waitsFor(final, first.id))
+        for t in traffic where (t.weights?[central] ?? 0) > 0 { #expect(waitsFor(t, roll.id), "\(t.id) steers onto eu-central before its roll \(roll.id)") }
+        #expect(p.actions.filter { $0.region == west }.isEmpty)
+    }
+
     @Test("an unreachable region gets no action; its share fails over inside the fence")
     func unreachable() {
         // From nothing, with the only copy of eu-ft at its unreachable origin, nothing can serve.

@@ -1083,11 +1083,13 @@ public final class Planner {
             var weights = want
             for r in have.keys where weights[r] == nil { weights[r] = 0 }
             // A kill switch acts now: traffic leaves an isolated region before anything waits on deploys.
+            // That action names only the isolated regions (a set-traffic sets the weights it names and
+            // no others): the regions still serving keep their weights until the steer below, which
+            // waits for their deploys. Steering more onto them here would move traffic onto a region
+            // whose deploy (a roll, say) is not done (SPEC §4).
             let isolatedNow = have.keys.filter { isolated($0) }
             if !isolatedNow.isEmpty {
-                // Meanwhile only healthy active regions already serving keep (a share of) the traffic.
-                let keep = have.filter { state.regions[$0.key]?.state == .active && attested($0.key) }
-                let early = Self.weights(keep).merging(isolatedNow.map { ($0, 0) }) { a, _ in a }
+                let early = Dictionary(uniqueKeysWithValues: isolatedNow.map { ($0, 0) })
                 add(DraftKey(.trafficIsolate, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: early,
                     reason: text("take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once")),
                     deps: isolatedNow.flatMap { purges(in: $0) })
