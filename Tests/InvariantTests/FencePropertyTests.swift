@@ -1,3 +1,4 @@
+import Foundation
 import MeridianCore
 import MeridianManifests
 import PropertyBased
@@ -173,7 +174,16 @@ struct RandomFleet: CustomStringConvertible {
 
 let tapes = Gen.int(in: 0 ... 1_000).array(of: 0 ... 120)
 
-@Suite("Fence properties over random fleets")
+/// Whether property checks shrink a failing input. Off unless `MERIDIAN_SHRINK` is set: shrinking
+/// a failing random fleet replans it tens of thousands of times, which once outlasted CI's whole
+/// budget, so the failure and its seed were never printed. Unshrunk, a failure is reported at once
+/// with its input and the `.fixedSeed(…)` that reproduces it; run that seed with
+/// `MERIDIAN_SHRINK=1` to get a small input.
+enum Shrinking {
+    static let trait = EnableShrinkTrait.shrinking(ProcessInfo.processInfo.environment["MERIDIAN_SHRINK"].map { !$0.isEmpty && $0 != "0" } ?? false)
+}
+
+@Suite("Fence properties over random fleets", Shrinking.trait)
 struct FencePropertyTests {
     @Test("validate accepts a fleet if and only if the brute-force oracle does")
     func oracleAgreement() async {

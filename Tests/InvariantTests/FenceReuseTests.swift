@@ -9,7 +9,7 @@ import Testing
 /// when every table the analysis reads holds the same objects, and the tables of kinds no file
 /// changed for (`DesiredState.index`'s `unchanged`); the load's state, fences and diagnostics
 /// are then exactly those of a fresh load.
-@Suite("Fence analysis and tables taken over from the last load")
+@Suite("Fence analysis and tables taken over from the last load", Shrinking.trait)
 struct FenceReuseTests {
     /// Every answer the analysis gives about `state`'s objects, compared between two analyses.
     static func sameAnswers(_ a: FenceAnalysis, _ b: FenceAnalysis, _ state: DesiredState) -> Bool {

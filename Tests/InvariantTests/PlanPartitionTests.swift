@@ -50,7 +50,7 @@ enum UnionWorld {
     }
 }
 
-@Suite("Planning by parts")
+@Suite("Planning by parts", Shrinking.trait)
 struct PlanPartitionTests {
     static let source = PlanSource(commit: nil, digest: "sha256:test", path: "fleet")
 

@@ -93,7 +93,7 @@ enum TestSimulator {
     }
 }
 
-@Suite("Planner properties over random fleets and observed states")
+@Suite("Planner properties over random fleets and observed states", Shrinking.trait)
 struct PlannerPropertyTests {
     static func world(_ tape: [Int], _ observedTape: [Int]) -> (RandomFleet, LoadResult, ObservedState)? {
         let fleet = RandomFleet(tape: tape)
