@@ -157,7 +157,7 @@ struct PlannerPropertyTests {
         }
     }
 
-    @Test("dependencies point backwards, so the order respects them and the graph is acyclic; purges come first in their region")
+    @Test("dependencies point backwards, so the order respects them and the graph is acyclic; SPEC §4's order holds through dependsOn")
     func ordering() async {
         await propertyCheck(count: 300, input: tapes, tapes) { tape, observedTape in
             guard let (_, loaded, observed) = Self.world(tape, observedTape) else { return }
@@ -168,31 +168,33 @@ struct PlannerPropertyTests {
                 for d in a.dependsOn { #expect(position[d] != nil, "\(a.id) depends on later \(d)") }
                 position[a.id] = i
             }
-            for a in plan.actions where a.kind != .purge {
-                for p in plan.actions where p.kind == .purge && p.region != nil && a.regions.contains(p.region!) {
-                    #expect(position[p.id]! < position[a.id]!, "\(a.id) runs before purge \(p.id) in \(p.region!)")
-                }
-            }
-            // Stage before deploy, deploy before traffic, traffic before undeploy, undeploy before delete.
-            for a in plan.actions where a.kind == .deploy {
-                for s in plan.actions where s.kind == .stageArtifact && s.region == a.region
-                    && loaded.state.models[a.model!]!.artifacts.contains(where: { $0.value == s.artifact }) {
-                    #expect(position[s.id]! < position[a.id]!)
-                }
-            }
-            for t in plan.actions where t.kind == .setTraffic {
-                for (r, w) in t.weights! where w > 0 {
-                    if let d = plan.actions.first(where: { $0.kind == .deploy && $0.region == r && $0.placement == t.placement }) {
-                        #expect(t.dependsOn.contains(d.id) || position[d.id]! < position[t.id]!)
-                    }
-                }
-            }
-            for u in plan.actions where u.kind == .undeploy {
-                if let t = plan.actions.last(where: { $0.kind == .setTraffic && $0.placement == u.placement }) {
-                    #expect(position[t.id]! < position[u.id]!)
-                }
+            for v in OrderRules.violations(plan, loaded.state, observed) { Issue.record("\(v)") }
+        }
+    }
+
+    @Test("SPEC §4's order, through dependsOn, over 3,000 fixed random worlds (the same each run)")
+    func orderingSweep() {
+        var state: UInt64 = 11
+        func tape(_ n: Int) -> [Int] {
+            (0 ..< n).map { _ -> Int in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Int(state >> 33) % 1_001
             }
         }
+        var valid = 0, withActions = 0, checked: [String: Int] = [:]
+        for _ in 0 ..< 3_000 {
+            guard let (_, loaded, observed) = Self.world(tape(60 + Int(state % 80)), tape(40 + Int(state % 60))) else { continue }
+            valid += 1
+            let plan = Self.plan(loaded, observed)
+            if !plan.actions.isEmpty { withActions += 1 }
+            let found = OrderRules.violations(plan, loaded.state, observed, checked: &checked)
+            #expect(found.isEmpty, "\(found.prefix(3))\n\(PlanJSON.render(plan))")
+        }
+        // No tautology: the sweep meets every rule many times (it is the same sweep each run, so
+        // these counts are fixed: copies out of a deleted copy are the rarest, 23).
+        #expect(valid >= 1_200 && withActions >= 900, "\(valid) valid, \(withActions) with actions")
+        for rule in OrderRules.Rule.allCases { #expect(checked[rule.rawValue, default: 0] >= 20, "\(rule): \(checked[rule.rawValue, default: 0])") }
+        print("orderingSweep: \(valid) valid worlds, \(withActions) plans with actions; pairs checked per rule: \(checked.sorted { $0.key < $1.key })")
     }
 
     @Test("a kill switch beside a roll: the isolated region's traffic goes at once, and nothing is steered onto the rolling region before its deploy")
@@ -296,3 +298,84 @@ struct PlannerPropertyTests {
     }
 }
 
+
+/// SPEC §4's order of a plan, read as a DAG: what must come first is reached through `dependsOn`
+/// (the executor runs whatever has its dependencies done, in parallel), not only earlier in the list.
+enum OrderRules {
+    enum Rule: String, CaseIterable {
+        case purgesFirst = "every other action naming a region waits for that region's purges"
+        case stageBeforeDeploy = "a deploy waits for the stages of its model's artifacts in its region"
+        case deployBeforeTraffic = "traffic moved onto a region waits for the deploy there"
+        case trafficAwayBeforeUndeploy = "an undeploy waits for its traffic to be taken away"
+        case undeployBeforeDelete = "a delete waits for the undeploys and rolls there whose deployment used it"
+        case copyOutBeforeDelete = "a delete waits for the stages that copy from it"
+    }
+
+    static func violations(_ plan: Plan, _ state: DesiredState, _ observed: ObservedState) -> [String] {
+        var checked: [String: Int] = [:]
+        return violations(plan, state, observed, checked: &checked)
+    }
+
+    /// `checked` counts, per rule, the pairs of actions the rule applied to.
+    static func violations(_ plan: Plan, _ state: DesiredState, _ observed: ObservedState, checked: inout [String: Int]) -> [String] {
+        let actions = plan.actions
+        guard let index = try? Dictionary(actions.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { _, _ in throw CancellationError() })
+        else { return ["action ids repeat"] }
+        // What each action waits for, directly or not (dependencies point backwards).
+        var waits = [Set<Int>](repeating: [], count: actions.count)
+        for (i, a) in actions.enumerated() {
+            for d in a.dependsOn {
+                guard let j = index[d], j < i else { return ["\(a.id) depends on \(d), which is not before it"] }
+                waits[i].insert(j)
+                waits[i].formUnion(waits[j])
+            }
+        }
+        var found: [String] = []
+        func require(_ rule: Rule, _ i: Int, waitsFor j: Int) {
+            checked[rule.rawValue, default: 0] += 1
+            if !waits[i].contains(j) { found.append("\(actions[i].id) does not wait for \(actions[j].id): \(rule.rawValue)") }
+        }
+        for (i, a) in actions.enumerated() {
+            if a.kind != .purge {
+                for r in a.regions {
+                    for (j, p) in actions.enumerated() where p.kind == .purge && p.region == r { require(.purgesFirst, i, waitsFor: j) }
+                }
+            }
+            switch a.kind {
+            case .deploy:
+                guard let m = state.models[a.model!] else { break }
+                for (j, s) in actions.enumerated() where s.kind == .stageArtifact && s.region == a.region
+                    && m.artifacts.contains(where: { $0.value == s.artifact }) {
+                    require(.stageBeforeDeploy, i, waitsFor: j)
+                }
+            case .setTraffic:
+                for (r, w) in a.weights ?? [:] where w > 0 {
+                    for (j, d) in actions.enumerated() where d.kind == .deploy && d.region == r && d.placement == a.placement {
+                        require(.deployBeforeTraffic, i, waitsFor: j)
+                    }
+                }
+            case .undeploy:
+                let r = a.region!, p = a.placement!
+                if (observed.regions[r.rawValue]?.traffic[p.rawValue] ?? 0) > 0 {
+                    // Some set-traffic takes this region's weight to 0, and the undeploy waits for it.
+                    let away = actions.indices.filter { actions[$0].kind == .setTraffic && actions[$0].placement == p && actions[$0].weights?[r] == 0 }
+                    checked[Rule.trafficAwayBeforeUndeploy.rawValue, default: 0] += 1
+                    if !away.contains(where: { waits[i].contains($0) }) { found.append("\(a.id): \(Rule.trafficAwayBeforeUndeploy.rawValue)") }
+                }
+            case .deleteArtifact:
+                let r = a.region!, o = observed.regions[r.rawValue]
+                for (j, u) in actions.enumerated() where (u.kind == .undeploy || u.kind == .deploy) && u.region == r {
+                    guard let old = o?.deployments[u.placement!.rawValue], let m = state.models[ModelName(old.model)],
+                          m.artifacts.contains(where: { $0.value == a.artifact }) else { continue }
+                    require(.undeployBeforeDelete, i, waitsFor: j)
+                }
+                for (j, s) in actions.enumerated() where s.kind == .stageArtifact && s.from == r && s.artifact == a.artifact {
+                    require(.copyOutBeforeDelete, i, waitsFor: j)
+                }
+            case .purge, .stageArtifact:
+                break
+            }
+        }
+        return found
+    }
+}

@@ -183,6 +183,24 @@ struct PlannerTests {
         #expect(p.actions.filter { $0.region == west }.isEmpty)
     }
 
+    @Test("purges come first in their region: even an orphan's traffic is taken away after them")
+    func purgesBeforeOrphanTraffic() throws {
+        let l = Self.fleet()
+        var o = Self.converged(l)
+        // A copy of EU data in us-east (purged) beside a deployment no manifest declares, taking traffic.
+        o.regions["us-east", default: RegionObservation()].artifacts["eu-data"] = ObservedArtifact(digest: l.state.artifacts[ArtifactName("eu-data")]!.digest.value)
+        o.regions["us-east"]!.deployments["legacy"] = ObservedDeployment(model: "gone", version: "1", replicas: 1, ready: 1)
+        o.regions["us-east"]!.traffic["legacy"] = 10
+        let p = Self.plan(l, o)
+        let purge = try #require(actions(p, .purge, in: "us-east").first { $0.artifact == ArtifactName("eu-data") })
+        let away = try #require(actions(p, .setTraffic).first { $0.placement == PlacementName("legacy") })
+        #expect(away.weights == [RegionName("us-east"): 0])
+        #expect(away.dependsOn.contains(purge.id), "\(away)")
+        let undeploy = try #require(actions(p, .undeploy, in: "us-east").first)
+        #expect(undeploy.dependsOn.contains(purge.id) && undeploy.dependsOn.contains(away.id))
+        #expect(OrderRules.violations(p, l.state, o).isEmpty)
+    }
+
     @Test("an unreachable region gets no action; its share fails over inside the fence")
     func unreachable() {
         // From nothing, with the only copy of eu-ft at its unreachable origin, nothing can serve.

@@ -1099,7 +1099,7 @@ public final class Planner {
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
             add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
                 reason: text(wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)")),
-                ifDrafted: deps)
+                deps: weights.keys.flatMap { purges(in: $0) }, ifDrafted: deps)
         }
     }
 
@@ -1117,7 +1117,8 @@ public final class Planner {
                     // An orphan still taking traffic: steer it away first.
                     let zero = observedTraffic(p).mapValues { _ in 0 }
                     add(DraftKey(.traffic, nil, p), Action(kind: .setTraffic, placement: name, weights: zero,
-                        reason: text("take \(p)'s traffic away: no manifest declares it")))
+                        reason: text("take \(p)'s traffic away: no manifest declares it")),
+                        deps: zero.keys.flatMap { purges(in: $0) })
                 }
                 let why = state.placements[name] == nil ? "no manifest declares placement \(p)" : "\(p) no longer runs in \(r)"
                 // An orphan's traffic action may come with a later region's undeploy: looked up last.
