@@ -393,6 +393,7 @@ struct FenceReuseTests {
         // `recheckTakesOver` requires them in number; each one found here is compared in full.)
         print("reuseEqualsFresh: re-checks taken over \(checksTakenOver), broken cases found \(brokenFound); fence check parts carried over \(partsCarried) (\(partsCarriedAfterJurisdiction) after a jurisdiction added)")
         print("reuseEqualsFresh: checks patched \(checksPatched) (\(patchedWithDiagnostics) with diagnostics), fence checks patched \(fenceChecksPatched); planned \(planned), parts taken over \(partsTaken), in place \(inPlace), rearranged \(rearranged), held \(heldPlans)")
+        print("reuseEqualsFresh: edits by kind \(byKind.map { "\($0.taken)+\($0.not)" }), tables lent \(tablesLent), patched \(tablesPatched); groups with diagnostics taken over \(groupsReusedWithDiagnostics), fence parts \(partsReusedWithDiagnostics); lineage taken over \(lineageTaken)")
         // No tautology: every kind of edit ran, both ways where it can go both ways.
         for (kind, n) in byKind.enumerated() { #expect(n.taken + n.not >= 30, "edit \(kind): \(n) of \(byKind)") }
         #expect(tablesLent >= 300, "tables lent after only \(tablesLent) edits")

@@ -85,6 +85,7 @@ struct PlanPartitionTests {
                 observed = TestSimulator.apply(plan, observed, loaded.state)
             }
         }
+        print("mergedIsWhole: \(worlds) valid worlds, \(split) observations split into parts, \(mixed) plans with actions in more than one part")
         #expect(worlds >= 60, "only \(worlds) valid worlds")
         #expect(split >= 150, "only \(split) observations split into parts")
         #expect(mixed >= 30, "only \(mixed) plans with actions in more than one part")
@@ -108,6 +109,7 @@ struct PlanPartitionTests {
             #expect(together.parts == serial.parts)
             if serial.parts.count > 1 { split += 1 }
         }
+        print("linksInHalves: \(worlds) valid worlds, \(split) split into parts")
         #expect(worlds >= 20, "only \(worlds) valid worlds")
         #expect(split >= 10, "only \(split) worlds split into parts")
     }
