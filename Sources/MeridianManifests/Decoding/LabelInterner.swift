@@ -5,22 +5,31 @@ internal import MeridianCore
 /// (team, environment, tier) across thousands of objects; a dictionary per object was 14 MB of
 /// the benchmark fleet's 71,000 artifacts. Maps are the same only if they are byte for byte
 /// the same (never merely Unicode-equivalent), so an object's labels are exactly as written.
-/// Shared by the parse workers of one load, behind a lock.
+/// Shared by the parse workers of one load, behind locks held only for a lookup or an insert.
 public final class LabelInterner: @unchecked Sendable {
-    private let lock = NSLock()
+    /// Every distinct map (compared as maps: the same pairs written in another order are the
+    /// same map). Touched once per distinct writing of a map, behind its own lock.
+    private let seenLock = NSLock()
     private var seen = Set<Labels>()
     /// Shared maps by the hash of their mapping as written (keys and values in order): a map
     /// seen before is found by hashing a few short strings, without building a dictionary. Only
     /// the hash is kept, not the text (the text costs 1.4 MB on the benchmark fleet); a hit is
-    /// checked against the map itself.
-    private var written: [Int: [String: String]] = [:]
+    /// checked against the map itself, outside any lock (a shared map is a value, never changed).
+    /// In stripes by that hash, each behind its own lock: with one lock held through the check,
+    /// the parse workers, which look up a map for nearly every object, waited on each other (most
+    /// of a load's context switches were waits for it).
+    private final class Stripe: @unchecked Sendable {
+        let lock = NSLock()
+        var written: [Int: [String: String]] = [:]
+    }
+    private let stripes: [Stripe] = (0 ..< 16).map { _ in Stripe() }
 
     public init() {}
 
     func intern(_ labels: [String: String]) -> [String: String] {
         guard !labels.isEmpty else { return labels }
-        lock.lock()
-        defer { lock.unlock() }
+        seenLock.lock()
+        defer { seenLock.unlock() }
         return seen.insert(Labels(map: labels)).memberAfterInsert.map
     }
 
@@ -32,9 +41,11 @@ public final class LabelInterner: @unchecked Sendable {
         hasher.combine(texts.count)
         for t in texts { hasher.combine(t) }
         let hash = hasher.finalize()
-        lock.lock()
-        defer { lock.unlock() }
-        if let shared = written[hash], Self.holds(shared, exactly: texts) { return shared }
+        let stripe = stripes[Int(UInt(bitPattern: hash) % UInt(stripes.count))]
+        stripe.lock.lock()
+        let found = stripe.written[hash]
+        stripe.lock.unlock()
+        if let found, Self.holds(found, exactly: texts) { return found }
         var map: [String: String] = [:]
         map.reserveCapacity(texts.count / 2)
         var i = 0
@@ -42,10 +53,12 @@ public final class LabelInterner: @unchecked Sendable {
             map[texts[i]] = texts[i + 1]
             i += 2
         }
-        let shared = seen.insert(Labels(map: map)).memberAfterInsert.map
+        let shared = intern(map)
         // On a collision of hashes the first map stays; the other is built each time (rare, and
         // still right).
-        if written[hash] == nil { written[hash] = shared }
+        stripe.lock.lock()
+        if stripe.written[hash] == nil { stripe.written[hash] = shared }
+        stripe.lock.unlock()
         return shared
     }
 
@@ -65,8 +78,8 @@ public final class LabelInterner: @unchecked Sendable {
 
     /// Number of distinct maps seen.
     public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
+        seenLock.lock()
+        defer { seenLock.unlock() }
         return seen.count
     }
 
