@@ -161,6 +161,22 @@ struct PlannerTests {
         #expect(final.weights?[RegionName("eu-central")] == 100)
     }
 
+    @Test("an isolated region loses the traffic of a placement no manifest declares too, at once; nothing there is undeployed")
+    func isolatedOrphanTraffic() throws {
+        var running = Self.converged(Self.fleet())
+        running.regions["eu-west"]!.deployments["legacy"] = ObservedDeployment(model: "gone", version: "1", replicas: 1, ready: 1)
+        running.regions["eu-west"]!.traffic["legacy"] = 10
+        let l = Self.fleet(euWestState: "isolated")
+        let p = Self.plan(l, running)
+        let off = try #require(actions(p, .setTraffic).first { $0.placement == PlacementName("legacy") })
+        #expect(off.weights == [RegionName("eu-west"): 0] && off.dependsOn.isEmpty, "\(off)")
+        #expect(off.reason == "take legacy's traffic off isolated eu-west at once: no manifest declares it")
+        #expect(p.actions.filter { $0.region == RegionName("eu-west") }.isEmpty)
+        let after = TestSimulator.apply(p, running, l.state)
+        #expect(after.regions["eu-west"]!.traffic["legacy"] == nil && after.regions["eu-west"]!.deployments["legacy"] != nil)
+        #expect(Self.plan(l, after).actions.isEmpty)
+    }
+
     @Test("a kill switch during a roll: the isolated region's traffic goes at once; the other region's share grows only after its deploy")
     func isolatedDuringRoll() throws {
         // Both regions serve; eu-central still runs the old version, so the plan rolls it.

@@ -1101,6 +1101,22 @@ public final class Planner {
                 reason: text(wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)")),
                 deps: weights.keys.flatMap { purges(in: $0) }, ifDrafted: deps)
         }
+        // An isolated region loses the traffic of a placement no manifest declares as well, at
+        // once (nothing there is undeployed; elsewhere an orphan's traffic goes before its undeploy).
+        var isolatedRegions: [RegionName] = []
+        for (k, r) in state.regionList.enumerated() where regionBits[k] & Self.isolatedBit != 0 && reachable(r.name) { isolatedRegions.append(r.name) }
+        guard !isolatedRegions.isEmpty else { return }
+        var orphans = Set<String>()
+        for r in isolatedRegions {
+            for (p, w) in observation(r).traffic where w > 0 && state.placements[PlacementName(p)] == nil { orphans.insert(p) }
+        }
+        for p in orphans.sorted() {
+            let off = observedTraffic(p).keys.filter { isolated($0) }
+            guard !off.isEmpty else { continue }
+            add(DraftKey(.trafficIsolate, nil, p), Action(kind: .setTraffic, placement: PlacementName(p), weights: Dictionary(uniqueKeysWithValues: off.map { ($0, 0) }),
+                reason: text("take \(p)'s traffic off isolated \(off.sorted().map(\.rawValue).joined(separator: ", ")) at once: no manifest declares it")),
+                deps: off.flatMap { purges(in: $0) })
+        }
     }
 
     private func undeployAndPrune(_ desired: Desired) {
