@@ -92,13 +92,8 @@ struct PlanVerifierPropertyTests {
 
     @Test("one pass, each action alone, and an analysis of an equal state in storage of its own all give the independent verdicts (400 worlds)")
     func verdicts() {
-        var state: UInt64 = 11
-        func tape(_ n: Int) -> [Int] {
-            (0 ..< n).map { _ -> Int in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Int(state >> 33) % 1_001
-            }
-        }
+        var tapes = FixedTapes(state: 11)
+        func tape(_ n: Int) -> [Int] { tapes.tape(n) }
         var worlds = 0
         var verdicts: [Action.Kind: (safe: Int, broken: Int)] = [:]
         var attestedBreaks = 0, fromBreaks = 0

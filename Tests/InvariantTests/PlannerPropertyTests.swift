@@ -110,13 +110,8 @@ struct PlannerPropertyTests {
 
     @Test("the random worlds are no tautology: many are valid, and their plans use every action type")
     func coverage() {
-        var state: UInt64 = 7
-        func tape() -> [Int] {
-            (0 ..< 120).map { _ -> Int in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Int(state >> 33) % 1_001
-            }
-        }
+        var tapes = FixedTapes(state: 7)
+        func tape() -> [Int] { tapes.tape(120) }
         var valid = 0
         var kinds: [Action.Kind: Int] = [:]
         var unserved = 0
@@ -174,16 +169,11 @@ struct PlannerPropertyTests {
 
     @Test("SPEC §4's order, through dependsOn, over 3,000 fixed random worlds (the same each run)")
     func orderingSweep() {
-        var state: UInt64 = 11
-        func tape(_ n: Int) -> [Int] {
-            (0 ..< n).map { _ -> Int in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Int(state >> 33) % 1_001
-            }
-        }
+        var tapes = FixedTapes(state: 11)
         var valid = 0, withActions = 0, checked: [String: Int] = [:]
         for _ in 0 ..< 3_000 {
-            guard let (_, loaded, observed) = Self.world(tape(60 + Int(state % 80)), tape(40 + Int(state % 60))) else { continue }
+            let (fleetTape, observedTape) = tapes.world()
+            guard let (_, loaded, observed) = Self.world(fleetTape, observedTape) else { continue }
             valid += 1
             let plan = Self.plan(loaded, observed)
             if !plan.actions.isEmpty { withActions += 1 }
@@ -231,16 +221,11 @@ struct PlannerPropertyTests {
 
     @Test("the state a plan converges to, over 4,000 fixed random worlds: no accelerator over-committed, traffic only on ready deployments in active regions and summing to 100, one version per placement, no orphan left outside an isolated region")
     func convergedSweep() {
-        var state: UInt64 = 13
-        func tape(_ n: Int) -> [Int] {
-            (0 ..< n).map { _ -> Int in
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                return Int(state >> 33) % 1_001
-            }
-        }
+        var tapes = FixedTapes(state: 13)
         var checked: [String: Int] = [:], isolatedOrphans = 0
         for _ in 0 ..< 4_000 {
-            guard let (_, loaded, observed) = Self.world(tape(60 + Int(state % 80)), tape(40 + Int(state % 60))) else { continue }
+            let (fleetTape, observedTape) = tapes.world()
+            guard let (_, loaded, observed) = Self.world(fleetTape, observedTape) else { continue }
             let plan = Self.plan(loaded, observed)
             let after = TestSimulator.apply(plan, observed, loaded.state)
             let found = ConvergedRules.violations(after, loaded.state, checked: &checked)
