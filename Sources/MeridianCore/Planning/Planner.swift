@@ -388,6 +388,15 @@ public final class Planner {
             reasons.discard(action.reasonText)
             return i
         }
+        // SPEC §2.5: every action but a purge waits for the purges in the regions it names (its
+        // region, or the regions whose weights it sets), here once for every kind of draft.
+        if action.kind != .purge, !(purgedDeployments.isEmpty && purgedArtifacts.isEmpty) {
+            if let r = action.region {
+                for j in purges(in: r) { edges.append(Self.edge(i, on: j)) }
+            } else if let weights = action.weights {
+                for r in weights.keys { for j in purges(in: r) { edges.append(Self.edge(i, on: j)) } }
+            }
+        }
         keys.insert(i, hash: hash)
         if let r = action.region, Self.isIndexed(action.kind) { byRegion[r, default: [:]][action.kind, default: []].append(i) }
         precondition(copiesFrom == nil || action.kind != .stageArtifact, "a stage drafted after the copies out of regions were listed")
@@ -974,22 +983,21 @@ public final class Planner {
                     let staleDigest = holds ? copies[r]?[name.rawValue]?.digest : nil
                     let found = stageSource(Int(i), into: ri)
                     let src = (from: found.from.map(regionName), viaOrigin: found.viaOrigin)
-                    var deps = purges(in: r)
+                    var deps: [Int32] = []
                     if src.viaOrigin {
                         let origin = a.origin
                         let key = DraftKey(.stage, origin, name.rawValue)
                         if let registered = draft(key) {
-                            // Registered for an earlier region: what `add` does with a key drafted
-                            // before, without writing a reason only to throw it away.
-                            for j in purges(in: origin) { edges.append(Self.edge(registered, on: j)) }
+                            // Registered for an earlier region (and waiting for the purges at
+                            // its origin since): not drafted again, so no reason is written only
+                            // to be thrown away.
                             deps.append(registered)
                         } else {
                             let reason = text { w in
                                 w.write("register "); w.write(name.rawValue); w.write(" at its origin "); w.write(origin.rawValue)
                                 w.write(": the source for "); w.write(r.rawValue)
                             }
-                            deps.append(add(key, Action(kind: .stageArtifact, region: origin, artifact: name, from: nil, reason: reason),
-                                            deps: purges(in: origin)))
+                            deps.append(add(key, Action(kind: .stageArtifact, region: origin, artifact: name, from: nil, reason: reason)))
                         }
                     }
                     // "register NAME at its origin R: WHO needs it" or "stage NAME into R from
@@ -1048,7 +1056,7 @@ public final class Planner {
                         w.write(n); w.write(n == 1 ? " replica as " : " replicas as "); w.write(role)
                     }
                 }
-                var deps = purges(in: r)
+                var deps: [Int32] = []
                 if rollout, let prev = previousRollout { deps.append(prev) }
                 let key = add(DraftKey(.deploy, r, placement.name.rawValue), Action(kind: .deploy, region: r, placement: placement.name, model: model.name,
                     version: model.version.value, replicas: n, reason: reason), deps: deps,
@@ -1091,15 +1099,14 @@ public final class Planner {
             if !isolatedNow.isEmpty {
                 let early = Dictionary(uniqueKeysWithValues: isolatedNow.map { ($0, 0) })
                 add(DraftKey(.trafficIsolate, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: early,
-                    reason: text("take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once")),
-                    deps: isolatedNow.flatMap { purges(in: $0) })
+                    reason: text("take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once")))
             }
             let deps = wantPositive.keys.sorted().map { DraftKey(.deploy, $0, p.rawValue) }
                 + (isolatedNow.isEmpty ? [] : [DraftKey(.trafficIsolate, nil, p.rawValue)])
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
             add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
                 reason: text(wantPositive.isEmpty ? "take all of \(p)'s traffic away (nothing can serve it)" : "steer \(p)'s traffic: \(described)")),
-                deps: weights.keys.flatMap { purges(in: $0) }, ifDrafted: deps)
+                ifDrafted: deps)
         }
         // An isolated region loses the traffic of a placement no manifest declares as well, at
         // once (nothing there is undeployed; elsewhere an orphan's traffic goes before its undeploy).
@@ -1114,8 +1121,7 @@ public final class Planner {
             let off = observedTraffic(p).keys.filter { isolated($0) }
             guard !off.isEmpty else { continue }
             add(DraftKey(.trafficIsolate, nil, p), Action(kind: .setTraffic, placement: PlacementName(p), weights: Dictionary(uniqueKeysWithValues: off.map { ($0, 0) }),
-                reason: text("take \(p)'s traffic off isolated \(off.sorted().map(\.rawValue).joined(separator: ", ")) at once: no manifest declares it")),
-                deps: off.flatMap { purges(in: $0) })
+                reason: text("take \(p)'s traffic off isolated \(off.sorted().map(\.rawValue).joined(separator: ", ")) at once: no manifest declares it")))
         }
     }
 
@@ -1133,13 +1139,12 @@ public final class Planner {
                     // An orphan still taking traffic: steer it away first.
                     let zero = observedTraffic(p).mapValues { _ in 0 }
                     add(DraftKey(.traffic, nil, p), Action(kind: .setTraffic, placement: name, weights: zero,
-                        reason: text("take \(p)'s traffic away: no manifest declares it")),
-                        deps: zero.keys.flatMap { purges(in: $0) })
+                        reason: text("take \(p)'s traffic away: no manifest declares it")))
                 }
                 let why = state.placements[name] == nil ? "no manifest declares placement \(p)" : "\(p) no longer runs in \(r)"
                 // An orphan's traffic action may come with a later region's undeploy: looked up last.
                 add(DraftKey(.undeploy, r, p), Action(kind: .undeploy, region: r, placement: name, reason: text("undeploy \(p) from \(r): \(why)")),
-                    deps: purges(in: r), keyed: [DraftKey(.traffic, nil, p), DraftKey(.trafficIsolate, nil, p)])
+                    keyed: [DraftKey(.traffic, nil, p), DraftKey(.trafficIsolate, nil, p)])
             }
             let needed = desired.artifacts[k]
             let unneeded = o.artifacts.keys.filter { a in
@@ -1153,7 +1158,7 @@ public final class Planner {
                 let users = indices(in: r, [.undeploy, .deploy]) + stages(copying: a, from: r)
                 add(DraftKey(.delete, r, a), Action(kind: .deleteArtifact, region: r, artifact: name,
                     reason: text(!state.artifacts.contains(name) ? "delete \(a) from \(r): no manifest declares it" : "delete \(a) from \(r): no placement there needs it")),
-                    deps: purges(in: r) + users)
+                    deps: users)
             }
         }
         // Capacity: a deploy that grows in a region waits for what other placements release there.
