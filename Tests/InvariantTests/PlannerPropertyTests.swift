@@ -201,8 +201,7 @@ struct PlannerPropertyTests {
         let early = try #require(plan.actions.first { $0.kind == .setTraffic && $0.placement == p1 })
         #expect(early.weights == [r0: 0] && early.dependsOn.isEmpty, "\(early)")
         let roll = try #require(plan.actions.first { $0.kind == .deploy && $0.placement == p1 && $0.region == r1 })
-        let byID = Dictionary(uniqueKeysWithValues: plan.actions.map { ($0.id, $0) })
-        func waitsFor(_ a: Action, _ id: String) -> Bool { a.dependsOn.contains { $0 == id || waitsFor(byID[$0]!, id) } }
+        let waitsFor = OrderRules.waits(in: plan)
         let onto = plan.actions.filter { $0.kind == .setTraffic && $0.placement == p1 && ($0.weights?[r1] ?? 0) > 0 }
         #expect(!onto.isEmpty && onto.allSatisfy { waitsFor($0, roll.id) }, "\(onto.map(\.id)) before \(roll.id)")
     }
@@ -324,6 +323,13 @@ enum OrderRules {
     static func violations(_ plan: Plan, _ state: DesiredState, _ observed: ObservedState) -> [String] {
         var checked: [String: Int] = [:]
         return violations(plan, state, observed, checked: &checked)
+    }
+
+    /// Whether an action of `plan` waits, directly or not, for the action with the given id.
+    static func waits(in plan: Plan) -> (_ action: Action, _ on: String) -> Bool {
+        let byID = Dictionary(uniqueKeysWithValues: plan.actions.map { ($0.id, $0) })
+        func waits(_ a: Action, _ id: String) -> Bool { a.dependsOn.contains { $0 == id || waits(byID[$0]!, id) } }
+        return waits
     }
 
     /// `checked` counts, per rule, the pairs of actions the rule applied to.

@@ -192,8 +192,7 @@ struct PlannerTests {
         #expect(roll.version == "2.0.0")
         let final = try #require(traffic.last)
         #expect(final.weights?[west] == 0 && (final.weights?[central] ?? 0) > 0)
-        let byID = Dictionary(uniqueKeysWithValues: p.actions.map { ($0.id, $0) })
-        func waitsFor(_ a: Action, _ id: String) -> Bool { a.dependsOn.contains { $0 == id || waitsFor(byID[$0]!, id) } }
+        let waitsFor = OrderRules.waits(in: p)
         #expect(waitsFor(final, roll.id) && waitsFor(final, first.id))
         for t in traffic where (t.weights?[central] ?? 0) > 0 { #expect(waitsFor(t, roll.id), "\(t.id) steers onto eu-central before its roll \(roll.id)") }
         #expect(p.actions.filter { $0.region == west }.isEmpty)
