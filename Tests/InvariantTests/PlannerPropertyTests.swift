@@ -221,7 +221,7 @@ struct PlannerPropertyTests {
     @Test("the state a plan converges to, over 4,000 fixed random worlds: no accelerator over-committed, traffic only on ready deployments in active regions and summing to 100, one version per placement, no orphan left outside an isolated region")
     func convergedSweep() {
         var tapes = FixedTapes(state: 13)
-        var checked: [String: Int] = [:], isolatedOrphans = 0
+        var checked: [String: Int] = [:], isolatedOrphans = 0, roomChecked = 0
         for _ in 0 ..< 4_000 {
             let (fleetTape, observedTape) = tapes.world()
             guard let (_, loaded, observed) = Self.world(fleetTape, observedTape) else { continue }
@@ -229,12 +229,23 @@ struct PlannerPropertyTests {
             let after = TestSimulator.apply(plan, observed, loaded.state)
             let found = ConvergedRules.violations(after, loaded.state, checked: &checked)
             #expect(found.isEmpty, "\(found.prefix(3))\n\(PlanJSON.render(plan))")
+            // Placements claim accelerators by priority, then name: one left unserved for want of
+            // room in a region never loses that room to a placement ranked after it.
+            for u in plan.unserved {
+                guard let m = u.reason.firstMatch(of: /replicas for ([^ ]+) cannot be placed: ([^ ]+) has no room,/), m.1 == m.2 else { continue }
+                let a = loaded.state.placements[u.placement]!
+                for (p, d) in after.regions[String(m.1)]?.deployments ?? [:] {
+                    guard p != u.placement.rawValue, let b = loaded.state.placements[PlacementName(p)], (loaded.state.models[b.model.value]?.accelerator?.count ?? 0) > 0 else { continue }
+                    roomChecked += 1
+                    #expect((-b.priority, b.name.rawValue) < (-a.priority, a.name.rawValue), "\(u.placement) unserved in \(m.1) while \(p) holds \(d.replicas) replicas there")
+                }
+            }
             isolatedOrphans += plan.actions.filter { $0.kind == .setTraffic && loaded.state.placements[$0.placement!] == nil && $0.reason.contains("off isolated") }.count
         }
-        print("convergedSweep: checked \(checked.sorted { $0.key < $1.key }), orphans' traffic taken off isolated regions \(isolatedOrphans)")
+        print("convergedSweep: checked \(checked.sorted { $0.key < $1.key }), orphans' traffic taken off isolated regions \(isolatedOrphans), room checked against ranks \(roomChecked)")
         // No tautology (the same sweep each run, so these counts are fixed).
         for rule in ConvergedRules.Rule.allCases { #expect(checked[rule.rawValue, default: 0] >= 100, "\(rule): \(checked[rule.rawValue, default: 0])") }
-        #expect(isolatedOrphans >= 20)
+        #expect(isolatedOrphans >= 20 && roomChecked >= 20, "\(isolatedOrphans), \(roomChecked)")
     }
 
     @Test("drillEach gives, for every region, exactly what a plan with that region down leaves unserved")

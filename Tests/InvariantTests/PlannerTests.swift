@@ -224,6 +224,10 @@ struct PlannerTests {
         let none = Self.plan(Self.fleet(mode: "active-active"), nothing)
         #expect(actions(none, .deploy).isEmpty)
         #expect(none.unserved.contains { $0.reason.contains("cannot be placed") })
+        // The reason is the missing artifact, not room: eu-central has 16 accelerators free.
+        #expect(none.unserved.contains { $0.reason.hasPrefix("2 of 2 replicas for eu-central cannot be placed: eu-central cannot get eu-ft: no usable in-fence region holds it, and its origin eu-west is unreachable, and") },
+                "\(none.unserved)")
+        #expect(!none.unserved.contains { $0.reason.contains("has no room,") })
 
         // eu-ft exists only where it was staged: once its origin is down, eu-central's copy is the source.
         let l = Self.fleet(mode: "active-active")

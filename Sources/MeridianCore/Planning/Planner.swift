@@ -323,14 +323,28 @@ public final class Planner {
 
     private func regionName(_ r: Int32) -> RegionName { state.regionList[Int(r)].name }
 
-    private func why(_ r: RegionName, _ set: JurisdictionSet) -> String {
+    /// Why region `r` cannot serve a workload whose fence is `set` and whose artifacts are at
+    /// `artifacts` (positions in `state.artifacts.list`), for the reasons the plan gives.
+    private func why(_ r: RegionName, _ set: JurisdictionSet, artifacts: ArraySlice<Int32> = []) -> String {
         guard let region = state.regions[r] else { return "\(r) is not declared" }
-        if options.failedRegions.contains(r) { return "\(r) is down (drill)" }
-        if !observation(r).reachable { return "\(r) is unreachable" }
-        if !attested(r) { return "\(r) attests jurisdiction \(observation(r).jurisdiction ?? "?"), not \(region.jurisdiction.value)" }
+        if let down = unavailable(r) { return down }
         if region.state != .active { return "\(r) is \(region.state.rawValue)" }
         if !fences.isInside(r, set) { return "\(r) is outside the fence \(fences.describe(set))" }
+        // An artifact that no usable region can supply (see `stageSource`).
+        if let k = state.regions.position(of: r), let a = artifacts.first(where: { !stageSource(Int($0), into: Int32(k)).possible }) {
+            let artifact = state.artifacts.list[Int(a)], origin = artifact.origin.value
+            return "\(r) cannot get \(artifact.meta.name): no usable in-fence region holds it, and its origin \(unavailable(origin) ?? "\(origin) cannot supply it")"
+        }
         return "\(r) has no room"
+    }
+
+    /// Why region `r` can neither take work nor supply a copy, if it cannot.
+    private func unavailable(_ r: RegionName) -> String? {
+        if options.failedRegions.contains(r) { return "\(r) is down (drill)" }
+        if !observation(r).reachable { return "\(r) is unreachable" }
+        if !attested(r) { return "\(r) attests jurisdiction \(observation(r).jurisdiction ?? "?"), not \(state.regions[r].map { $0.jurisdiction.value.rawValue } ?? "?")" }
+        if state.regions[r]?.state == .isolated { return "\(r) is isolated" }
+        return nil
     }
 
     /// Whether region `r` holds the artifact at `a` with its declared digest (and no purge
@@ -855,7 +869,7 @@ public final class Planner {
             // The primary, or the first healthy in-fence standby promoted in its place.
             let active = names.first { ok($0) } ?? names[0]
             slots = [(active, 100)]
-            if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence))" }
+            if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence, artifacts: artifacts))" }
         }
         // A topology's handful of slots: a scan, not a set built for every allocation.
         let slotRegions = slots.map(\.0)
@@ -874,13 +888,13 @@ public final class Planner {
                 take(f, k)
                 replicas[f, default: 0] += k
                 share[f, default: 0] += s * k
-                roles[f] = "failover for \(r) (\(why(r, fence)))"
+                roles[f] = "failover for \(r) (\(why(r, fence, artifacts: artifacts)))"
                 short -= k
             }
             if short > 0 {
                 let candidates = topology.failover.map(\.value.rawValue)
                 out.unserved.append(Unserved(placement: placement.name,
-                    reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
+                    reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence, artifacts: artifacts)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
             }
         }
         if topology.mode == .activePassive {
