@@ -111,6 +111,26 @@ struct BenchHarnessTests {
         #expect(plan.status == 2, "the half-converged snapshot leaves changes: \(plan)")
     }
 
+    @Test("the large preset is the fleet the benchmark issue asks for: about 100,000 objects and 50 MB of YAML, in at least 5,000 files, in a git repository that validates")
+    func largePresetShape() throws {
+        let dir = try TempDir("meridian-bench-large")
+        let into = dir.path + "/fleet", json = dir.path + "/fleet.json"
+        let r = try Self.runBench(["large", "--generate", into, "--json", json])
+        #expect(r.status == 0, "\(r)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        let fleet = try #require(doc["fleet"] as? [String: Any])
+        let objects = try #require(fleet["objects"] as? Int), bytes = try #require(fleet["yamlBytes"] as? Int), files = try #require(fleet["files"] as? Int)
+        #expect((95_000 ... 105_000).contains(objects), "\(objects) objects")
+        #expect((45_000_000 ... 55_000_000).contains(bytes), "\(bytes) bytes of YAML")
+        #expect(files >= 5_000, "\(files) files")
+        // Counted on disk, not taken from the generator's word for it.
+        let written = try FileManager.default.contentsOfDirectory(atPath: into + "/repo/fleet").filter { $0.hasSuffix(".yaml") }
+        #expect(written.count == files)
+        let valid = try Meridian.run(["validate", "--repo", into + "/repo", "--ref", "main", "--path", "fleet"], in: dir.path)
+        #expect(valid.status == 0, "\(valid)")
+        #expect(valid.stdout.contains("\(objects) objects") || valid.stderr.contains("\(objects) objects"), "\(valid)")
+    }
+
     @Test("bad generator parameters are refused with exit 2, naming the option, and nothing is generated")
     func badParameters() throws {
         let dir = try TempDir("meridian-bench-bad")
