@@ -12,6 +12,26 @@ enum Observation {
         for w in warnings { Output.err("meridian: warning: \(w)") }
         return state
     }
+
+    /// A snapshot may hold regions no manifest declares (one taken before a region's manifest was
+    /// removed, or written by another tool). Meridian has no adapter for such a region, so it
+    /// plans nothing there; what it holds is named, so that a copy left in a region nobody
+    /// manages (outside every fence: its jurisdiction is unknown) is not passed over in silence.
+    static func undeclaredRegions(in observed: ObservedState, state: DesiredState) -> [String] {
+        observed.regions.keys.filter { state.regions[RegionName($0)] == nil }.sorted().map { name in
+            let o = observed.regions[name]!
+            let artifacts = o.artifacts.keys.sorted()
+            var holds: [String] = []
+            if !artifacts.isEmpty {
+                let shown = artifacts.prefix(5).joined(separator: ", ") + (artifacts.count > 5 ? ", …" : "")
+                holds.append("\(artifacts.count) artifact\(artifacts.count == 1 ? "" : "s") (\(shown))")
+            }
+            if !o.deployments.isEmpty { holds.append("\(o.deployments.count) deployment\(o.deployments.count == 1 ? "" : "s")") }
+            if !o.traffic.isEmpty { holds.append("traffic for \(o.traffic.count) placement\(o.traffic.count == 1 ? "" : "s")") }
+            let what = holds.isEmpty ? "it holds nothing" : "what it holds stays as it is: " + holds.joined(separator: ", ")
+            return "region '\(name)' is observed but no manifest declares it, so Meridian cannot reach it and plans nothing there; \(what)"
+        }
+    }
 }
 
 struct Observe: AsyncParsableCommand {

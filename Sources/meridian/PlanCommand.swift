@@ -43,10 +43,13 @@ struct PlanningOptions: ParsableArguments {
 
     func observe(_ state: DesiredState, prefetched: Prefetched? = nil) async throws -> ObservedState {
         if let observed {
-            do { return try await prefetched?.value.get() ?? ObservedSnapshot.load(path: observed) } catch {
+            let snapshot: ObservedState
+            do { snapshot = try await prefetched?.value.get() ?? ObservedSnapshot.load(path: observed) } catch {
                 Output.err("meridian: \(error)")
                 throw Exit.environment
             }
+            for w in Observation.undeclaredRegions(in: snapshot, state: state) { Output.err("meridian: warning: \(observed): \(w)") }
+            return snapshot
         }
         return await Observation.observe(RegionAdapters(for: state, environment: ProcessInfo.processInfo.environment))
     }

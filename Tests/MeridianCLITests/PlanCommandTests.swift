@@ -51,6 +51,36 @@ struct PlanCommandTests {
         #expect(none.stdout.hasPrefix("No changes"))
     }
 
+    @Test("a snapshot region no manifest declares is named in a warning with what it holds; nothing is planned there and the plan is unchanged")
+    func undeclaredObservedRegion() throws {
+        let dir = try Self.temp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let converged = try Self.convergedSnapshot(in: dir)
+        var doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: converged))) as? [String: Any])
+        var regions = try #require(doc["regions"] as? [String: Any])
+        let digest = "sha256:" + String(repeating: "ab", count: 32)
+        regions["mars-1"] = ["reachable": true, "generation": 3, "jurisdiction": "eu",
+                             "artifacts": ["eu-assistant-lora": ["digest": digest], "scratch": ["digest": digest]],
+                             "deployments": ["eu-assistant": ["model": "eu-assistant", "version": "1", "replicas": 1, "ready": 1]],
+                             "traffic": [:] as [String: Any]] as [String: Any]
+        regions["moon-2"] = ["reachable": true, "artifacts": [:] as [String: Any], "deployments": [:] as [String: Any], "traffic": [:] as [String: Any]] as [String: Any]
+        doc["regions"] = regions
+        let extra = dir.appendingPathComponent("extra.json")
+        try JSONSerialization.data(withJSONObject: doc).write(to: extra)
+        let r = try CLI.run(["plan", "--observed", extra.path, "--detailed-exitcode"])
+        #expect(r.status == 0, "nothing to do in the declared regions: \(r)")
+        #expect(r.stdout.hasPrefix("No changes"), "\(r.stdout)")
+        #expect(r.stderr.contains("warning: \(extra.path): region 'mars-1' is observed but no manifest declares it, so Meridian cannot reach it and plans nothing there; what it holds stays as it is: 2 artifacts (eu-assistant-lora, scratch), 1 deployment"), "\(r.stderr)")
+        #expect(r.stderr.contains("region 'moon-2' is observed but no manifest declares it, so Meridian cannot reach it and plans nothing there; it holds nothing"), "\(r.stderr)")
+        let json = try CLI.run(["plan", "--observed", extra.path, "--format", "json"])
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((plan["actions"] as? [Any])?.isEmpty == true)
+        #expect((plan["observedGenerations"] as? [String: Int])?["mars-1"] == nil, "a plan records only regions it touches")
+        // A snapshot of declared regions alone warns of nothing.
+        let clean = try CLI.run(["plan", "--observed", converged])
+        #expect(!clean.stderr.contains("no manifest declares"), "\(clean.stderr)")
+    }
+
     @Test("--out writes the plan to a file and nothing to stdout")
     func outFile() throws {
         let dir = try Self.temp()
