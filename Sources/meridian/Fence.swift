@@ -32,7 +32,8 @@ struct Fence: ParsableCommand {
             guard let explanation = FenceExplanation(result.fences, artifact: ArtifactName(artifact), region: region.map(RegionName.init)) else {
                 Output.err("meridian: no artifact '\(artifact)' in \(path)")
                 Output.report(result.diagnostics)
-                throw Exit.invalid
+                // Missing because the manifests are invalid (exit 1), or simply not declared (a usage error).
+                throw result.isValid ? Exit.usage : Exit.invalid
             }
             Output.out(explanation.text)
             let errors = result.diagnostics.filter { $0.severity == .error }.count

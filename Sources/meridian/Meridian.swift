@@ -21,4 +21,7 @@ enum Exit {
     static let invalid = ExitCode(1)
     static let changes = ExitCode(2)
     static let environment = ExitCode(3)
+    /// An argument that names nothing in valid manifests (SPEC §6: "other non-zero codes for
+    /// usage … errors"; 1 is kept for invalid manifests, fence violations and failed applies).
+    static let usage = ExitCode.validationFailure
 }

@@ -215,7 +215,7 @@ struct Drill: AsyncParsableCommand {
         let unknown = failed.filter { result.state.regions[$0] == nil }.sorted()
         guard unknown.isEmpty else {
             Output.err("meridian: no such region: \(unknown.map(\.rawValue).joined(separator: ", "))")
-            throw Exit.invalid
+            throw Exit.usage
         }
         let observed = try await planning.observe(result.state, prefetched: prefetched)
         let (plan, violations) = try planning.plan(result, observed: observed, source: loaded.planSource, failed: failed)

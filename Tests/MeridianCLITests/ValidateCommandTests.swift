@@ -110,11 +110,20 @@ struct FenceExplainCommandTests {
         #expect(r.stdout.contains("fence in-resident (by selector data-origin=in)"))
     }
 
-    @Test("an unknown artifact: exit 1 with a message on stderr")
+    @Test("an unknown artifact in valid manifests is a usage error (exit 64), not an invalid fleet (exit 1), with a message on stderr")
     func unknown() throws {
         let r = try CLI.run(["fence", "explain", "nope"])
-        #expect(r.status == 1)
+        #expect(r.status == 64)
         #expect(r.stderr.contains("no artifact 'nope'"))
+        // In manifests that are invalid, the artifact may be missing because of that: exit 1, with the diagnostics.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meridian-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("apiVersion: meridian/v1\nkind: Artifact\nmetadata: {name: nope}\nspec: {type: weights, digest: [\n".utf8)
+            .write(to: dir.appendingPathComponent("a.yaml"))
+        let broken = try CLI.run(["fence", "explain", "nope", dir.path])
+        #expect(broken.status == 1, "\(broken)")
+        #expect(broken.stderr.contains("no artifact 'nope'") && broken.stderr.contains("a.yaml:"), "\(broken.stderr)")
     }
 }
 
