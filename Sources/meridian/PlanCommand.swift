@@ -14,10 +14,14 @@ struct PlanningOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An observed-state snapshot (SPEC §3) to plan against, instead of observing the regions.", valueName: "file"))
     var observed: String?
 
-    @Option(name: .customLong("format"), help: "Output format (default: text; json when --out is given, which is what `apply --plan` reads).")
+    @Option(name: .customLong("format"), help: "Output format (default: text; json when --out is given, which is what `apply --plan` reads; markdown with --base, the pull-request comment).")
     var formatOption: PlanFormat?
 
-    var format: PlanFormat { formatOption ?? (out != nil ? .json : .text) }
+    var format: PlanFormat { format(pullRequest: false) }
+
+    /// A pull request's plan is a comment (SPEC §6: "as a markdown comment"), never a saved plan
+    /// for `apply --plan`: it starts from the state the base converges to, not from the regions.
+    func format(pullRequest: Bool) -> PlanFormat { formatOption ?? (pullRequest ? .markdown : out != nil ? .json : .text) }
 
     @Option(help: ArgumentHelp("Write the plan to a file instead of stdout (a saved plan for `apply --plan`).", valueName: "file"))
     var out: String?
@@ -59,11 +63,12 @@ struct PlanningOptions: ParsableArguments {
     /// Renders and writes the plan; JSON is written as it is made (a 100,000-object plan's JSON
     /// is tens of megabytes).
     func output(_ plan: Plan, _ result: LoadResult, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
-                title: String = "Meridian plan", preface: [String] = []) throws {
+                title: String = "Meridian plan", preface: [String] = [], pullRequest: Bool = false) throws {
+        let format = format(pullRequest: pullRequest)
         if format == .json {
             try Output.emit(to: out) { write in try PlanJSON.render(plan) { bytes in try bytes.withUnsafeBytes(write) } }
         } else {
-            try emit(render(plan, result, violations: violations, drills: drills, title: title, preface: preface))
+            try emit(render(plan, result, format: format, violations: violations, drills: drills, title: title, preface: preface))
         }
     }
 
@@ -76,7 +81,7 @@ struct PlanningOptions: ParsableArguments {
         return (plan, violations)
     }
 
-    func render(_ plan: Plan, _ result: LoadResult, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
+    func render(_ plan: Plan, _ result: LoadResult, format: PlanFormat, violations: [PlanVerifier.Violation], drills: [DrillResult] = [],
                 title: String = "Meridian plan", preface: [String] = []) -> String {
         switch format {
         case .json: return PlanJSON.render(plan)
@@ -85,7 +90,8 @@ struct PlanningOptions: ParsableArguments {
         case .text:
             let tty = out == nil && isatty(STDOUT_FILENO) == 1
             let colour = tty && ProcessInfo.processInfo.environment["NO_COLOR"].map(\.isEmpty) ?? true
-            var text = PlanText.render(plan, colour: colour)
+            // The preface (a pull request's base and head) as its own lines, before the plan.
+            var text = preface.map { $0 + "\n" }.joined() + (preface.isEmpty ? "" : "\n") + PlanText.render(plan, colour: colour)
             for d in drills where !d.unserved.isEmpty {
                 text += "\nIf \(d.failed.map(\.rawValue).joined(separator: ", ")) fails:\n"
                 for u in d.unserved { text += "  \(u.placement): \(u.reason)\n" }
@@ -104,7 +110,7 @@ struct PlanCommand: AsyncParsableCommand {
         2 with --detailed-exitcode, a valid plan with changes; 3 an environment problem.
         With --base REF (and --repo), plans what the change from REF to --ref does, checks the fences on both
         sides, and drills every single-region failure, naming a change that leaves a placement with no
-        in-fence failover: the pull-request comment.
+        in-fence failover: the pull-request comment, in markdown unless --format says otherwise.
         """)
 
     @OptionGroup var source: SourceOptions
@@ -190,7 +196,8 @@ struct PlanCommand: AsyncParsableCommand {
             }
             drills.append(DrillResult(failed: [region], unserved: degraded, regressions: regressions))
         }
-        try planning.output(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface)
+        try planning.output(plan, head, violations: violations, drills: drills, title: "Meridian plan for this change", preface: preface,
+                            pullRequest: true)
         guard violations.isEmpty else { throw Exit.invalid }
         if detailedExitcode && !plan.isEmpty { throw Exit.changes }
     }

@@ -195,6 +195,19 @@ struct PlanCommandTests {
         #expect(r.stdout.contains("- if sa-dammam fails, **sa-assistant**"))
         // Only the dropped failover is a regression: the base plan already deployed the rest.
         #expect(!r.stdout.contains("if eu-west fails, **eu-assistant**"))
+        // Markdown is the pull request's default (SPEC §6: "as a markdown comment"), even with --out.
+        let comment = dir.appendingPathComponent("comment.md")
+        let byDefault = try CLI.run(["plan", "--repo", dir.path, "--ref", "main", "--base", "main~1", "--path", "fleet",
+                                     "--observed", empty.path, "--out", comment.path])
+        #expect(byDefault.status == 0, "\(byDefault.stderr)")
+        #expect(try String(contentsOf: comment, encoding: .utf8) == r.stdout)
+        // Text on request, with the change it describes on top.
+        let asText = try CLI.run(["plan", "--repo", dir.path, "--ref", "main", "--base", "main~1", "--path", "fleet",
+                                "--observed", empty.path, "--format", "text"])
+        #expect(asText.status == 0, "\(asText.stderr)")
+        #expect(asText.stdout.hasPrefix("Change `main~1` ("), "\(asText.stdout.prefix(300))")
+        #expect(asText.stdout.contains("fences checked on both sides.\n\nPlan for fleet"), "\(asText.stdout.prefix(300))")
+        #expect(!asText.stdout.contains("## Meridian plan"))
     }
 }
 
