@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds, and runs every test: the Swift suites (with a local PostgreSQL started for the
-# controller's HA tests), the schema/decoder agreement check and the region agent's OpenAPI check.
+# controller's HA tests), the schema/decoder agreement check, the region agent's OpenAPI check, and a
+# short fixed-seed fuzzing run of manifests and snapshots (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,3 +16,4 @@ swift build --build-tests
 python3 scripts/check-schemas.py
 python3 -m openapi_spec_validator schemas/region-agent.openapi.yaml
 swift test
+scripts/fuzz.sh

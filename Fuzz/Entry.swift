@@ -1,0 +1,46 @@
+internal import Foundation
+
+// The libFuzzer entry of `scripts/fuzz.sh`, compiled with the sources of MeridianCore and
+// MeridianManifests into one module (the script drops their imports of MeridianCore). Not a
+// package target: it needs `-sanitize=fuzzer`, which the package's other targets must not get.
+//
+// FUZZ_TARGET=manifests: the bytes are one manifest file. Whatever they are, loading must end
+// with a result, never a crash or a hang; when they make a valid fleet, it is planned against
+// nothing, by parts and whole (byte-identical), and the plan is checked against the fences.
+// FUZZ_TARGET=snapshot: the bytes are an observed snapshot (SPEC §3). Whatever they are,
+// decoding must end with a state or an error; a state is planned against the example fleet in
+// FUZZ_MANIFESTS (default `manifests`), by parts and whole, and checked against the fences.
+// A failed check stops the run with the input saved: a fence violation is the worst bug there is.
+
+let target = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "manifests"
+let example: LoadResult = {
+    let root = ProcessInfo.processInfo.environment["FUZZ_MANIFESTS"] ?? "manifests"
+    let paths = ((try? FileManager.default.subpathsOfDirectory(atPath: root)) ?? []).filter(ManifestLoader.isManifestPath).sorted()
+    let loaded = ManifestLoader.load(paths.map { ManifestFile(path: $0, bytes: Array(FileManager.default.contents(atPath: root + "/" + $0) ?? Data())) })
+    precondition(target != "snapshot" || (loaded.isValid && loaded.state.objectCount > 0), "FUZZ_MANIFESTS=\(root) is not a valid fleet")
+    return loaded
+}()
+let source = PlanSource(commit: nil, digest: "sha256:fuzz", path: "fuzz")
+
+func planAndCheck(_ state: DesiredState, _ fences: FenceAnalysis, _ observed: ObservedState) {
+    let whole = Planner.plan(state, fences: fences, observed: observed, source: source)
+    let parts = PlanPartition.plan(state, fences: fences, observed: observed, source: source)
+    let json = PlanJSON.render(whole)
+    if json != PlanJSON.render(parts) { fatalError("planning by parts differs from the whole planner:\n\(json)") }
+    let violations = PlanVerifier.verify(whole, state: state, fences: fences, observed: observed)
+    if !violations.isEmpty { fatalError("fence violation: \(violations)\n\(json)") }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if target == "snapshot" {
+        guard let observed = try? ObservedSnapshot.decode(bytes, source: "fuzz.json") else { return 0 }
+        planAndCheck(example.state, example.fences, observed)
+    } else {
+        let loaded = ManifestLoader.load([ManifestFile(path: "fuzz.yaml", bytes: bytes)])
+        guard loaded.isValid, loaded.state.objectCount < 500 else { return 0 }
+        planAndCheck(loaded.state, loaded.fences, ObservedState())
+    }
+    return 0
+}
