@@ -26,7 +26,8 @@ struct BenchHarnessTests {
         let figures = try #require(doc["figures"] as? [String: [String: Any]])
         let floor = try #require(figures["floor"]?["seconds"] as? Double)
         #expect(floor > 0)
-        for name in ["validate", "fences", "structuralChecks", "coldPlan", "incremental", "incrementalPlacement", "planConverged", "pyyaml", "cliPlan", "pullRequestComment"] {
+        for name in ["validate", "fences", "structuralChecks", "coldPlan", "incremental", "incrementalPlacement", "planConverged", "pyyaml", "cliPlan", "pullRequestComment",
+                     "apply", "executorOverhead"] {
             let f = try #require(figures[name], "\(name) is reported")
             let seconds = try #require(f["seconds"] as? Double)
             let ratio = try #require(f["ratioToFloor"] as? Double)
