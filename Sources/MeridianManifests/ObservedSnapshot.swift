@@ -54,10 +54,16 @@ public enum ObservedSnapshot {
         return state
     }
 
-    /// Deterministic JSON: sorted keys, pretty-printed.
+    /// Deterministic JSON, keys in byte order, indented as the plan JSON is (`"key": value`, an
+    /// empty object as `{}`): Foundation's pretty printer wrote `"key" : {` and spread an empty
+    /// object over three lines.
     public static func encode(_ state: ObservedState) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(state)) ?? Data(), as: UTF8.self) + "\n"
+        var w = JSONWriter(pretty: true)
+        w.beginObject()
+        w.key("formatVersion"); w.int(state.formatVersion)
+        w.key("regions")
+        w.object(state.regions) { w, o in o.write(into: &w) }
+        w.endObject()
+        return w.finish()
     }
 }

@@ -114,8 +114,15 @@ extension RegionObservation {
         return w.finish()
     }
 
+    /// Keys in byte order, as every JSON Meridian writes has them.
     public func write(into w: inout JSONWriter) {
         w.beginObject()
+        w.key("artifacts")
+        w.object(artifacts) { w, a in
+            w.beginObject()
+            w.key("digest"); w.string(a.digest)
+            w.endObject()
+        }
         if let capacity {
             w.key("capacity")
             w.object(capacity) { w, c in
@@ -124,12 +131,6 @@ extension RegionObservation {
                 w.key("total"); w.int(c.total)
                 w.endObject()
             }
-        }
-        w.key("artifacts")
-        w.object(artifacts) { w, a in
-            w.beginObject()
-            w.key("digest"); w.string(a.digest)
-            w.endObject()
         }
         w.key("deployments")
         w.object(deployments) { w, d in d.write(into: &w) }
