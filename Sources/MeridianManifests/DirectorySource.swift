@@ -39,6 +39,7 @@ public struct DirectorySource: Sendable {
 
         var diagnostics: [Diagnostic] = []
         var paths: [String] = []
+        let rootRealPath = Self.realPath(root) ?? root
         // Explicit stack, no recursion; symlinked directories are not followed (no loops).
         var pending: [String] = [""]
         while let rel = pending.popLast() {
@@ -63,10 +64,17 @@ public struct DirectorySource: Sendable {
                     if fm.fileExists(atPath: full, isDirectory: &targetIsDir), targetIsDir.boolValue {
                         diagnostics.append(Diagnostic(.sourcePath, "symbolic link to a directory is not followed", path: full))
                     } else if ManifestLoader.isManifestPath(name) {
-                        paths.append(childRel)
+                        if let refused = refusal(ofLink: full, rootRealPath: rootRealPath) {
+                            diagnostics.append(Diagnostic(.sourcePath, refused, path: full))
+                        } else {
+                            paths.append(childRel)
+                        }
                     }
                 default:
-                    continue
+                    // A FIFO, socket or device named like a manifest: reading it could block or never end.
+                    if ManifestLoader.isManifestPath(name) {
+                        diagnostics.append(Diagnostic(.sourcePath, "not a regular file (\(Self.describe(type))); not read", path: full))
+                    }
                 }
             }
             if paths.count > maxFiles {
@@ -107,6 +115,40 @@ public struct DirectorySource: Sendable {
             files.append(ManifestFile(path: full, bytes: [UInt8](data)))
         }
         return (files, diagnostics)
+    }
+
+    /// Why a symbolic link named like a manifest is not read, or nil when it may be: it must lead
+    /// to a regular file inside the root. One that leads out of it is refused (a checkout's link
+    /// to `~/.ssh/id_rsa` or `/etc/passwd` must not be read, and its first bytes quoted in a
+    /// diagnostic), as is one that leads to a FIFO or a device (reading it could block or never
+    /// end) or to nothing. A git source refuses every link (see `GitRepository`).
+    private func refusal(ofLink path: String, rootRealPath: String) -> String? {
+        guard let target = Self.realPath(path) else { return "symbolic link leads to nothing; not read" }
+        guard target.hasPrefix(rootRealPath.hasSuffix("/") ? rootRealPath : rootRealPath + "/") else {
+            return "symbolic link leads outside the manifest root (to \(target)); not followed"
+        }
+        guard let type = (try? FileManager.default.attributesOfItem(atPath: target))?[.type] as? FileAttributeType else {
+            return "symbolic link leads to nothing; not read"
+        }
+        return type == .typeRegular ? nil : "symbolic link leads to something that is not a regular file (\(Self.describe(type))); not read"
+    }
+
+    /// The path with every symbolic link resolved (realpath(3)); nil when it leads to nothing.
+    private static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    private static func describe(_ type: FileAttributeType) -> String {
+        switch type {
+        case .typeCharacterSpecial: "a character device"
+        case .typeBlockSpecial: "a block device"
+        case .typeSocket: "a socket"
+        case .typeSymbolicLink: "a symbolic link"
+        case .typeDirectory: "a directory"
+        default: "a FIFO or other special file"
+        }
     }
 
     /// Reads and loads the directory; with `digest`, also hashes its content for a plan.

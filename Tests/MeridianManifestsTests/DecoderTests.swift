@@ -422,4 +422,50 @@ struct DirectorySourceTests {
         #expect(files.isEmpty)
         #expect(rules(diagnostics) == ["source.path"])
     }
+
+    @Test("a symbolic link is read only when it leads to a regular file inside the root; one that leads out of it, to a FIFO or device, or to nothing is refused unread, as is a FIFO named like a manifest")
+    func symlinkContainment() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let outside = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let secret = "apiVersion: meridian/v1\nkind: Jurisdiction\nmetadata: {name: secret}\nspec: {}\n"
+        try Data(secret.utf8).write(to: outside.appendingPathComponent("secret.yaml"))
+        try Data(validHeader.utf8).write(to: dir.appendingPathComponent("a.yaml"))
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        func link(_ name: String, _ target: String) throws {
+            try fm.createSymbolicLink(atPath: dir.appendingPathComponent(name).path, withDestinationPath: target)
+        }
+        try link("sub/inside.yml", "../a.yaml")
+        try link("out.yaml", outside.appendingPathComponent("secret.yaml").path)
+        try link("sub/dotdot.yaml", "../../" + outside.lastPathComponent + "/secret.yaml")
+        try link("zero.yaml", "/dev/zero")
+        try link("gone.yaml", dir.appendingPathComponent("nothing.yaml").path)
+        #expect(mkfifo(dir.appendingPathComponent("pipe.yaml").path, 0o600) == 0)
+        try link("topipe.yaml", "pipe.yaml")
+        // A link with another name is not a manifest, wherever it leads.
+        try link("notes.txt", "/etc/passwd")
+
+        let (files, diagnostics) = try DirectorySource(root: dir.path).read()
+        #expect(files.map { String($0.path.dropFirst(dir.path.count + 1)) } == ["a.yaml", "sub/inside.yml"])
+        let said = Dictionary(uniqueKeysWithValues: diagnostics.map { (String(($0.path ?? $0.location?.file ?? "").dropFirst(dir.path.count + 1)), $0.message) })
+        #expect(diagnostics.allSatisfy { $0.rule == .sourcePath }, "\(diagnostics)")
+        #expect(said["out.yaml"]?.hasPrefix("symbolic link leads outside the manifest root (to ") == true, "\(said)")
+        #expect(said["sub/dotdot.yaml"]?.hasPrefix("symbolic link leads outside the manifest root") == true, "\(said)")
+        #expect(said["zero.yaml"] == "symbolic link leads outside the manifest root (to /dev/zero); not followed")
+        #expect(said["gone.yaml"] == "symbolic link leads to nothing; not read")
+        #expect(said["topipe.yaml"]?.hasPrefix("symbolic link leads to something that is not a regular file") == true, "\(said)")
+        #expect(said["pipe.yaml"]?.hasPrefix("not a regular file") == true, "\(said)")
+        #expect(said.count == 6, "\(said)")
+        // Nothing of the file outside was read, so nothing of it can be quoted.
+        let loaded = try DirectorySource(root: dir.path).load()
+        #expect(!loaded.diagnostics.contains { $0.message.contains("name: secret") || $0.message.contains("'secret'") }, "\(loaded.diagnostics)")
+        #expect(loaded.diagnostics.filter { $0.rule == .sourcePath }.count == 6, "\(loaded.diagnostics)")
+        #expect(loaded.state.jurisdictions[JurisdictionName("secret")] == nil)
+        // A root that is itself a link: links inside it that stay inside are still read.
+        let viaLink = outside.appendingPathComponent("root-link")
+        try fm.createSymbolicLink(atPath: viaLink.path, withDestinationPath: dir.path)
+        #expect(try DirectorySource(root: viaLink.path).read().0.count == 2)
+    }
 }
