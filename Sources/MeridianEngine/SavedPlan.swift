@@ -34,9 +34,16 @@ public enum SavedPlan {
     }
 
     public static func load(path: String) throws(Error) -> Plan {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw Error(description: "\(path): is a directory, not a saved plan file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw Error(description: "\(path): cannot be read") }
         defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: maxBytes + 1)) ?? Data()
+        let data: Data
+        do { data = try handle.read(upToCount: maxBytes + 1) ?? Data() } catch {
+            throw Error(description: "\(path): cannot be read: \(error.localizedDescription)")
+        }
         if data.count > maxBytes { throw Error(description: "\(path): larger than \(maxBytes) bytes") }
         return try decode([UInt8](data), source: path)
     }

@@ -10,9 +10,16 @@ public enum ObservedSnapshot {
     public static let maxBytes = 256 << 20
 
     public static func load(path: String) throws(Error) -> ObservedState {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw Error(description: "\(path): is a directory, not a snapshot file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw Error(description: "\(path): cannot be read") }
         defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: maxBytes + 1)) ?? Data()
+        let data: Data
+        do { data = try handle.read(upToCount: maxBytes + 1) ?? Data() } catch {
+            throw Error(description: "\(path): cannot be read: \(error.localizedDescription)")
+        }
         if data.count > maxBytes { throw Error(description: "\(path): larger than \(maxBytes) bytes") }
         return try decode(data, source: path)
     }

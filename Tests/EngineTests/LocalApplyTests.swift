@@ -40,6 +40,9 @@ struct LocalApplyTests {
         #expect(plan.status == 0, "\(plan)")
         let saved = try SavedPlan.load(path: dir.path + "/plan.json")
         #expect(!saved.actions.isEmpty)
+        #expect(throws: SavedPlan.Error.self) { try SavedPlan.load(path: dir.path + "/manifests") }
+        let notAFile = try Meridian.run(["apply", "--plan", "manifests", "--auto-approve", "manifests"], in: dir.path)
+        #expect(notAFile.status != 0 && notAFile.stderr.contains("manifests: is a directory, not a saved plan file"), "\(notAFile)")
         // A second plan, saved now, goes stale when the first is applied.
         #expect(try Meridian.run(["plan", "manifests", "--out", "plan2.json"], in: dir.path).status == 0)
         let apply = try Meridian.run(["apply", "--plan", "plan.json", "--auto-approve", "manifests"], in: dir.path)

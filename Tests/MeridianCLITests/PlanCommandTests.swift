@@ -167,6 +167,8 @@ struct PlanCommandTests {
         try Data(#"{"formatVersion": 2, "regions": {}}"#.utf8).write(to: snapshot)
         let bad = try CLI.run(["plan", "--observed", snapshot.path])
         #expect(bad.status == 3 && bad.stderr.contains("formatVersion 2 is not supported"))
+        let directory = try CLI.run(["plan", "--observed", dir.path])
+        #expect(directory.status == 3 && directory.stderr.contains("\(dir.path): is a directory, not a snapshot file"), "\(directory)")
     }
 
     @Test("plan --base: the pull-request comment names a change that leaves a placement with no in-fence failover")
