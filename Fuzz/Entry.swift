@@ -10,6 +10,9 @@ internal import Foundation
 // FUZZ_TARGET=snapshot: the bytes are an observed snapshot (SPEC §3). Whatever they are,
 // decoding must end with a state or an error; a state is planned against the example fleet in
 // FUZZ_MANIFESTS (default `manifests`), by parts and whole, and checked against the fences.
+// FUZZ_TARGET=plan: the bytes are a saved plan for `apply --plan` (SPEC §4). Whatever they are,
+// reading must end with a plan or an error; a plan is digested, checked for staleness and checked
+// against the example fleet's fences action by action, as `apply --plan` does before it runs one.
 // A failed check stops the run with the input saved: a fence violation is the worst bug there is.
 
 let target = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "manifests"
@@ -17,7 +20,7 @@ let example: LoadResult = {
     let root = ProcessInfo.processInfo.environment["FUZZ_MANIFESTS"] ?? "manifests"
     let paths = ((try? FileManager.default.subpathsOfDirectory(atPath: root)) ?? []).filter(ManifestLoader.isManifestPath).sorted()
     let loaded = ManifestLoader.load(paths.map { ManifestFile(path: $0, bytes: Array(FileManager.default.contents(atPath: root + "/" + $0) ?? Data())) })
-    precondition(target != "snapshot" || (loaded.isValid && loaded.state.objectCount > 0), "FUZZ_MANIFESTS=\(root) is not a valid fleet")
+    precondition(target == "manifests" || (loaded.isValid && loaded.state.objectCount > 0), "FUZZ_MANIFESTS=\(root) is not a valid fleet")
     return loaded
 }()
 let source = PlanSource(commit: nil, digest: "sha256:fuzz", path: "fuzz")
@@ -34,7 +37,12 @@ func planAndCheck(_ state: DesiredState, _ fences: FenceAnalysis, _ observed: Ob
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    if target == "snapshot" {
+    if target == "plan" {
+        guard let plan = try? SavedPlan.decode(bytes, source: "fuzz.json") else { return 0 }
+        _ = SavedPlan.digest(plan)
+        _ = SavedPlan.staleness(of: plan, source: source, observed: ObservedState())
+        _ = PlanVerifier.verify(plan, state: example.state, fences: example.fences, observed: ObservedState())
+    } else if target == "snapshot" {
         guard let observed = try? ObservedSnapshot.decode(bytes, source: "fuzz.json") else { return 0 }
         planAndCheck(example.state, example.fences, observed)
     } else {

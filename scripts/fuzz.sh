@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer, with AddressSanitizer) of what Meridian reads from users:
-# manifest files and observed snapshots. Valid inputs are planned, by parts and whole, and the plan
-# is checked against the fences (see Fuzz/Entry.swift).
+# manifest files, observed snapshots and saved plans. Valid manifests and snapshots are planned, by
+# parts and whole, and the plan is checked against the fences; a saved plan is checked as
+# `apply --plan` checks it (see Fuzz/Entry.swift).
 #
-#   scripts/fuzz.sh                      both targets, a fixed number of runs from a fixed seed (the test run)
+#   scripts/fuzz.sh                      every target, a fixed number of runs from a fixed seed (the test run)
 #   scripts/fuzz.sh manifests 600        one target for 600 seconds, from a random seed
 #
 # An input that crashes, hangs (10 s), or fails a check is saved under .build/fuzz/ and the script
@@ -13,25 +14,29 @@ cd "$(dirname "$0")/.."
 out=.build/fuzz
 mkdir -p "$out/src"
 rm -f "$out"/src/*.swift
-# MeridianCore and MeridianManifests as one module, with the entry: a package target cannot take
-# -sanitize=fuzzer alone.
-for f in $(find Sources/MeridianCore Sources/MeridianManifests -name '*.swift' | sort); do
+# MeridianCore, MeridianManifests and the saved-plan reader as one module, with the entry: a
+# package target cannot take -sanitize=fuzzer alone.
+for f in $(find Sources/MeridianCore Sources/MeridianManifests -name '*.swift' | sort) Sources/MeridianEngine/SavedPlan.swift; do
   sed -E 's/^((internal|public) )?import MeridianCore$//' "$f" > "$out/src/$(echo "${f#Sources/}" | tr / _)"
 done
 cp Fuzz/Entry.swift "$out/src/zz_Entry.swift"
-if [ ! -x "$out/meridian-fuzz" ] || [ -n "$(find "$out/src" -newer "$out/meridian-fuzz" -name '*.swift' | head -1)" ]; then
+# Built again only when a source changed (the copies above are new files every time).
+sum=$(cat "$out"/src/*.swift | sha256sum | cut -d' ' -f1)
+if [ ! -x "$out/meridian-fuzz" ] || [ "$(cat "$out/sources.sha256" 2>/dev/null)" != "$sum" ]; then
   echo "fuzz: building $out/meridian-fuzz"
   swiftc -parse-as-library -module-name MeridianFuzz -O -sanitize=fuzzer,address \
     -I Sources/CLibYAML -I Sources/CLibGit2 -I Sources/CMalloc "$out"/src/*.swift -o "$out/meridian-fuzz" -lyaml -lgit2 \
     2> >(grep -v "Cannot export local symbol" >&2)
+  echo "$sum" > "$out/sources.sha256"
 fi
 
 seeds="$out/seeds"
-rm -rf "$seeds" && mkdir -p "$seeds/manifests" "$seeds/snapshot"
+rm -rf "$seeds" && mkdir -p "$seeds/manifests" "$seeds/snapshot" "$seeds/plan"
 i=0
 for f in $(find manifests -name '*.yaml' -o -name '*.yml' | sort); do cp "$f" "$seeds/manifests/$i.yaml"; i=$((i + 1)); done
 for f in $(find manifests -name '*.yaml' -o -name '*.yml' | sort); do cat "$f"; echo '---'; done > "$seeds/manifests/fleet.yaml"
-cp Fuzz/seeds/*.json "$seeds/snapshot/"
+cp Fuzz/seeds/snapshot-*.json "$seeds/snapshot/"
+cp Fuzz/seeds/plan-*.json "$seeds/plan/"
 echo '{"formatVersion": 1, "regions": {}}' > "$seeds/snapshot/empty.json"
 
 run() { # target, libFuzzer's limit (-runs=N or -max_total_time=S), seed
@@ -53,9 +58,10 @@ case "${1:-all}" in
     # The test run: a fixed seed and a fixed number of inputs, about 20 s each on 2 cores.
     run manifests -runs=30000 1
     run snapshot -runs=100000 1
+    run plan -runs=100000 1
     ;;
-  manifests|snapshot)
+  manifests|snapshot|plan)
     run "$1" -max_total_time="${2:-60}" 0
     ;;
-  *) echo "usage: scripts/fuzz.sh [manifests|snapshot [SECONDS]]" >&2; exit 2 ;;
+  *) echo "usage: scripts/fuzz.sh [manifests|snapshot|plan [SECONDS]]" >&2; exit 2 ;;
 esac
