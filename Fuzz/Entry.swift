@@ -18,8 +18,8 @@ internal import Foundation
 let target = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "manifests"
 let example: LoadResult = {
     let root = ProcessInfo.processInfo.environment["FUZZ_MANIFESTS"] ?? "manifests"
-    let paths = ((try? FileManager.default.subpathsOfDirectory(atPath: root)) ?? []).filter(ManifestLoader.isManifestPath).sorted()
-    let loaded = ManifestLoader.load(paths.map { ManifestFile(path: $0, bytes: Array(FileManager.default.contents(atPath: root + "/" + $0) ?? Data())) })
+    // Read as `meridian validate` reads a directory; an unreadable root is a fleet of nothing.
+    let loaded = (try? DirectorySource(root: root).load()) ?? ManifestLoader.load([])
     precondition(target == "manifests" || (loaded.isValid && loaded.state.objectCount > 0), "FUZZ_MANIFESTS=\(root) is not a valid fleet")
     return loaded
 }()
