@@ -5,7 +5,9 @@ internal import Foundation
 // package target: it needs `-sanitize=fuzzer`, which the package's other targets must not get.
 //
 // FUZZ_TARGET=manifests: the bytes are one manifest file. Whatever they are, loading must end
-// with a result, never a crash or a hang; when they make a valid fleet, it is planned against
+// with a result, never a crash or a hang; where the fast path decodes them from libyaml's events,
+// it must give exactly the objects of the full path (composer and decoder), which must report
+// nothing; when they make a valid fleet, it is planned against
 // nothing, by parts and whole (byte-identical), and the plan is checked against the fences.
 // FUZZ_TARGET=snapshot: the bytes are an observed snapshot (SPEC §3). Whatever they are,
 // decoding must end with a state or an error; a state is planned against the example fleet in
@@ -46,7 +48,17 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let observed = try? ObservedSnapshot.decode(bytes, source: "fuzz.json") else { return 0 }
         planAndCheck(example.state, example.fences, observed)
     } else {
-        let loaded = ManifestLoader.load([ManifestFile(path: "fuzz.yaml", bytes: bytes)])
+        // The fast path (decoding from events) must give the full path's objects whenever it
+        // gives any, and only for a file the full path has nothing to say about.
+        let file = ManifestFile(path: "fuzz.yaml", bytes: bytes)
+        if let fast = StreamDecoder.decode(bytes, file: file.path, limits: YAMLLimits(), labels: LabelInterner()) {
+            let full = ManifestLoader.parseInFull(file, labels: LabelInterner())
+            if !full.diagnostics.isEmpty { fatalError("the fast path read a file the full path reports: \(full.diagnostics)") }
+            if fast != full.objects || fast.map({ Array($0.meta.name.utf8) }) != full.objects.map({ Array($0.meta.name.utf8) }) {
+                fatalError("the fast path's objects differ from the full path's:\n\(fast)\n\(full.objects)")
+            }
+        }
+        let loaded = ManifestLoader.load([file])
         guard loaded.isValid, loaded.state.objectCount < 500 else { return 0 }
         planAndCheck(loaded.state, loaded.fences, ObservedState())
     }

@@ -35,6 +35,7 @@ rm -rf "$seeds" && mkdir -p "$seeds/manifests" "$seeds/snapshot" "$seeds/plan"
 i=0
 for f in $(find manifests -name '*.yaml' -o -name '*.yml' | sort); do cp "$f" "$seeds/manifests/$i.yaml"; i=$((i + 1)); done
 for f in $(find manifests -name '*.yaml' -o -name '*.yml' | sort); do cat "$f"; echo '---'; done > "$seeds/manifests/fleet.yaml"
+cp Fuzz/seeds/manifests-*.yaml "$seeds/manifests/"
 cp Fuzz/seeds/snapshot-*.json "$seeds/snapshot/"
 cp Fuzz/seeds/plan-*.json "$seeds/plan/"
 echo '{"formatVersion": 1, "regions": {}}' > "$seeds/snapshot/empty.json"

@@ -64,6 +64,17 @@ public enum ManifestLoader {
     /// unit a parallel loader spreads over cores.
     /// `labels`, shared by the files of one load, lets identical label maps share storage.
     public static func parse(_ file: ManifestFile, limits: YAMLLimits = YAMLLimits(), labels: LabelInterner? = nil) -> ParsedFile {
+        // Most files are read straight from libyaml's events; any file that path does not take
+        // as it is (an error, an alias, a rare field) is composed and decoded in full below,
+        // which is what says what is wrong.
+        if let objects = StreamDecoder.decode(file.bytes, file: file.path, limits: limits, labels: labels) {
+            return ParsedFile(objects: objects, diagnostics: [])
+        }
+        return parseInFull(file, limits: limits, labels: labels)
+    }
+
+    /// `parse` without the fast path: every file composed and decoded in full.
+    static func parseInFull(_ file: ManifestFile, limits: YAMLLimits = YAMLLimits(), labels: LabelInterner? = nil) -> ParsedFile {
         let (stream, yamlDiagnostics) = YAMLComposer.compose(file.bytes, file: file.path, limits: limits)
         // A fatal YAML problem leaves a partial stream; decoding it would only add noise.
         if yamlDiagnostics.contains(where: { $0.rule == .yamlSyntax || $0.rule == .yamlEncoding || $0.rule == .yamlDepth

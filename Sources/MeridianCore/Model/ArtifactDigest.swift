@@ -18,6 +18,15 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The digest written as `bytes` (a decoder's, before any string is made of them).
+    public init(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.count == 71, let w = Self.sha256Words(bytes) {
+            storage = .sha256(w.0, w.1, w.2, w.3)
+        } else {
+            storage = .text(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
     /// Whether the digest has the valid form (`Digest.isValid` asks this).
     public var isValid: Bool {
         if case .sha256 = storage { return true }
@@ -110,6 +119,12 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
     private static func sha256Words(_ text: String) -> (UInt64, UInt64, UInt64, UInt64)? {
         let bytes = text.utf8
         guard bytes.count == 71 else { return nil }
+        if let fast = bytes.withContiguousStorageIfAvailable({ sha256Words($0) }) { return fast }
+        return sha256Words(bytes)
+    }
+
+    private static func sha256Words(_ p: some Collection<UInt8>) -> (UInt64, UInt64, UInt64, UInt64)? {
+        guard p.count == 71 else { return nil }
         func parse(_ p: some Collection<UInt8>) -> (UInt64, UInt64, UInt64, UInt64)? {
             guard p.starts(with: "sha256:".utf8) else { return nil }
             var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -131,7 +146,6 @@ public struct ArtifactDigest: Sendable, Hashable, CustomStringConvertible {
             }
             return words
         }
-        if let fast = bytes.withContiguousStorageIfAvailable({ parse($0) }) { return fast }
-        return parse(bytes)
+        return parse(p)
     }
 }

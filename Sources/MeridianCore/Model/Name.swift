@@ -42,11 +42,21 @@ public typealias GuardrailName = Name<GuardrailSpace>
 public enum DNSLabel {
     /// `^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`, checked on bytes.
     public static func isValid(_ s: String) -> Bool {
-        let bytes = s.utf8
+        if let valid = s.utf8.withContiguousStorageIfAvailable({ isValid(utf8: $0) }) { return valid }
+        return isValid(utf8: Array(s.utf8))
+    }
+
+    /// The same check on a name's bytes (a decoder's, before any string is made of them).
+    public static func isValid(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 63 else { return false }
-        func alnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
-        guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }
-        return bytes.allSatisfy { alnum($0) || $0 == 0x2D }
+        @inline(__always) func alnum(_ b: UInt8) -> Bool { (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) }
+        guard alnum(bytes[0]), alnum(bytes[bytes.count - 1]) else { return false }
+        for b in bytes where !alnum(b) && b != 0x2D { return false }
+        return true
+    }
+
+    private static func isValid(utf8 bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { isValid(utf8: $0) }
     }
 
     public static let pattern = "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"

@@ -131,6 +131,13 @@ public struct Artifact: Sendable, Hashable {
                         derivedFrom: derivedFrom, fences: fences, sizeBytes: sizeBytes)
     }
 
+    /// The same, with the digest already read (a decoder's, from its bytes).
+    public init(meta: ObjectMeta, type: ArtifactType, digest: ArtifactDigest, at digestLocation: SourceLocation, sizeBytes: Int64?,
+                origin: Located<RegionName>, derivedFrom: [Located<ArtifactName>], fences: [Located<FenceName>]) {
+        fields = Fields(meta: meta, type: type, declaredDigest: digest, digestLocation: digestLocation, origin: origin,
+                        derivedFrom: derivedFrom, fences: fences, sizeBytes: sizeBytes)
+    }
+
     /// Equal when every field is (the same shared fields at once).
     public static func == (a: Artifact, b: Artifact) -> Bool {
         a.fields === b.fields

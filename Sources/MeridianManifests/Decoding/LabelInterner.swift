@@ -11,16 +11,17 @@ public final class LabelInterner: @unchecked Sendable {
     /// same map). Touched once per distinct writing of a map, behind its own lock.
     private let seenLock = NSLock()
     private var seen = Set<Labels>()
-    /// Shared maps by the hash of their mapping as written (keys and values in order): a map
-    /// seen before is found by hashing a few short strings, without building a dictionary. Only
-    /// the hash is kept, not the text (the text costs 1.4 MB on the benchmark fleet); a hit is
-    /// checked against the map itself, outside any lock (a shared map is a value, never changed).
-    /// In stripes by that hash, each behind its own lock: with one lock held through the check,
-    /// the parse workers, which look up a map for nearly every object, waited on each other (most
-    /// of a load's context switches were waits for it).
+    /// Shared maps by their mapping as written: the keys and values in order, each as its length
+    /// (four bytes) and its bytes (`Written`). A map seen before is found by hashing and comparing
+    /// those bytes, without making a string or a dictionary: the fast decoder hands them over
+    /// straight from libyaml's events. The written form is kept with its map (about 1.4 MB on
+    /// the benchmark fleet; keeping only its hash and checking a hit against the map meant a
+    /// string per label and a dictionary lookup per key). In stripes by the hash, each behind
+    /// its own lock, held only for the lookup or the insert: with one lock, the parse workers,
+    /// which look up a map for nearly every object, waited on each other.
     private final class Stripe: @unchecked Sendable {
         let lock = NSLock()
-        var written: [Int: [String: String]] = [:]
+        var written: [UInt64: (bytes: [UInt8], map: [String: String])] = [:]
     }
     private let stripes: [Stripe] = (0 ..< 16).map { _ in Stripe() }
 
@@ -37,15 +38,64 @@ public final class LabelInterner: @unchecked Sendable {
     /// valid label string), shared with every identical map of the load.
     func intern(written texts: [String]) -> [String: String] {
         guard !texts.isEmpty else { return [:] }
-        var hasher = Hasher()
-        hasher.combine(texts.count)
-        for t in texts { hasher.combine(t) }
-        let hash = hasher.finalize()
-        let stripe = stripes[Int(UInt(bitPattern: hash) % UInt(stripes.count))]
+        var written = Written()
+        for var t in texts { t.withUTF8 { written.append($0) } }
+        return intern(written)
+    }
+
+    /// A label mapping as written: each key and value in order, as its length and its bytes, and
+    /// a hash of them all (FNV-1a, 64 bits).
+    struct Written {
+        private(set) var bytes: [UInt8] = []
+        private(set) var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        private(set) var count = 0
+
+        mutating func removeAll() {
+            bytes.removeAll(keepingCapacity: true)
+            hash = 0xCBF2_9CE4_8422_2325
+            count = 0
+        }
+
+        mutating func append(_ text: UnsafeBufferPointer<UInt8>) {
+            withUnsafeBytes(of: UInt32(truncatingIfNeeded: text.count).littleEndian) { length in
+                for b in length { mix(b) }
+                bytes.append(contentsOf: length)
+            }
+            for b in text { mix(b) }
+            bytes.append(contentsOf: text)
+            count += 1
+        }
+
+        @inline(__always)
+        private mutating func mix(_ b: UInt8) {
+            hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        }
+
+        /// The texts, key, value, key, value…
+        func texts() -> [String] {
+            var texts: [String] = []
+            texts.reserveCapacity(count)
+            bytes.withUnsafeBytes { raw in
+                var i = 0
+                while i + 4 <= raw.count {
+                    let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+                    texts.append(String(decoding: UnsafeRawBufferPointer(rebasing: raw[i + 4 ..< i + 4 + length]), as: UTF8.self))
+                    i += 4 + length
+                }
+            }
+            return texts
+        }
+    }
+
+    /// The shared map of the label mapping `written` (a repeated key is the caller's to refuse).
+    func intern(_ written: Written) -> [String: String] {
+        guard written.count > 0 else { return [:] }
+        let stripe = stripes[Int(written.hash % UInt64(stripes.count))]
         stripe.lock.lock()
-        let found = stripe.written[hash]
+        let found = stripe.written[written.hash]
         stripe.lock.unlock()
-        if let found, Self.holds(found, exactly: texts) { return found }
+        if let found, found.bytes == written.bytes { return found.map }
+        let texts = written.texts()
         var map: [String: String] = [:]
         map.reserveCapacity(texts.count / 2)
         var i = 0
@@ -57,23 +107,9 @@ public final class LabelInterner: @unchecked Sendable {
         // On a collision of hashes the first map stays; the other is built each time (rare, and
         // still right).
         stripe.lock.lock()
-        if stripe.written[hash] == nil { stripe.written[hash] = shared }
+        if stripe.written[written.hash] == nil { stripe.written[written.hash] = (written.bytes, shared) }
         stripe.lock.unlock()
         return shared
-    }
-
-    /// Whether `map` is exactly the map `texts` writes: as many entries as pairs (so no key is
-    /// written twice), and each pair's key and value in it byte for byte.
-    private static func holds(_ map: [String: String], exactly texts: [String]) -> Bool {
-        guard map.count * 2 == texts.count else { return false }
-        var i = 0
-        while i + 1 < texts.count {
-            guard let at = map.index(forKey: texts[i]) else { return false }
-            let (key, value) = map[at]
-            guard UTF8Bytes.equal(key, texts[i]), UTF8Bytes.equal(value, texts[i + 1]) else { return false }
-            i += 2
-        }
-        return true
     }
 
     /// Number of distinct maps seen.
