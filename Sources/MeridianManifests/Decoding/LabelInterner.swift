@@ -14,14 +14,24 @@ public final class LabelInterner: @unchecked Sendable {
     /// Shared maps by their mapping as written: the keys and values in order, each as its length
     /// (four bytes) and its bytes (`Written`). A map seen before is found by hashing and comparing
     /// those bytes, without making a string or a dictionary: the fast decoder hands them over
-    /// straight from libyaml's events. The written form is kept with its map (about 1.4 MB on
-    /// the benchmark fleet; keeping only its hash and checking a hit against the map meant a
-    /// string per label and a dictionary lookup per key). In stripes by the hash, each behind
+    /// straight from libyaml's events. The written forms are kept, end to end in one array per
+    /// stripe (keeping only their hashes and checking a hit against the map meant a string per
+    /// label and a dictionary lookup per key). In stripes by the hash, each behind
     /// its own lock, held only for the lookup or the insert: with one lock, the parse workers,
     /// which look up a map for nearly every object, waited on each other.
     private final class Stripe: @unchecked Sendable {
         let lock = NSLock()
-        var written: [UInt64: (bytes: [UInt8], map: [String: String])] = [:]
+        /// Each map by its written form's hash, with where that form is in `texts`.
+        var written: [UInt64: (start: Int, count: Int, map: [String: String])] = [:]
+        /// The written forms of the stripe's maps, end to end (one array, not one per map).
+        var texts: [UInt8] = []
+
+        /// The map written as `bytes` with this hash, if the stripe has it.
+        func map(_ hash: UInt64, writtenAs bytes: [UInt8]) -> [String: String]? {
+            guard let found = written[hash], found.count == bytes.count,
+                  texts[found.start ..< found.start + found.count].elementsEqual(bytes) else { return nil }
+            return found.map
+        }
     }
     private let stripes: [Stripe] = (0 ..< 16).map { _ in Stripe() }
 
@@ -92,9 +102,9 @@ public final class LabelInterner: @unchecked Sendable {
         guard written.count > 0 else { return [:] }
         let stripe = stripes[Int(written.hash % UInt64(stripes.count))]
         stripe.lock.lock()
-        let found = stripe.written[written.hash]
+        let found = stripe.map(written.hash, writtenAs: written.bytes)
         stripe.lock.unlock()
-        if let found, found.bytes == written.bytes { return found.map }
+        if let found { return found }
         let texts = written.texts()
         var map: [String: String] = [:]
         map.reserveCapacity(texts.count / 2)
@@ -107,7 +117,10 @@ public final class LabelInterner: @unchecked Sendable {
         // On a collision of hashes the first map stays; the other is built each time (rare, and
         // still right).
         stripe.lock.lock()
-        if stripe.written[written.hash] == nil { stripe.written[written.hash] = (written.bytes, shared) }
+        if stripe.written[written.hash] == nil {
+            stripe.written[written.hash] = (stripe.texts.count, written.bytes.count, shared)
+            stripe.texts.append(contentsOf: written.bytes)
+        }
         stripe.lock.unlock()
         return shared
     }
