@@ -54,7 +54,10 @@ struct StreamDecoder {
                 event.deallocate()
                 return nil
             }
-            // libyaml reads the bytes in place: they outlive the parser, which is deleted below.
+            // libyaml keeps this pointer between `yaml_parser_parse` calls. The parser's whole life
+            // (made above, deleted below) is inside this closure, and an array hands over its own
+            // storage here, never a temporary copy: so the bytes are read in place, not copied
+            // for libyaml as the composer must (its parser outlives any one call).
             yaml_parser_set_input_string(parser, input.baseAddress!, input.count)
             var decoder = StreamDecoder(parser: parser, event: event, file: file, labels: labels)
             let objects = try? decoder.stream()
