@@ -108,6 +108,21 @@ struct StreamDecoderTests {
         #expect(loaded.diagnostics.map(\.description) == full.diagnostics.map(\.description))
     }
 
+    @Test("under a nesting bound lower than its deepest read, it declines and the full path reports the depth")
+    func declinesUnderLowDepthBound() throws {
+        let region = "apiVersion: meridian/v1\nkind: Region\nmetadata: {name: r}\nspec: {jurisdiction: j, capacity: {accelerators: [{type: h100, count: 1}]}}\n"
+        let bytes = Array(region.utf8)
+        #expect(Self.agree(bytes)?.count == 1)
+        var limits = YAMLLimits()
+        limits.maxDepth = StreamDecoder.deepest
+        #expect(StreamDecoder.decode(bytes, file: "t.yaml", limits: limits, labels: nil)?.count == 1)
+        #expect(ManifestLoader.parseInFull(ManifestFile(path: "t.yaml", bytes: bytes), limits: limits).diagnostics.isEmpty)
+        limits.maxDepth = StreamDecoder.deepest - 1
+        #expect(StreamDecoder.decode(bytes, file: "t.yaml", limits: limits, labels: nil) == nil)
+        let full = ManifestLoader.parse(ManifestFile(path: "t.yaml", bytes: bytes), limits: limits)
+        #expect(rules(full.diagnostics) == ["yaml.depth"])
+    }
+
     @Test("a plain placement is read by the fast path (the declines above are not of everything)")
     func readsPlainPlacement() {
         #expect(Self.agree(Array(Self.placement("{model: m, topology: t, replicas: 4}").utf8))?.count == 1)

@@ -33,6 +33,9 @@ struct StreamDecoder {
     /// mapping to the next, as is `labelsWritten`.
     private var keyHashes: [UInt64] = []
     private var labelsWritten = LabelInterner.Written()
+    /// The most collections this path has open at once: a region's document, spec, capacity,
+    /// accelerators and one accelerator. (Aliases, the other bound's matter, it never takes.)
+    static let deepest = 5
     /// Keys of a string map past which the repeat check (a linear scan) is left to the full path.
     private static let maxMapKeys = 32
 
@@ -45,7 +48,9 @@ struct StreamDecoder {
 
     /// The objects of `bytes`, or nil when the full path must read it.
     static func decode(_ bytes: [UInt8], file: String, limits: YAMLLimits, labels: LabelInterner?) -> [ManifestObject]? {
-        guard !bytes.isEmpty, bytes.count <= limits.maxDocumentBytes else { return nil }
+        // The bounds the full path enforces: the size, and the nesting (this path opens at most
+        // `deepest` collections at once; under a lower bound, the full path says what is too deep).
+        guard !bytes.isEmpty, bytes.count <= limits.maxDocumentBytes, limits.maxDepth >= Self.deepest else { return nil }
         return bytes.withUnsafeBufferPointer { input -> [ManifestObject]? in
             let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
             let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
