@@ -57,12 +57,12 @@ public final class LabelInterner: @unchecked Sendable {
     /// a hash of them all (FNV-1a, 64 bits).
     struct Written {
         private(set) var bytes: [UInt8] = []
-        private(set) var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        private(set) var hash = FNV1a.offset
         private(set) var count = 0
 
         mutating func removeAll() {
             bytes.removeAll(keepingCapacity: true)
-            hash = 0xCBF2_9CE4_8422_2325
+            hash = FNV1a.offset
             count = 0
         }
 
@@ -77,9 +77,7 @@ public final class LabelInterner: @unchecked Sendable {
         }
 
         @inline(__always)
-        private mutating func mix(_ b: UInt8) {
-            hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01B3
-        }
+        private mutating func mix(_ b: UInt8) { hash = FNV1a.mix(hash, b) }
 
         /// The texts, key, value, key, value…
         func texts() -> [String] {
@@ -148,5 +146,20 @@ public final class LabelInterner: @unchecked Sendable {
             }
             return true
         }
+    }
+}
+
+/// FNV-1a, 64 bits: a cheap hash of a few bytes, for telling label maps and mapping keys apart
+/// (a match is always checked, or sends the file to the full decoder).
+enum FNV1a {
+    static let offset: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    @inline(__always)
+    static func mix(_ hash: UInt64, _ byte: UInt8) -> UInt64 { (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h = offset
+        for b in bytes { h = mix(h, b) }
+        return h
     }
 }

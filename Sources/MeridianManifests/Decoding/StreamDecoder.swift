@@ -190,33 +190,13 @@ struct StreamDecoder {
         return value
     }
 
-    /// A plain decimal integer in `range` (the full path reads the other spellings).
+    /// A plain integer in `range`, read as the full path reads one (`ScalarResolver`; a
+    /// number with a fractional part, even `.0`, is the full path's).
     private mutating func int(_ range: ClosedRange<Int>) throws(Bail) -> Int {
         try next()
         let (bytes, plain) = try scalar()
-        guard plain, let value = Self.decimal(bytes), range.contains(value) else { throw Bail() }
-        return value
-    }
-
-    /// `[-+]?[0-9]+` that fits in 64 bits, as `ScalarResolver.intValue` reads it.
-    private static func decimal(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
-        var i = 0
-        var negative = false
-        if i < b.count, b[i] == 0x2B || b[i] == 0x2D {
-            negative = b[i] == 0x2D
-            i += 1
-        }
-        guard i < b.count else { return nil }
-        var value = 0
-        while i < b.count {
-            let d = Int(b[i]) &- 0x30
-            guard d >= 0, d <= 9 else { return nil }
-            let (times, o1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, o2) = negative ? times.subtractingReportingOverflow(d) : times.addingReportingOverflow(d)
-            guard !o1, !o2 else { return nil }
-            value = sum
-            i += 1
-        }
+        guard plain, ScalarResolver.resolvePlain(bytes: bytes) == .int,
+              let value = ScalarResolver.intValue(String(decoding: bytes, as: UTF8.self)), range.contains(value) else { throw Bail() }
         return value
     }
 
@@ -238,7 +218,7 @@ struct StreamDecoder {
             let key = try stringBytes()
             guard !key.isEmpty, keyHashes.count < Self.maxMapKeys else { throw Bail() }
             // Keys with the same hash may still differ: the full path tells.
-            let hash = Self.hash(key)
+            let hash = FNV1a.hash(key)
             guard !keyHashes.contains(hash) else { throw Bail() }
             keyHashes.append(hash)
             written?.pointee.append(key)
@@ -246,13 +226,6 @@ struct StreamDecoder {
             let value = try stringBytes()
             written?.pointee.append(value)
         }
-    }
-
-    /// FNV-1a, 64 bits: for telling keys apart (equal hashes send the file to the full path).
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return h
     }
 
     // MARK: Documents
@@ -280,9 +253,9 @@ struct StreamDecoder {
         }
     }
 
-    /// One document whose mapping has just opened at `root`: `apiVersion`, `kind` and
-    /// `metadata` before `spec` (the order every manifest is written in; any other is the full
-    /// path's to read).
+    /// One document whose mapping has just opened at `root`: `kind`, then `metadata`, before
+    /// `spec` (the order manifests are written in; any other is the full path's to read), and
+    /// `apiVersion` anywhere.
     private mutating func document(at root: SourceLocation) throws(Bail) -> ManifestObject {
         var seen: UInt64 = 0
         var kind: Kind?
@@ -458,12 +431,8 @@ struct StreamDecoder {
     private mutating func topologyRegions() throws(Bail) -> [TopologyRegion] {
         try sequenceStart()
         var regions: [TopologyRegion] = []
-        while true {
-            try next()
-            if type == YAML_SEQUENCE_END_EVENT { break }
-            guard type == YAML_MAPPING_START_EVENT else { throw Bail() }
-            let m = event.pointee.data.mapping_start
-            guard m.anchor == nil, m.tag == nil else { throw Bail() }
+        while !(try atSequenceEnd()) {
+            try mappingStart()
             var seen: UInt64 = 0
             var name: Located<RegionName>?, weight: Located<Int>?
             while let key = try key(&seen) {
@@ -502,11 +471,7 @@ struct StreamDecoder {
                 while let key = try self.key(&capacitySeen) {
                     guard key == .accelerators else { throw Bail() }
                     try sequenceStart()
-                    while true {
-                        // Each entry opens a mapping; `accelerator` reads its start itself.
-                        if try atSequenceEnd() { break }
-                        accelerators.append(try accelerator(minCount: 0))
-                    }
+                    while !(try atSequenceEnd()) { accelerators.append(try accelerator(minCount: 0)) }
                 }
             // An adapter is read by the full path (regions are few, and adapters have their own rules).
             default: throw Bail()
@@ -527,10 +492,7 @@ struct StreamDecoder {
             case .description: description = try string()
             case .countries:
                 try sequenceStart()
-                while true {
-                    if try atSequenceEnd() { break }
-                    countries.append(try country())
-                }
+                while !(try atSequenceEnd()) { countries.append(try country()) }
             default: throw Bail()
             }
         }
