@@ -79,6 +79,19 @@ public final class LabelInterner: @unchecked Sendable {
         @inline(__always)
         private mutating func mix(_ b: UInt8) { hash = FNV1a.mix(hash, b) }
 
+        /// The mapping as a map, made afresh (not shared).
+        func map() -> [String: String] {
+            let texts = texts()
+            var map: [String: String] = [:]
+            map.reserveCapacity(texts.count / 2)
+            var i = 0
+            while i + 1 < texts.count {
+                map[texts[i]] = texts[i + 1]
+                i += 2
+            }
+            return map
+        }
+
         /// The texts, key, value, key, value…
         func texts() -> [String] {
             var texts: [String] = []
@@ -103,15 +116,7 @@ public final class LabelInterner: @unchecked Sendable {
         let found = stripe.map(written.hash, writtenAs: written.bytes)
         stripe.lock.unlock()
         if let found { return found }
-        let texts = written.texts()
-        var map: [String: String] = [:]
-        map.reserveCapacity(texts.count / 2)
-        var i = 0
-        while i + 1 < texts.count {
-            map[texts[i]] = texts[i + 1]
-            i += 2
-        }
-        let shared = intern(map)
+        let shared = intern(written.map())
         // On a collision of hashes the first map stays; the other is built each time (rare, and
         // still right).
         stripe.lock.lock()

@@ -298,16 +298,7 @@ struct StreamDecoder {
                 swap(&written, &labelsWritten)
                 defer { swap(&written, &labelsWritten) }
                 try stringMap(into: &written)
-                if let labels {
-                    labelMap = labels.intern(written)
-                } else {
-                    let texts = written.texts()
-                    var i = 0
-                    while i + 1 < texts.count {
-                        labelMap[texts[i]] = texts[i + 1]
-                        i += 2
-                    }
-                }
+                labelMap = labels?.intern(written) ?? written.map()
             case .annotations:
                 try stringMap(into: nil)
             default:
