@@ -38,26 +38,7 @@ public enum ObservedSnapshot {
         guard state.formatVersion == 1 else {
             throw Error(description: "\(source): formatVersion \(state.formatVersion) is not supported (this Meridian reads 1)")
         }
-        return sharingDigests(state)
-    }
-
-    /// The copies of one artifact in many regions report one digest: after decoding, each
-    /// distinct digest is held once (the benchmark snapshot's 60,000 copies carry fewer than
-    /// 10,000 digests, 5.6 MB of duplicate strings). Digests are shared only when byte for byte
-    /// the same, so every copy's digest is exactly as the snapshot wrote it.
-    static func sharingDigests(_ state: consuming ObservedState) -> ObservedState {
-        var seen = Set<ExactString>()
-        var i = state.regions.values.startIndex
-        while i != state.regions.values.endIndex {
-            var j = state.regions.values[i].artifacts.values.startIndex
-            while j != state.regions.values[i].artifacts.values.endIndex {
-                let digest = state.regions.values[i].artifacts.values[j].digest
-                let shared = seen.insert(ExactString(digest)).memberAfterInsert.value
-                state.regions.values[i].artifacts.values[j].digest = shared
-                state.regions.values[i].artifacts.values.formIndex(after: &j)
-            }
-            state.regions.values.formIndex(after: &i)
-        }
+        // Each distinct digest is held once: the decoder shares them as it reads (`SharedStrings`).
         return state
     }
 

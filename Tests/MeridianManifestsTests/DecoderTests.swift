@@ -172,6 +172,37 @@ struct DecoderTests {
         #expect(digest("r2", "b").map { Array($0.utf8) } == Array(nfd.utf8))
     }
 
+    @Test("digests are shared as they are read, however many, and written with or without escapes")
+    func snapshotDigestsSharedWhileRead() throws {
+        // 300 distinct digests (the decoder's table grows several times), each reported by three
+        // regions: in r0 as written plainly, in r1 with its first letter escaped, in r2 plainly
+        // again. A few are not ASCII; neighbours differ only in their last characters.
+        let digests = (0 ..< 300).map { k in
+            "sha256:" + String(repeating: "0", count: 60) + String(format: "%04x", k) + (k % 50 == 7 ? "\u{E9}" : "")
+        }
+        func escaped(_ d: String) -> String { "\\u0073" + d.dropFirst() }
+        func region(_ k: Int) -> String {
+            let entries = digests.indices.map { i in "\"a\(i)\": {\"digest\": \"\(k == 1 ? escaped(digests[i]) : digests[i])\"}" }
+            return "\"r\(k)\": {\"artifacts\": {\(entries.joined(separator: ", "))}}"
+        }
+        let json = "{\"formatVersion\": 1, \"regions\": {\((0 ..< 3).map(region).joined(separator: ", "))}}"
+        let state = try ObservedSnapshot.decode(Array(json.utf8), source: "s.json")
+        func storage(_ r: Int, _ i: Int) -> UnsafePointer<UInt8>? {
+            var s = state.regions["r\(r)"]?.artifacts["a\(i)"]?.digest
+            return s?.withUTF8 { $0.baseAddress }
+        }
+        for (i, d) in digests.enumerated() {
+            for r in 0 ..< 3 {
+                #expect((state.regions["r\(r)"]?.artifacts["a\(i)"]?.digest).map { Array($0.utf8) } == Array(d.utf8), "r\(r) a\(i)")
+            }
+            #expect(storage(0, i) != nil)
+            #expect(storage(0, i) == storage(1, i), "a\(i): escaped")
+            #expect(storage(0, i) == storage(2, i), "a\(i)")
+        }
+        // Distinct digests are distinct strings.
+        #expect(Set(digests.indices.map { storage(0, $0) }).count == digests.count)
+    }
+
     @Test("a name listed twice is reported at each repeat, pointing at its first listing, in short and long lists alike")
     func repeatedNames() throws {
         func parents(_ names: [String]) -> [(line: Int, message: String)] {

@@ -99,6 +99,8 @@ public enum JSONReader {
         var i = 0
         /// Put before every message about the JSON text itself (not about its content).
         var syntaxPrefix = ""
+        /// The strings read with `sharedString` so far, each held once (`SharedStrings`).
+        var shared = SharedStrings()
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 

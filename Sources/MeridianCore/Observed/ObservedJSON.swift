@@ -68,7 +68,7 @@ extension RegionObservation {
                 o.artifacts = try p.map(depth: depth + 1, path: m.at) { p, entry throws(JSONError) in
                     var digest: String?
                     try p.fields(depth: depth + 2, entry: entry, known: ["digest"]) { p, _, m throws(JSONError) in
-                        if try !p.isNull() { digest = try p.string(m.at) }
+                        if try !p.isNull() { digest = try p.sharedString(m.at) }
                     }
                     guard let digest else { throw JSONReader.missing(entry.at, "digest") }
                     return ObservedArtifact(digest: digest)
@@ -319,5 +319,28 @@ extension JSONReader.Parser {
         if i < bytes.count, bytes[i] == UInt8(ascii: "\"") { return try string() }
         let kind = try kindOfNext()
         throw JSONError("\(path()) must be a string, not \(kind)")
+    }
+
+    /// `string`, held once however often its text recurs (`SharedStrings`): a string written
+    /// without escapes is looked up by its bytes, before any string is made; one with escapes
+    /// is read, then looked up by what it spells.
+    mutating func sharedString(_ path: @autoclosure () -> String) throws(JSONError) -> String {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return try string(path()) }
+        var end = i + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let raw = UnsafeBufferPointer(rebasing: bytes[i + 1 ..< end])
+            // Taken out while `string()` reads the parser (the two may not be borrowed at once).
+            var table = SharedStrings()
+            swap(&table, &shared)
+            defer { swap(&table, &shared) }
+            let found = try table.string(raw) { () throws(JSONError) in try string() }
+            i = end + 1
+            return found
+        }
+        let made = try string()
+        var read = made
+        return read.withUTF8 { raw in shared.string(raw) { made } }
     }
 }
