@@ -2,7 +2,7 @@ internal import MeridianCore
 
 /// A string that equals only a byte-for-byte identical string (String's own `==` also equates
 /// canonically equivalent Unicode): a key for tables whose entries must stay exactly as written
-/// (a snapshot's shared digests, a large YAML mapping's keys).
+/// (a large YAML mapping's keys).
 struct ExactString: Hashable {
     let value: String
     init(_ value: String) { self.value = value }

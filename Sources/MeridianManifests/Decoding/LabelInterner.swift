@@ -1,5 +1,5 @@
-internal import Foundation
 internal import MeridianCore
+internal import Synchronization
 
 /// Identical label maps decoded in one load share one copy. Fleets repeat a few label sets
 /// (team, environment, tier) across thousands of objects; a dictionary per object was 14 MB of
@@ -9,8 +9,7 @@ internal import MeridianCore
 public final class LabelInterner: @unchecked Sendable {
     /// Every distinct map (compared as maps: the same pairs written in another order are the
     /// same map). Touched once per distinct writing of a map, behind its own lock.
-    private let seenLock = NSLock()
-    private var seen = Set<Labels>()
+    private let seen = Mutex<Set<Labels>>([])
     /// Shared maps by their mapping as written: the keys and values in order, each as its length
     /// (four bytes) and its bytes (`Written`). A map seen before is found by hashing and comparing
     /// those bytes, without making a string or a dictionary: the fast decoder hands them over
@@ -19,8 +18,7 @@ public final class LabelInterner: @unchecked Sendable {
     /// label and a dictionary lookup per key). In stripes by the hash, each behind
     /// its own lock, held only for the lookup or the insert: with one lock, the parse workers,
     /// which look up a map for nearly every object, waited on each other.
-    private final class Stripe: @unchecked Sendable {
-        let lock = NSLock()
+    private struct Table {
         /// Each map by its written form's hash, with where that form is in `texts`.
         var written: [UInt64: (start: Int, count: Int, map: [String: String])] = [:]
         /// The written forms of the stripe's maps, end to end (one array, not one per map).
@@ -28,20 +26,41 @@ public final class LabelInterner: @unchecked Sendable {
 
         /// The map written as `bytes` with this hash, if the stripe has it.
         func map(_ hash: UInt64, writtenAs bytes: [UInt8]) -> [String: String]? {
-            guard let found = written[hash], found.count == bytes.count,
-                  texts[found.start ..< found.start + found.count].elementsEqual(bytes) else { return nil }
-            return found.map
+            guard let found = written[hash], found.count == bytes.count else { return nil }
+            let same = texts.withUnsafeBufferPointer { all in
+                bytes.withUnsafeBufferPointer { UTF8Bytes.equal(UnsafeBufferPointer(rebasing: all[found.start ..< found.start + found.count]), $0) }
+            }
+            return same ? found.map : nil
         }
     }
-    private let stripes: [Stripe] = (0 ..< 16).map { _ in Stripe() }
 
-    public init() {}
+    /// A stripe's lock and table, side by side with the others in one allocation that is never
+    /// retained, each on cache lines of its own. (As objects behind `NSLock`s, each lookup
+    /// retained and released the stripe and its lock, and called the lock through its class:
+    /// lines both parse workers wrote, so most of the lookup's time was waiting for them to
+    /// come over from the other core.)
+    private struct Stripe: ~Copyable {
+        let table = Mutex<Table>(Table())
+        /// To 128 bytes or more: two stripes' locks never share a cache line.
+        private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                              UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    }
+    private static let stripeCount = 16
+    private let stripes: UnsafeMutablePointer<Stripe>
+
+    public init() {
+        stripes = .allocate(capacity: Self.stripeCount)
+        for k in 0 ..< Self.stripeCount { (stripes + k).initialize(to: Stripe()) }
+    }
+
+    deinit {
+        stripes.deinitialize(count: Self.stripeCount)
+        stripes.deallocate()
+    }
 
     func intern(_ labels: [String: String]) -> [String: String] {
         guard !labels.isEmpty else { return labels }
-        seenLock.lock()
-        defer { seenLock.unlock() }
-        return seen.insert(Labels(map: labels)).memberAfterInsert.map
+        return seen.withLock { $0.insert(Labels(map: labels)).memberAfterInsert.map }
     }
 
     /// The map of a label mapping written as `texts` (key, value, key, value…, every one a
@@ -111,29 +130,22 @@ public final class LabelInterner: @unchecked Sendable {
     /// The shared map of the label mapping `written` (a repeated key is the caller's to refuse).
     func intern(_ written: Written) -> [String: String] {
         guard written.count > 0 else { return [:] }
-        let stripe = stripes[Int(written.hash % UInt64(stripes.count))]
-        stripe.lock.lock()
-        let found = stripe.map(written.hash, writtenAs: written.bytes)
-        stripe.lock.unlock()
-        if let found { return found }
+        let stripe = stripes + Int(written.hash % UInt64(Self.stripeCount))
+        if let found = stripe.pointee.table.withLock({ $0.map(written.hash, writtenAs: written.bytes) }) { return found }
         let shared = intern(written.map())
         // On a collision of hashes the first map stays; the other is built each time (rare, and
         // still right).
-        stripe.lock.lock()
-        if stripe.written[written.hash] == nil {
-            stripe.written[written.hash] = (stripe.texts.count, written.bytes.count, shared)
-            stripe.texts.append(contentsOf: written.bytes)
+        stripe.pointee.table.withLock { table in
+            if table.written[written.hash] == nil {
+                table.written[written.hash] = (table.texts.count, written.bytes.count, shared)
+                table.texts.append(contentsOf: written.bytes)
+            }
         }
-        stripe.lock.unlock()
         return shared
     }
 
     /// Number of distinct maps seen.
-    public var count: Int {
-        seenLock.lock()
-        defer { seenLock.unlock() }
-        return seen.count
-    }
+    public var count: Int { seen.withLock { $0.count } }
 
     private struct Labels: Hashable {
         let map: [String: String]
