@@ -42,7 +42,9 @@ let package = Package(
         ),
         // glibc's malloc.h (malloc_trim), which Swift's Glibc module leaves out.
         .systemLibrary(name: "CMalloc"),
-        .target(name: "MeridianCore", swiftSettings: strict),
+        // __builtin_prefetch, which Swift has no spelling of (see `Prefetch` in MeridianCore).
+        .systemLibrary(name: "CPrefetch"),
+        .target(name: "MeridianCore", dependencies: ["CPrefetch"], swiftSettings: strict),
         .target(
             name: "MeridianManifests",
             dependencies: ["MeridianCore", "CLibYAML", "CLibGit2", "CMalloc"],

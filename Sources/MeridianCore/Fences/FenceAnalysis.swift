@@ -221,6 +221,7 @@ public struct FenceAnalysis: Sendable {
             }
             // By index, reading fields in place: a `for in` copied (and retained) every artifact.
             for i in artifacts.indices {
+                Prefetch.ahead(in: artifacts, of: i)
                 var list: [AppliedFence] = []
                 var set = all
                 // Each fence once: a scan of the short list, a table only for a long one.
@@ -262,6 +263,7 @@ public struct FenceAnalysis: Sendable {
             starts.reserveCapacity(count + 1)
             var parents: [Int32] = []
             for i in artifacts.indices {
+                Prefetch.ahead(in: artifacts, of: i)
                 starts.append(Int32(parents.count))
                 for p in artifacts[i].derivedFrom {
                     if let at = state.artifacts.position(of: p.value) { parents.append(Int32(at)) }

@@ -45,6 +45,7 @@ public enum FenceCheck {
         // By index, reading fields in place: a `for in` copied (and retained) every artifact.
         let artifacts = state.artifacts.list
         for i in artifacts.indices {
+            Prefetch.ahead(in: artifacts, of: i)
             let name = artifacts[i].name
             // The analysis is by the same positions (it was computed from this state).
             let e = analysis.effective[i]
@@ -99,7 +100,10 @@ public enum FenceCheck {
         var runtimeTable: [ArtifactName: (ArtifactType, RegionName)] = [:]
         let few = positions.count < 64
         if !few {
-            for i in artifacts.indices where artifacts[i].type.isRuntime { runtimeTable[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
+            for i in artifacts.indices {
+                Prefetch.ahead(in: artifacts, of: i)
+                if artifacts[i].type.isRuntime { runtimeTable[artifacts[i].name] = (artifacts[i].type, artifacts[i].origin.value) }
+            }
         }
         let anyRuntime = few || !runtimeTable.isEmpty
         func runtimeOrigin(_ name: ArtifactName) -> (ArtifactType, RegionName)? {

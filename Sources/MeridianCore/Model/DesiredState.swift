@@ -199,6 +199,9 @@ public struct DesiredState: Sendable {
             // is bound, which reads the object's header, mostly a cache miss.)
             for i in files.indices.reversed() {
                 while !files[i].isEmpty {
+                    // The object bound below is retained, a cache miss on its fields' object
+                    // (made on a parse worker): asked for a few objects ahead.
+                    files[i].withUnsafeBufferPointer { Prefetch.firstWord(of: $0, at: $0.count - 1 - Prefetch.distance) }
                     switch files[i].removeLast() {
                     case .jurisdiction(let o): jurisdictions.append(o)
                     case .region(let o): regions.append(o)

@@ -29,7 +29,9 @@ struct StructuralValidator {
             var parentStart: [Int32] = [0]
             parentStart.reserveCapacity(state.artifacts.list.count + 1)
             var parentList: [Int32] = []
-            for i in state.artifacts.list.indices {
+            let artifacts = state.artifacts.list
+            for i in artifacts.indices {
+                Prefetch.ahead(in: artifacts, of: i)
                 v.checkArtifact(at: i, parents: &parentList)
                 parentStart.append(Int32(parentList.count))
             }

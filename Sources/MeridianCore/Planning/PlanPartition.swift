@@ -86,6 +86,7 @@ public struct PlanPartition: Sendable {
                 var pairs: [UInt64] = []
                 pairs.reserveCapacity(split)
                 for i in 0 ..< split {
+                    Prefetch.ahead(in: artifacts, of: i, lines: 2)
                     if let k = state.regions.position(of: artifacts[i].origin.value) { pairs.append(Halves.pair(artifactBase + i, k)) }
                 }
                 halves.declared = pairs
@@ -94,7 +95,10 @@ public struct PlanPartition: Sendable {
                 func pair(_ a: Int, region name: RegionName) {
                     if let k = state.regions.position(of: name) { pairs.append(Halves.pair(a, k)) }
                 }
-                for i in split ..< artifacts.count { pair(artifactBase + i, region: artifacts[i].origin.value) }
+                for i in split ..< artifacts.count {
+                    Prefetch.ahead(in: artifacts, of: i, lines: 2)
+                    pair(artifactBase + i, region: artifacts[i].origin.value)
+                }
                 for t in topologies.indices {
                     for r in topologies[t].regions { pair(topologyBase + t, region: r.name.value) }
                     for r in topologies[t].failover { pair(topologyBase + t, region: r.value) }
@@ -291,7 +295,15 @@ public struct PlanPartition: Sendable {
     public func plan(part p: Int) -> PartPlan {
         let part = parts[p]
         func table<S, V>(_ whole: ObjectTable<S, V>, _ positions: [Int32], _ meta: (V) -> ObjectMeta) -> ObjectTable<S, V> {
-            ObjectTable(sorted: positions.map { whole.list[Int($0)] }, meta: meta)
+            let list = whole.list
+            let objects = positions.indices.map { j in
+                // (Artifacts' objects, each retained as it is copied: asked for ahead.)
+                if j + Prefetch.distance < positions.count {
+                    list.withUnsafeBufferPointer { Prefetch.object(of: $0, at: Int(positions[j + Prefetch.distance]), retained: true) }
+                }
+                return list[Int(positions[j])]
+            }
+            return ObjectTable(sorted: objects, meta: meta)
         }
         let partState = DesiredState(
             jurisdictions: ObjectTable([:]), regions: table(state.regions, part.regions, \.meta),
