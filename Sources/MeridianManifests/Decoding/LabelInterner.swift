@@ -60,7 +60,8 @@ public final class LabelInterner: @unchecked Sendable {
 
     func intern(_ labels: [String: String]) -> [String: String] {
         guard !labels.isEmpty else { return labels }
-        return seen.withLock { $0.insert(Labels(map: labels)).memberAfterInsert.map }
+        let labels = Labels(map: labels)
+        return seen.withLock { $0.insert(labels).memberAfterInsert.map }
     }
 
     /// The map of a label mapping written as `texts` (key, value, key, value…, every one a
@@ -149,9 +150,20 @@ public final class LabelInterner: @unchecked Sendable {
 
     private struct Labels: Hashable {
         let map: [String: String]
+        /// The map's hash, made once, before the lock is taken: the set's growth hashes every
+        /// map it holds again, and did so under the lock while the other workers waited.
+        let mapHash: Int
 
-        // String's hash agrees with byte equality (byte-equal strings are String-equal).
-        func hash(into hasher: inout Hasher) { hasher.combine(map) }
+        init(map: [String: String]) {
+            self.map = map
+            var hasher = Hasher()
+            hasher.combine(map)
+            mapHash = hasher.finalize()
+        }
+
+        // String's hash agrees with byte equality (byte-equal strings are String-equal), and so
+        // equal maps have equal hashes.
+        func hash(into hasher: inout Hasher) { hasher.combine(mapHash) }
 
         static func == (a: Labels, b: Labels) -> Bool {
             guard a.map.count == b.map.count else { return false }
