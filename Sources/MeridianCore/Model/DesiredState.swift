@@ -401,7 +401,10 @@ public struct ObjectTable<Space: NameSpace, Value: Sendable>: Sendable {
     init(declared: consuming [Value], meta: (Value) -> ObjectMeta, duplicates diagnostics: inout [Diagnostic]) {
         var list = declared
         let n = list.count
-        let names = list.map { Name<Space>(meta($0).name) }
+        let names = list.indices.map { i in
+            Prefetch.ahead(in: list, of: i)
+            return Name<Space>(meta(list[i]).name)
+        }
         // By name, then by declaration: a name's first declaration comes first.
         let order = list.indices.sorted { a, b in
             switch UTF8Bytes.compare(names[a].rawValue, names[b].rawValue) {
