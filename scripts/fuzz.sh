@@ -25,7 +25,7 @@ sum=$(cat "$out"/src/*.swift | sha256sum | cut -d' ' -f1)
 if [ ! -x "$out/meridian-fuzz" ] || [ "$(cat "$out/sources.sha256" 2>/dev/null)" != "$sum" ]; then
   echo "fuzz: building $out/meridian-fuzz"
   swiftc -parse-as-library -module-name MeridianFuzz -O -sanitize=fuzzer,address \
-    -I Sources/CLibYAML -I Sources/CLibGit2 -I Sources/CMalloc "$out"/src/*.swift -o "$out/meridian-fuzz" -lyaml -lgit2 \
+    -I Sources/CLibYAML -I Sources/CLibGit2 -I Sources/CMalloc -I Sources/CPrefetch "$out"/src/*.swift -o "$out/meridian-fuzz" -lyaml -lgit2 \
     2> >(grep -v "Cannot export local symbol" >&2)
   echo "$sum" > "$out/sources.sha256"
 fi
