@@ -1,3 +1,7 @@
+// The one module MeridianCore imports: a header of two inline C functions around
+// `__builtin_prefetch`, which Swift has no spelling of. No IO, no state, no code of the other
+// modules, so Core stays as pure as ARCHITECTURE.md asks; the letter ("imports nothing of ours")
+// is bent for a compiler intrinsic.
 internal import CPrefetch
 
 /// Hints that bring an object into the cache ahead of its use. The objects a load decodes are
@@ -16,7 +20,7 @@ enum Prefetch {
     @inline(__always)
     static func object<T>(of values: UnsafeBufferPointer<T>, at k: Int, lines: Int = 4, retained: Bool = false) {
         guard MemoryLayout<T>.size == MemoryLayout<UnsafeRawPointer>.size, k >= 0, k < values.count, let base = values.baseAddress else { return }
-        let object = UnsafeRawPointer(base + k).load(as: UnsafeRawPointer.self)
+        guard let object = UnsafeRawPointer(bitPattern: UnsafeRawPointer(base + k).load(as: UInt.self)) else { return }
         if retained { meridian_prefetch_write(object) } else { meridian_prefetch(object) }
         for l in 1 ..< max(1, lines) { meridian_prefetch(object + 64 * l) }
     }
@@ -35,6 +39,8 @@ enum Prefetch {
     @inline(__always)
     static func firstWord<T>(of values: UnsafeBufferPointer<T>, at k: Int) {
         guard MemoryLayout<T>.size >= MemoryLayout<UnsafeRawPointer>.size, k >= 0, k < values.count, let base = values.baseAddress else { return }
-        meridian_prefetch_write(UnsafeRawPointer(base + k).load(as: UnsafeRawPointer.self))
+        // Read as an integer: the word of another case may be zero, which no pointer may hold.
+        guard let word = UnsafeRawPointer(bitPattern: UnsafeRawPointer(base + k).load(as: UInt.self)) else { return }
+        meridian_prefetch_write(word)
     }
 }
