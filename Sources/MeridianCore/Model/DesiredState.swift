@@ -160,17 +160,17 @@ public struct DesiredState: Sendable {
         for slot in 0 ..< 8 where patched.has(slot: slot) || counts[slot] == 0 { skip[slot] = true }
         var jurisdictions: [Jurisdiction] = [], regions: [Region] = [], artifacts: [Artifact] = [], fences: [ResidencyFence] = []
         var models: [Model] = [], topologies: [Topology] = [], placements: [Placement] = [], guardrails: [Guardrail] = []
-        jurisdictions.reserveCapacity(lent[0] ? 0 : counts[0])
-        regions.reserveCapacity(lent[1] ? 0 : counts[1])
-        artifacts.reserveCapacity(lent[2] ? 0 : counts[2])
-        fences.reserveCapacity(lent[3] ? 0 : counts[3])
-        models.reserveCapacity(lent[4] ? 0 : counts[4])
-        topologies.reserveCapacity(lent[5] ? 0 : counts[5])
-        placements.reserveCapacity(lent[6] ? 0 : counts[6])
-        guardrails.reserveCapacity(lent[7] ? 0 : counts[7])
         if !skip.contains(false) {
             // Every kind lent, patched or empty: no object to gather.
         } else if lent.contains(true) || patched.any {
+            jurisdictions.reserveCapacity(lent[0] ? 0 : counts[0])
+            regions.reserveCapacity(lent[1] ? 0 : counts[1])
+            artifacts.reserveCapacity(lent[2] ? 0 : counts[2])
+            fences.reserveCapacity(lent[3] ? 0 : counts[3])
+            models.reserveCapacity(lent[4] ? 0 : counts[4])
+            topologies.reserveCapacity(lent[5] ? 0 : counts[5])
+            placements.reserveCapacity(lent[6] ? 0 : counts[6])
+            guardrails.reserveCapacity(lent[7] ? 0 : counts[7])
             // Files that are the parse cache's (a re-read after a small commit): the objects of
             // the kinds still to index are copied, in order, and the rest not touched at all.
             for i in files.indices {
@@ -189,39 +189,46 @@ public struct DesiredState: Sendable {
                 }
             }
         } else {
-            // Each object is moved out of its file (popped from the end: a `for in` copied every
-            // object, retaining each of its fields, and released them all again with the file),
-            // so the kinds fill in reverse declaration order and are turned around at the end.
-            // (`removeLast` under a count check: `while let … = popLast()` copied each object, as
-            // an optional, through its type's generic value witness, then freed the original. By
-            // perf samples that was about a quarter of the gathering, which took 15 ms of one core
-            // on the benchmark fleet; most of the rest is the retain of each object's payload as it
-            // is bound, which reads the object's header, mostly a cache miss.)
-            for i in files.indices.reversed() {
-                while !files[i].isEmpty {
-                    // The object bound below is retained, a cache miss on its fields' object
-                    // (made on a parse worker): asked for a few objects ahead.
-                    files[i].withUnsafeBufferPointer { Prefetch.firstWord(of: $0, at: $0.count - 1 - Prefetch.distance) }
-                    switch files[i].removeLast() {
-                    case .jurisdiction(let o): jurisdictions.append(o)
-                    case .region(let o): regions.append(o)
-                    case .artifact(let o): artifacts.append(o)
-                    case .residencyFence(let o): fences.append(o)
-                    case .model(let o): models.append(o)
-                    case .topology(let o): topologies.append(o)
-                    case .placement(let o): placements.append(o)
-                    case .guardrail(let o): guardrails.append(o)
-                    }
+            // Gathered on both cores: the files in two runs of about half the objects each, each
+            // run's objects put into their kinds' lists from where the first run's objects of the
+            // kind end, so every list comes out in declaration order, as one pass in order would
+            // make it. (On one core this was 15 ms of the benchmark fleet's load with the other
+            // core idle; most of it is the retain of each object as its case is bound, a cache
+            // miss on an object a parse worker made, asked for a few objects ahead.)
+            let total = files.reduce(0) { $0 + $1.count }
+            var split = 0, firstRun = 0
+            while split < files.count && firstRun + files[split].count <= total / 2 {
+                firstRun += files[split].count
+                split += 1
+            }
+            var before = [Int](repeating: 0, count: 8)
+            for i in 0 ..< split {
+                if let slot = onlySlot(i) {
+                    before[slot] += files[i].count
+                } else {
+                    for k in files[i].indices { before[files[i][k].slot] += 1 }
                 }
             }
-            jurisdictions.reverseInPlace()
-            regions.reverseInPlace()
-            artifacts.reverseInPlace()
-            fences.reverseInPlace()
-            models.reverseInPlace()
-            topologies.reverseInPlace()
-            placements.reverseInPlace()
-            guardrails.reverseInPlace()
+            // Straight into each kind's list, made at its count (filled in place, never copied).
+            let starts = before, middle = split, ends = counts
+            func gather(into gathering: Gathering) {
+                files.withUnsafeMutableBufferPointer { buffer in
+                    nonisolated(unsafe) let all = buffer
+                    both({ gathering.gather(all, 0 ..< middle, from: [Int](repeating: 0, count: 8), to: starts) },
+                         { gathering.gather(all, middle ..< all.count, from: starts, to: ends) })
+                }
+            }
+            let made = Self.filled(counts[0]) { j in Self.filled(counts[1]) { r in Self.filled(counts[2]) { a in
+                Self.filled(counts[3]) { f in Self.filled(counts[4]) { m in Self.filled(counts[5]) { t in
+                    Self.filled(counts[6]) { p in Self.filled(counts[7]) { g in
+                        gather(into: Gathering(jurisdictions: j, regions: r, artifacts: a, fences: f, models: m, topologies: t, placements: p, guardrails: g))
+                    } }
+                } } }
+            } } }
+            jurisdictions = made.0
+            (regions, artifacts) = (made.1.0, made.1.1.0)
+            (fences, models) = (made.1.1.1.0, made.1.1.1.1.0)
+            (topologies, placements, guardrails) = (made.1.1.1.1.1.0, made.1.1.1.1.1.1.0, made.1.1.1.1.1.1.1.0)
         }
         // Each side takes its lists out of the box (moved, never copied: a second reference
         // would make the table's sort copy the whole list) and leaves its tables in it.
@@ -354,6 +361,75 @@ public struct DesiredState: Sendable {
 
     /// `index`'s lists and tables while the two sides build them; each field is touched by
     /// one side only, and read back once both are done.
+    /// A list of `count` elements, each initialized by `body` through the pointer it is given
+    /// (before `body` returns), and what `body` returns.
+    private static func filled<T, R>(_ count: Int, _ body: (UnsafeMutablePointer<T>) -> R) -> ([T], R) {
+        var result: R?
+        let list = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress {
+                result = body(base)
+            } else {
+                // No element to write (and no storage): a pointer that is never written through.
+                let none = UnsafeMutablePointer<T>.allocate(capacity: 1)
+                result = body(none)
+                none.deallocate()
+            }
+            initialized = count
+        }
+        return (list, result!)
+    }
+
+    /// Where `index`'s gathering puts each kind's objects (the kinds' lists, made at their
+    /// counts): every slot is written once, by one of the two runs (the second run's from where
+    /// the first's end), so the runs share no slot and need no lock.
+    private final class Gathering: @unchecked Sendable {
+        let jurisdictions: UnsafeMutablePointer<Jurisdiction>, regions: UnsafeMutablePointer<Region>
+        let artifacts: UnsafeMutablePointer<Artifact>, fences: UnsafeMutablePointer<ResidencyFence>
+        let models: UnsafeMutablePointer<Model>, topologies: UnsafeMutablePointer<Topology>
+        let placements: UnsafeMutablePointer<Placement>, guardrails: UnsafeMutablePointer<Guardrail>
+
+        init(jurisdictions: UnsafeMutablePointer<Jurisdiction>, regions: UnsafeMutablePointer<Region>,
+             artifacts: UnsafeMutablePointer<Artifact>, fences: UnsafeMutablePointer<ResidencyFence>,
+             models: UnsafeMutablePointer<Model>, topologies: UnsafeMutablePointer<Topology>,
+             placements: UnsafeMutablePointer<Placement>, guardrails: UnsafeMutablePointer<Guardrail>) {
+            (self.jurisdictions, self.regions, self.artifacts, self.fences) = (jurisdictions, regions, artifacts, fences)
+            (self.models, self.topologies, self.placements, self.guardrails) = (models, topologies, placements, guardrails)
+        }
+
+        /// The objects of `files[range]`, in order, each kind's from `start[slot]` up to exactly
+        /// `end[slot]`; each file is emptied as it is read (its objects released there, on this
+        /// run's core). The counts are checked as the slots are written: a miscount (a file's
+        /// kinds said wrongly) stops the process rather than write outside a list or leave a
+        /// slot unwritten.
+        func gather(_ files: UnsafeMutableBufferPointer<[ManifestObject]>, _ range: Range<Int>, from start: [Int], to end: [Int]) {
+            var at = start
+            defer { precondition(at == end, "index: the objects gathered are not the objects counted") }
+            for i in range {
+                var file: [ManifestObject] = []
+                swap(&file, &files[i])
+                file.withUnsafeBufferPointer { objects in
+                    for k in objects.indices {
+                        // The object bound below is retained: a cache miss on its fields' object,
+                        // asked for a few objects ahead.
+                        Prefetch.firstWord(of: objects, at: k + Prefetch.distance)
+                        let slot = objects[k].slot
+                        precondition(at[slot] < end[slot], "index: more objects of a kind than counted")
+                        switch objects[k] {
+                        case .jurisdiction(let o): (jurisdictions + at[0]).initialize(to: o); at[0] += 1
+                        case .region(let o): (regions + at[1]).initialize(to: o); at[1] += 1
+                        case .artifact(let o): (artifacts + at[2]).initialize(to: o); at[2] += 1
+                        case .residencyFence(let o): (fences + at[3]).initialize(to: o); at[3] += 1
+                        case .model(let o): (models + at[4]).initialize(to: o); at[4] += 1
+                        case .topology(let o): (topologies + at[5]).initialize(to: o); at[5] += 1
+                        case .placement(let o): (placements + at[6]).initialize(to: o); at[6] += 1
+                        case .guardrail(let o): (guardrails + at[7]).initialize(to: o); at[7] += 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private final class Tables: @unchecked Sendable {
         var jurisdictions: [Jurisdiction]?, regions: [Region]?, artifacts: [Artifact]?, fences: [ResidencyFence]?
         var models: [Model]?, topologies: [Topology]?, placements: [Placement]?, guardrails: [Guardrail]?
