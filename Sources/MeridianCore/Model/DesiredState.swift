@@ -359,8 +359,6 @@ public struct DesiredState: Sendable {
         var any: Bool { (0 ..< 8).contains { has(slot: $0) } }
     }
 
-    /// `index`'s lists and tables while the two sides build them; each field is touched by
-    /// one side only, and read back once both are done.
     /// A list of `count` elements, each initialized by `body` through the pointer it is given
     /// (before `body` returns), and what `body` returns.
     private static func filled<T, R>(_ count: Int, _ body: (UnsafeMutablePointer<T>) -> R) -> ([T], R) {
@@ -430,6 +428,8 @@ public struct DesiredState: Sendable {
         }
     }
 
+    /// `index`'s lists and tables while the two sides build them; each field is touched by
+    /// one side only, and read back once both are done.
     private final class Tables: @unchecked Sendable {
         var jurisdictions: [Jurisdiction]?, regions: [Region]?, artifacts: [Artifact]?, fences: [ResidencyFence]?
         var models: [Model]?, topologies: [Topology]?, placements: [Placement]?, guardrails: [Guardrail]?

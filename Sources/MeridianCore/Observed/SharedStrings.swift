@@ -19,9 +19,6 @@ struct SharedStrings {
         let string: String
     }
 
-    /// How many distinct strings are held.
-    var count: Int { entries.count }
-
     /// The string read before whose text was `raw` (the bytes between the quotes, with no
     /// escape); otherwise `make()`, the string those bytes spell, which is kept for next time.
     mutating func string<E: Error>(_ raw: UnsafeBufferPointer<UInt8>, _ make: () throws(E) -> String) throws(E) -> String {
