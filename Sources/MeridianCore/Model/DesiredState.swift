@@ -108,16 +108,21 @@ public struct DesiredState: Sendable {
             guard !kinds.isEmpty, kinds[i].rawValue.nonzeroBitCount == 1 else { return nil }
             return kinds[i].rawValue.trailingZeroBitCount
         }
-        // By index, each object read in place: a `for in` copied (and retained, then released)
-        // every field of every object only to learn its kind.
-        var counts = [Int](repeating: 0, count: 8)
-        for i in files.indices {
-            if let slot = onlySlot(i) {
-                counts[slot] += files[i].count
-                continue
+        // How many objects of each kind the files at `range` declare. By index, each object read
+        // in place: a `for in` copied (and retained, then released) every field of every object
+        // only to learn its kind.
+        func kindCounts(_ range: Range<Int>) -> [Int] {
+            var counts = [Int](repeating: 0, count: 8)
+            for i in range {
+                if let slot = onlySlot(i) {
+                    counts[slot] += files[i].count
+                    continue
+                }
+                for k in files[i].indices { counts[files[i][k].slot] += 1 }
             }
-            for k in files[i].indices { counts[files[i][k].slot] += 1 }
+            return counts
         }
+        let counts = kindCounts(files.indices)
         // The kinds whose table is lent by `earlier`: the caller vouches that every file holding
         // objects of the kind is as it was (the same path and content, and no such file added or
         // removed), so the kind's objects are the same ones in the same order, and its table
@@ -201,16 +206,8 @@ public struct DesiredState: Sendable {
                 firstRun += files[split].count
                 split += 1
             }
-            var before = [Int](repeating: 0, count: 8)
-            for i in 0 ..< split {
-                if let slot = onlySlot(i) {
-                    before[slot] += files[i].count
-                } else {
-                    for k in files[i].indices { before[files[i][k].slot] += 1 }
-                }
-            }
             // Straight into each kind's list, made at its count (filled in place, never copied).
-            let starts = before, middle = split, ends = counts
+            let starts = kindCounts(0 ..< split), middle = split, ends = counts
             func gather(into gathering: Gathering) {
                 files.withUnsafeMutableBufferPointer { buffer in
                     nonisolated(unsafe) let all = buffer

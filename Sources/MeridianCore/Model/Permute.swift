@@ -22,9 +22,4 @@ extension Array {
             }
         }
     }
-
-    /// `reverse()`, moving the elements instead of copying them (see `permute`).
-    mutating func reverseInPlace() {
-        withUnsafeMutableBufferPointer { $0.reverse() }
-    }
 }
