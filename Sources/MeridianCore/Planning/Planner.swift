@@ -156,6 +156,31 @@ public final class Planner {
         let placements = state.placementList
         self.placementModel = placements.indices.map { k in state.models.position(of: placements[k].model.value).map { Int32($0) } ?? -1 }
         self.placementTopology = placements.indices.map { k in state.topologies.position(of: placements[k].topology.value).map { Int32($0) } ?? -1 }
+        // Accelerator types numbered in the order the models first name them, and each model's
+        // type by position: the pool is a flat table by region position and type (`Pool`).
+        var typeNumber: [String: Int] = [:]
+        var modelType = [Int32](repeating: -1, count: models.count)
+        for k in models.indices {
+            guard let type = models[k].accelerator?.type else { continue }
+            if typeNumber[type] == nil { typeNumber[type] = typeNumber.count }
+            modelType[k] = Int32(typeNumber[type]!)
+        }
+        self.typeNumber = typeNumber
+        self.modelType = modelType
+        // Each topology's regions, then its failover regions, as region positions, looked up
+        // once (a topology serves several placements, and a drill allocates one many times).
+        let topologies = state.topologies.list
+        var placeStart: [Int32] = [0], places: [Int32] = []
+        placeStart.reserveCapacity(topologies.count + 1)
+        for t in topologies.indices {
+            for r in topologies[t].regions { places.append(state.regions.position(of: r.name.value).map { Int32($0) } ?? -1) }
+            for r in topologies[t].failover { places.append(state.regions.position(of: r.value).map { Int32($0) } ?? -1) }
+            placeStart.append(Int32(places.count))
+        }
+        self.topologyPlaceStart = placeStart
+        self.topologyPlaces = places
+        self.usableStamp = [Int](repeating: 0, count: regionCount)
+        self.usableAnswer = [Bool](repeating: false, count: regionCount)
     }
 
     /// Per model, by position: its fence, and its declared artifacts' positions
@@ -166,6 +191,20 @@ public final class Planner {
     /// Per placement, by position: its model's and its topology's positions (-1: not declared).
     private let placementModel: [Int32]
     private let placementTopology: [Int32]
+    /// The accelerator types models ask for, numbered; per model, by position, its type's
+    /// number (-1: no accelerator).
+    private let typeNumber: [String: Int]
+    private let modelType: [Int32]
+    /// Per topology, by position: its regions, then its failover regions, as region positions
+    /// (-1: not declared), at `topologyPlaces[topologyPlaceStart[t] ..< topologyPlaceStart[t + 1]]`.
+    private let topologyPlaceStart: [Int32]
+    private let topologyPlaces: [Int32]
+    /// Whether each region, by position, can serve the placement being allocated: valid where
+    /// `usableStamp` holds that allocation's stamp (so nothing is cleared between allocations).
+    /// Taken out of the planner for the allocation (`swap`), so that it is written in place.
+    private var usableStamp: [Int]
+    private var usableAnswer: [Bool]
+    private var allocationStamp = 0
 
     /// What the planner needs of an artifact, without copying the whole declaration around.
     struct ArtifactFacts {
@@ -548,20 +587,25 @@ public final class Planner {
         // drill asks this of every placement, every time), its declared places and every region
         // it reads (its places, and where its artifacts could be copied from). A placement that
         // is not allocated (no model or topology) has no outcome and empty lists.
-        var first: [Allocation?] = [], typeOf: [String?] = [], placesOf: [[RegionName]] = []
+        // Places and pools by region position, types by number (see `Pool`); a place that is
+        // not a declared region (-1) has no pool.
+        var first: [Allocation?] = [], typeOf: [Int] = [], placesOf: [ArraySlice<Int32>] = []
         var poolBefore: [[Int]] = [], poolAfter: [[Int]] = []
         var placeStart: [Int32] = [0], placeList: [Int32] = [], readStart: [Int32] = [0], readList: [Int32] = []
+        func pools(_ places: ArraySlice<Int32>, _ type: Int, _ pool: Pool) -> [Int] {
+            type < 0 ? [] : places.map { $0 >= 0 ? pool[$0, type] : 0 }
+        }
         for position in order {
-            let placement = placements[position]
-            let places = state.topologies[placement.topology.value].map { $0.regions.map(\.name.value) + $0.failover.map(\.value) } ?? []
-            let type = modelAccelerators[placement.model.value]?.type
-            let before = type.map { t in places.map { pool[$0]?[t] ?? 0 } } ?? []
+            let m = Int(placementModel[position]), t = Int(placementTopology[position])
+            let places = t >= 0 ? topologyPlaces[Int(topologyPlaceStart[t]) ..< Int(topologyPlaceStart[t + 1])] : []
+            let type = m >= 0 ? Int(modelType[m]) : -1
+            let before = pools(places, type, pool)
             let allocation = allocate(position, pool: &pool)
-            if let allocation {
-                let declared = places.compactMap { state.regions.position(of: $0).map { Int32($0) } }
+            if allocation != nil {
+                let declared = places.filter { $0 >= 0 }
                 placeList += declared
                 readList += declared
-                for i in allocation.artifacts {
+                for i in modelArtifactList[Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1])] {
                     readList.append(originOf[Int(i)])
                     readList += holderRegion[Int(holderStart[Int(i)]) ..< Int(holderStart[Int(i) + 1])]
                 }
@@ -570,7 +614,7 @@ public final class Planner {
             typeOf.append(type)
             placesOf.append(places)
             poolBefore.append(before)
-            poolAfter.append(type.map { t in places.map { pool[$0]?[t] ?? 0 } } ?? [])
+            poolAfter.append(pools(places, type, pool))
             placeStart.append(Int32(placeList.count))
             readStart.append(Int32(readList.count))
         }
@@ -609,6 +653,10 @@ public final class Planner {
         let placers = inverted(placeStart, placeList)
         // Regions (by position) where some pool may differ from the first allocation's, during a drill.
         var changedAt = [Bool](repeating: false, count: regionCount)
+        // The pools a placement allocated again sees: its places' are set just before (it reads
+        // and takes only its own places' pools, of its own type, so what an earlier one left in
+        // others is never read).
+        var local = Pool(types: pool.types, free: [Int](repeating: 0, count: pool.free.count))
         var out: [[Unserved]] = []
         out.reserveCapacity(regions.count)
         for r in regions {
@@ -622,8 +670,9 @@ public final class Planner {
             reachableSet.remove(r)
             options.failedRegions = [r]
             // The pools that differ from the first allocation's at this point in the order, by
-            // region and type, with their value now; every other pool is as it was then.
-            var changed: Pool = [:]
+            // index in `Pool.free` (region and type), with their value now; every other pool is
+            // as it was then.
+            var changed: [Int: Int] = [:]
             var flagged: [Int] = []
             // The placements allocated again, by name, and what they now leave unserved; every
             // other placement decides, and takes, what it did the first time.
@@ -643,9 +692,11 @@ public final class Planner {
                     reads = true
                     break
                 }
-                if !reads, let type = typeOf[i] {
+                let type = typeOf[i]
+                func cell(_ k: Int32) -> Int { Int(k) * pool.types + type }
+                if !reads, type >= 0 {
                     for j in Int(placeStart[i]) ..< Int(placeStart[i + 1]) where changedAt[Int(placeList[j])] {
-                        if changed[state.regionList[Int(placeList[j])].name]?[type] != nil {
+                        if changed[cell(placeList[j])] != nil {
                             reads = true
                             break
                         }
@@ -655,20 +706,20 @@ public final class Planner {
                 // Allocated again, from the pools as they are now at its places; then each of
                 // them differs from the first allocation's, or no longer does.
                 let places = placesOf[i]
-                var local: Pool = [:]
-                if let type = typeOf[i] {
-                    for (j, place) in places.enumerated() { local[place, default: [:]][type] = changed[place]?[type] ?? poolBefore[i][j] }
+                if type >= 0 {
+                    for (j, place) in places.enumerated() where place >= 0 { local[place, type] = changed[cell(place)] ?? poolBefore[i][j] }
                 }
                 again.insert(placements[order[i]].name)
                 unserved += allocate(order[i], pool: &local)!.unserved
-                if let type = typeOf[i] {
-                    for (j, place) in places.enumerated() {
-                        let now = local[place]?[type] ?? 0
+                if type >= 0 {
+                    for (j, place) in places.enumerated() where place >= 0 {
+                        let now = local[place, type]
                         if now == poolAfter[i][j] {
-                            changed[place]?[type] = nil
+                            changed[cell(place)] = nil
                         } else {
-                            changed[place, default: [:]][type] = now
-                            if let at = state.regions.position(of: place), !changedAt[at] {
+                            changed[cell(place)] = now
+                            let at = Int(place)
+                            if !changedAt[at] {
                                 changedAt[at] = true
                                 flagged.append(at)
                                 // Whoever has it as a place after this one may now allocate differently.
@@ -740,32 +791,71 @@ public final class Planner {
         }
     }
 
-    /// By placement position in `state.placementList` (tables by name were a tenth of
-    /// `allocate`'s time); a placement that cannot be allocated has empty tables.
+    /// What allocation decided, by placement position in `state.placementList`, with regions as
+    /// positions in `state.regionList` (tables by region name, three per placement, hashed a
+    /// name on every lookup, and were most of a converged plan's allocation).
     struct Desired {
-        /// Replicas per region of each placement (0 for a cold standby, which is staged only).
-        var replicas: [[RegionName: Int]]
-        var roles: [[RegionName: String]]
-        var weights: [[RegionName: Int]]
+        /// Each placement's regions in `assigned` (empty: not allocated, or nowhere to run).
+        var ranges: [Range<Int32>]
+        /// Every allocated placement's regions, one run per placement, each run in region order.
+        var assigned: [Assigned] = []
         /// Artifacts each region must hold, as positions in `state.artifacts.list`, by region
         /// position: sorted and unique once `allocate` is done.
         var artifacts: [[Int32]]
+
+        /// The regions of the placement at `position`, in region order.
+        func regions(of position: Int) -> ArraySlice<Assigned> {
+            let range = ranges[position]
+            return assigned[Int(range.lowerBound) ..< Int(range.upperBound)]
+        }
+
+        /// The placement at `position` in region `k`, if it was given that region.
+        func assignment(of position: Int, in k: Int32) -> Assigned? {
+            regions(of: position).first { $0.region == k }
+        }
+    }
+
+    /// A region given to a placement.
+    struct Assigned {
+        /// Its position in `state.regionList`.
+        let region: Int32
+        /// Replicas there (0 for a cold standby or a failover candidate, which are staged only).
+        var replicas = 0
+        var role = ""
+        /// Its traffic share, in exact integer units (see `allocate(_:pool:)`); nil when it
+        /// takes none.
+        var share: Int?
+        /// Its traffic weight of 100, or -1 when it is not among the placement's weights.
+        var weight = -1
+
+        init(region: Int32) { self.region = region }
     }
 
     /// Accelerators free to placements, per region and type: `free` plus what every deployment
-    /// Meridian can account for holds (SPEC §3).
-    typealias Pool = [RegionName: [String: Int]]
+    /// Meridian can account for holds (SPEC §3). By region position and type number
+    /// (`typeNumber`); types no model asks for are not kept.
+    struct Pool {
+        let types: Int
+        var free: [Int]
+
+        subscript(k: Int32, type: Int) -> Int {
+            get { free[Int(k) * types + type] }
+            set { free[Int(k) * types + type] = newValue }
+        }
+    }
 
     private func initialPool() -> Pool {
-        var pool: Pool = [:]
-        for region in state.regionList {
+        let types = typeNumber.count
+        var pool = Pool(types: types, free: [Int](repeating: 0, count: state.regionList.count * types))
+        guard types > 0 else { return pool }
+        for (k, region) in state.regionList.enumerated() {
             let o = observation(region.name)
-            var p: [String: Int] = [:]
-            for (type, c) in o.capacity ?? [:] { p[type] = c.free }
-            for (_, d) in o.deployments {
-                if let acc = modelAccelerators[ModelName(d.model)] { p[acc.type, default: 0] += d.replicas * acc.count }
+            for (type, c) in o.capacity ?? [:] {
+                if let t = typeNumber[type] { pool[Int32(k), t] = c.free }
             }
-            pool[region.name] = p
+            for (_, d) in o.deployments {
+                if let acc = modelAccelerators[ModelName(d.model)], let t = typeNumber[acc.type] { pool[Int32(k), t] += d.replicas * acc.count }
+            }
         }
         return pool
     }
@@ -781,32 +871,26 @@ public final class Planner {
 
     /// What allocating one placement decided.
     struct Allocation {
-        var replicas: [RegionName: Int] = [:]
-        var roles: [RegionName: String] = [:]
-        /// Traffic shares in exact integer units (see `allocate(_:pool:)`).
-        var share: [RegionName: Int] = [:]
+        /// The regions it was given, in region order, without weights (`allocate()` sets them).
+        var regions: [Assigned] = []
         var unserved: [Unserved] = []
-        /// Its model's artifacts, as positions in `state.artifacts.list`.
-        var artifacts: [Int32] = []
     }
 
     /// Assigns replicas to regions by priority, with capacity failover inside the fence.
     private func allocate() -> Desired {
         var pool = initialPool()
         let placements = state.placementList
-        var desired = Desired(replicas: Array(repeating: [:], count: placements.count), roles: Array(repeating: [:], count: placements.count),
-                              weights: Array(repeating: [:], count: placements.count), artifacts: Array(repeating: [], count: state.regionList.count))
+        var desired = Desired(ranges: Array(repeating: 0 ..< 0, count: placements.count), artifacts: Array(repeating: [], count: state.regionList.count))
         for position in allocationOrder() {
-            guard let allocation = allocate(position, pool: &pool) else { continue }
-            let replicas = allocation.replicas
+            guard var allocation = allocate(position, pool: &pool) else { continue }
             unserved += allocation.unserved
-            desired.replicas[position] = replicas
-            desired.roles[position] = allocation.roles
-            desired.weights[position] = Self.weights(allocation.share.filter { (replicas[$0.key] ?? 0) > 0 })
-            for r in replicas.keys {
-                // Every region with replicas passed `ok`, so it is declared.
-                if let k = state.regions.position(of: r) { desired.artifacts[k] += allocation.artifacts }
-            }
+            Self.weigh(&allocation.regions)
+            let start = Int32(desired.assigned.count)
+            desired.assigned += allocation.regions
+            desired.ranges[position] = start ..< Int32(desired.assigned.count)
+            let m = Int(placementModel[position])
+            let artifacts = modelArtifactList[Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1])]
+            for a in allocation.regions { desired.artifacts[Int(a.region)] += artifacts }
         }
         for k in desired.artifacts.indices where !desired.artifacts[k].isEmpty {
             desired.artifacts[k].sort()
@@ -823,117 +907,157 @@ public final class Planner {
         // Fields read in place: copying a placement, model or topology retained every field.
         let placement = (name: state.placementList[position].name, replicas: state.placementList[position].replicas,
                          minReplicas: state.placementList[position].minReplicas)
-        let accelerator = state.models.list[m].accelerator
+        let type = Int(modelType[m]), perReplica = state.models.list[m].accelerator?.count ?? 0
         let topology = (mode: state.topologies.list[t].mode, regions: state.topologies.list[t].regions,
                         standby: state.topologies.list[t].standby, failover: state.topologies.list[t].failover)
+        // The topology's places: its regions (`0 ..< regionCount`), then its failover regions, as
+        // region positions (-1: not declared), each with its name as the topology writes it.
+        let base = Int(topologyPlaceStart[t]), regionCount = topology.regions.count
+        let placeCount = Int(topologyPlaceStart[t + 1]) - base
+        func place(_ j: Int) -> Int32 { topologyPlaces[base + j] }
+        func name(_ j: Int) -> RegionName { j < regionCount ? topology.regions[j].name.value : topology.failover[j - regionCount].value }
         var out = Allocation()
         let fence = modelFenceAt[m]
         let artifacts = modelArtifactList[Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1])]
-        // Whether r can serve this placement does not change while it is allocated (it reads
-        // health, fences and copies, never the pool): asked up to five times per region, so
-        // remembered. Topologies name a handful of regions, so a list beats a table.
-        var known: [(RegionName, Bool)] = []
-        func ok(_ r: RegionName) -> Bool {
-            if let hit = known.first(where: { $0.0 == r }) { return hit.1 }
+        // Whether a region can serve this placement does not change while it is allocated (it
+        // reads health, fences and copies, never the pool): asked up to five times per region,
+        // so remembered, by position, under this allocation's stamp.
+        allocationStamp += 1
+        let stamp = allocationStamp
+        var stamps: [Int] = [], answers: [Bool] = []
+        swap(&stamps, &usableStamp)
+        swap(&answers, &usableAnswer)
+        defer {
+            swap(&stamps, &usableStamp)
+            swap(&answers, &usableAnswer)
+        }
+        func ok(_ k: Int32) -> Bool {
             // An undeclared region is never reachable, so never eligible.
-            let answer = state.regions.position(of: r).map { k in
-                eligible(Int32(k), fence) && artifacts.allSatisfy { stageSource(Int($0), into: Int32(k)).possible }
-            } ?? false
-            known.append((r, answer))
+            guard k >= 0 else { return false }
+            if stamps[Int(k)] == stamp { return answers[Int(k)] }
+            let answer = eligible(k, fence) && artifacts.allSatisfy { stageSource(Int($0), into: k).possible }
+            stamps[Int(k)] = stamp
+            answers[Int(k)] = answer
             return answer
         }
-        func fit(_ r: RegionName, _ wanted: Int) -> Int {
-            guard let acc = accelerator else { return wanted }
-            return max(0, min(wanted, (pool[r]?[acc.type] ?? 0) / acc.count))
+        // Only a region that can serve (`ok`, so declared) is fitted or taken from.
+        func fit(_ k: Int32, _ wanted: Int) -> Int {
+            guard type >= 0 else { return wanted }
+            return max(0, min(wanted, pool[k, type] / perReplica))
         }
-        func take(_ r: RegionName, _ n: Int) {
-            if let acc = accelerator { pool[r, default: [:]][acc.type, default: 0] -= n * acc.count }
+        func take(_ k: Int32, _ n: Int) {
+            if type >= 0 && n != 0 { pool[k, type] -= n * perReplica }
         }
-        var replicas: [RegionName: Int] = [:]
-        // Traffic shares in exact integer units: slot weight × replicas placed (the common
-        // denominator, the placement's replicas, drops out). Floating point would make the
-        // result depend on summation order.
-        var share: [RegionName: Int] = [:]
-        var roles: [RegionName: String] = [:]
-        let names = topology.regions.map(\.name.value)
+        // The regions given so far, in the order they were given: a handful, so a scan.
+        var given: [Assigned] = []
+        func at(_ k: Int32) -> Int {
+            if let i = given.firstIndex(where: { $0.region == k }) { return i }
+            given.append(Assigned(region: k))
+            return given.count - 1
+        }
 
-        // The active slots and their traffic shares.
-        var slots: [(RegionName, Int)] = []
+        // The active slots, as places, and their traffic shares. Traffic shares are in exact
+        // integer units: slot weight × replicas placed (the common denominator, the placement's
+        // replicas, drops out). Floating point would make the result depend on summation order.
+        var slots: [(place: Int, weight: Int)] = []
         var promoted: String?
         switch topology.mode {
         case .activeActive:
-            slots = topology.regions.map { ($0.name.value, $0.weight?.value ?? 0) }
+            slots = topology.regions.indices.map { ($0, topology.regions[$0].weight?.value ?? 0) }
         case .singleRegion:
-            slots = [(names[0], 100)]
+            slots = [(0, 100)]
         case .activePassive:
             // The primary, or the first healthy in-fence standby promoted in its place.
-            let active = names.first { ok($0) } ?? names[0]
+            let active = (0 ..< regionCount).first { ok(place($0)) } ?? 0
             slots = [(active, 100)]
-            if active != names[0] { promoted = "standby promoted because primary \(why(names[0], fence, artifacts: artifacts))" }
+            if active != 0 { promoted = "standby promoted because primary \(why(name(0), fence, artifacts: artifacts))" }
         }
-        // A topology's handful of slots: a scan, not a set built for every allocation.
-        let slotRegions = slots.map(\.0)
-        for (r, s) in slots {
+        // Whether a place is one of the slots' regions (an undeclared one is never used).
+        func isSlot(_ k: Int32) -> Bool { slots.contains { place($0.place) == k } }
+        for (j, s) in slots {
+            let r = place(j)
             let here = ok(r) ? fit(r, placement.replicas) : 0
             take(r, here)
             if here > 0 {
-                replicas[r, default: 0] += here
-                share[r, default: 0] += s * here
-                roles[r] = promoted ?? (topology.mode == .singleRegion ? "the region" : "active region")
+                let i = at(r)
+                given[i].replicas += here
+                given[i].share = (given[i].share ?? 0) + s * here
+                given[i].role = promoted ?? (topology.mode == .singleRegion ? "the region" : "active region")
             }
             var short = placement.replicas - here
-            for f in topology.failover.map(\.value) where short > 0 && !slotRegions.contains(f) && ok(f) {
+            for jf in regionCount ..< placeCount where short > 0 && !isSlot(place(jf)) && ok(place(jf)) {
+                let f = place(jf)
                 let k = fit(f, short)
                 guard k > 0 else { continue }
                 take(f, k)
-                replicas[f, default: 0] += k
-                share[f, default: 0] += s * k
-                roles[f] = "failover for \(r) (\(why(r, fence, artifacts: artifacts)))"
+                let i = at(f)
+                given[i].replicas += k
+                given[i].share = (given[i].share ?? 0) + s * k
+                given[i].role = "failover for \(name(j)) (\(why(name(j), fence, artifacts: artifacts)))"
                 short -= k
             }
             if short > 0 {
                 let candidates = topology.failover.map(\.value.rawValue)
                 out.unserved.append(Unserved(placement: placement.name,
-                    reason: "\(short) of \(placement.replicas) replicas for \(r) cannot be placed: \(why(r, fence, artifacts: artifacts)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
+                    reason: "\(short) of \(placement.replicas) replicas for \(name(j)) cannot be placed: \(why(name(j), fence, artifacts: artifacts)), and no in-fence failover has room (candidates: \(candidates.isEmpty ? "none" : candidates.joined(separator: ", "))); they stay unserved rather than cross the fence"))
             }
         }
         if topology.mode == .activePassive {
-            for s in names where !slotRegions.contains(s) && ok(s) {
+            for j in 0 ..< regionCount where !isSlot(place(j)) && ok(place(j)) {
+                let s = place(j)
                 var k = 0
                 if topology.standby == .warm {
                     k = fit(s, placement.minReplicas)
                     take(s, k)
                 }
-                replicas[s, default: 0] += k
-                roles[s] = topology.standby == .warm && k < placement.minReplicas
+                let i = at(s)
+                given[i].replicas += k
+                given[i].role = topology.standby == .warm && k < placement.minReplicas
                     ? "warm standby (room for \(k) of \(placement.minReplicas) minReplicas)" : "\(topology.standby.rawValue) standby"
             }
         }
         // Failover candidates hold the artifacts ahead of time: when a region fails, the bytes
         // may exist nowhere else, and a failover that must first copy from the failed region
         // is no failover.
-        for f in topology.failover.map(\.value) where replicas[f] == nil && ok(f) {
-            replicas[f] = 0
-            roles[f] = "failover candidate"
+        for jf in regionCount ..< placeCount where ok(place(jf)) && !given.contains(where: { $0.region == place(jf) }) {
+            let i = at(place(jf))
+            given[i].role = "failover candidate"
         }
-        out.replicas = replicas
-        out.roles = roles
-        out.share = share
-        out.artifacts = Array(artifacts)
+        // Positions order as names do.
+        given.sort { $0.region < $1.region }
+        out.regions = given
         return out
+    }
+
+    /// Sets the traffic weights of a placement's regions (in region order): those with replicas
+    /// and a share, by `weights(shares:)`.
+    private static func weigh(_ regions: inout [Assigned]) {
+        let sharing = regions.indices.filter { regions[$0].replicas > 0 && regions[$0].share != nil }
+        let weights = weights(shares: sharing.map { regions[$0].share! })
+        for (i, w) in zip(sharing, weights) { regions[i].weight = w }
     }
 
     /// Integer weights summing to 100 in proportion to integer shares, by largest remainder
     /// (ties by region name). Exact: no floating point.
     public static func weights(_ shares: [RegionName: Int]) -> [RegionName: Int] {
-        let total = shares.values.reduce(0, +)
-        guard total > 0 else { return [:] }
-        let parts = shares.map { (region: $0.key, floor: $0.value * 100 / total, remainder: $0.value * 100 % total) }
-        var out: [RegionName: Int] = [:]
-        for p in parts { out[p.region] = p.floor }
-        var rest = 100 - out.values.reduce(0, +)
-        for p in parts.sorted(by: { ($0.remainder, $1.region) > ($1.remainder, $0.region) }) where rest > 0 {
-            out[p.region]! += 1
+        let names = shares.keys.sorted()
+        return Dictionary(uniqueKeysWithValues: zip(names, weights(shares: names.map { shares[$0]! })))
+    }
+
+    /// `weights(_:)` of shares given in region name order, in the same order; empty when they
+    /// sum to nothing.
+    static func weights(shares: [Int]) -> [Int] {
+        let total = shares.reduce(0, +)
+        guard total > 0 else { return [] }
+        var out = shares.map { $0 * 100 / total }
+        var rest = 100 - out.reduce(0, +)
+        // Largest remainder first; on a tie, the region first in name order.
+        let order = shares.indices.sorted { a, b in
+            let x = shares[a] * 100 % total, y = shares[b] * 100 % total
+            return x != y ? x > y : a < b
+        }
+        for i in order where rest > 0 {
+            out[i] += 1
             rest -= 1
         }
         return out
@@ -963,10 +1087,10 @@ public final class Planner {
             // order. Found one region at a time (the copies are in region order, origins first),
             // from the placements with replicas in each region, as positions in `placementList`
             // (which is in name order: the same order as sorting the names, without the sort).
-            var placementsIn: [RegionName: [Int32]] = [:]
+            var placementsIn = [[Int32]](repeating: [], count: missing.isEmpty ? 0 : state.regionList.count)
             if !missing.isEmpty {
                 for k in placementList.indices {
-                    for r in desired.replicas[k].keys { placementsIn[r, default: []].append(Int32(k)) }
+                    for a in desired.regions(of: k) { placementsIn[Int(a.region)].append(Int32(k)) }
                 }
             }
             // The users in one region, as (artifact position << 32 | placement position), sorted:
@@ -978,7 +1102,7 @@ public final class Planner {
                 let r = regionName(ri)
                 if usersRegion != ri {
                     users.removeAll(keepingCapacity: true)
-                    for k in placementsIn[r] ?? [] {
+                    for k in placementsIn[Int(ri)] {
                         let m = Int(placementModel[Int(k)])
                         guard m >= 0 else { continue }
                         for j in Int(modelArtifactStart[m]) ..< Int(modelArtifactStart[m + 1]) {
@@ -1033,7 +1157,7 @@ public final class Planner {
                         while u < users.count && users[u] >> 32 == key >> 32 {
                             let k = Int(users[u] & 0xFFFF_FFFF)
                             if u > 0 && users[u - 1] >> 32 == key >> 32 { w.write(", ") }
-                            w.write(desired.roles[k][r] ?? "region"); w.write(" of "); w.write(placementList[k].name.rawValue)
+                            w.write(desired.assignment(of: k, in: ri)?.role ?? "region"); w.write(" of "); w.write(placementList[k].name.rawValue)
                             u += 1
                         }
                         w.write(" needs it")
@@ -1044,14 +1168,14 @@ public final class Planner {
         }
         // Deploys: create, scale or update; a version change rolls out region by region.
         for (position, placement) in state.placementList.enumerated() {
-            // An empty table is a placement that was not allocated (or has nowhere to run).
-            let replicas = desired.replicas[position]
-            guard let model = state.models[placement.model.value], !replicas.isEmpty else { continue }
+            // No regions: a placement that was not allocated (or has nowhere to run). Its
+            // regions are in region order, so in name order.
+            let regions = desired.regions(of: position)
+            guard let model = state.models[placement.model.value], !regions.isEmpty else { continue }
             var previousRollout: Int32?
-            for r in replicas.keys.sorted() where replicas[r]! > 0 {
-                let n = replicas[r]!
+            for given in regions where given.replicas > 0 {
+                let r = regionName(given.region), n = given.replicas, role = given.role
                 let current = purged(placement.name.rawValue, from: r, purgedDeployments) ? nil : deployments[r]?[placement.name.rawValue]
-                let role = desired.roles[position][r] ?? "region"
                 var reason: ReasonText
                 var rollout = false
                 if let c = current {
@@ -1098,11 +1222,14 @@ public final class Planner {
     private func traffic(_ desired: Desired) {
         for (position, placement) in state.placementList.enumerated() {
             let p = placement.name
-            let want = desired.weights[position]
+            // The weights wanted, in region order (so in name order); the positive ones against
+            // the observed weights (all positive), before any table is made.
+            let want = desired.regions(of: position).filter { $0.weight >= 0 }
             let have = observedTraffic(p.rawValue)
-            let wantPositive = want.filter { $0.value > 0 }
-            guard wantPositive != have else { continue }
-            var weights = want
+            let wantPositive = want.filter { $0.weight > 0 }
+            guard wantPositive.count != have.count || wantPositive.contains(where: { have[regionName($0.region)] != $0.weight }) else { continue }
+            var weights: [RegionName: Int] = [:]
+            for a in want { weights[regionName(a.region)] = a.weight }
             for r in have.keys where weights[r] == nil { weights[r] = 0 }
             // A kill switch acts now: traffic leaves an isolated region before anything waits on deploys.
             // That action names only the isolated regions (a set-traffic sets the weights it names and
@@ -1115,7 +1242,7 @@ public final class Planner {
                 add(DraftKey(.trafficIsolate, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: early,
                     reason: text("take \(p)'s traffic off isolated \(isolatedNow.sorted().map(\.rawValue).joined(separator: ", ")) at once")))
             }
-            let deps = wantPositive.keys.sorted().map { DraftKey(.deploy, $0, p.rawValue) }
+            let deps = wantPositive.map { DraftKey(.deploy, regionName($0.region), p.rawValue) }
                 + (isolatedNow.isEmpty ? [] : [DraftKey(.trafficIsolate, nil, p.rawValue)])
             let described = weights.keys.sorted().map { "\($0) \(weights[$0]!)" }.joined(separator: ", ")
             add(DraftKey(.traffic, nil, p.rawValue), Action(kind: .setTraffic, placement: p, weights: weights,
@@ -1145,7 +1272,7 @@ public final class Planner {
             let o = observation(r)
             // What goes is found first; only it is sorted.
             let leaving = o.deployments.keys.filter { p in
-                !purged(p, from: r, purgedDeployments) && (state.placements.position(of: PlacementName(p)).flatMap { desired.replicas[$0][r] } ?? 0) == 0
+                !purged(p, from: r, purgedDeployments) && (state.placements.position(of: PlacementName(p)).flatMap { desired.assignment(of: $0, in: Int32(k))?.replicas } ?? 0) == 0
             }
             for p in leaving.sorted() {
                 let name = PlacementName(p)
