@@ -79,8 +79,19 @@ struct PlanPartitionTests {
                         // No tautology: actions from more than one part were interleaved.
                         let plans = partition.parts.indices.map { partition.plan(part: $0) }
                         if plans.filter({ $0.actionCount > 0 }).count > 1 { mixed += 1 }
+                        // Moved out on two threads at once: the same actions as copied, in the
+                        // same order, and the parts' plans left empty.
+                        var moved = plans
+                        let laid = MergeOrder.laidEndToEnd(moving: &moved) { first, second in
+                            DispatchQueue.concurrentPerform(iterations: 2) { $0 == 0 ? first() : second() }
+                        }
+                        #expect(laid == MergeOrder.laidEndToEnd(plans))
+                        #expect(moved.allSatisfy { $0.actionCount == 0 })
                     }
                 }
+                // As `meridian plan` has it: on two threads, without a memo (the parts' actions
+                // moved out of their plans, not copied).
+                #expect(PlanJSON.render(PlanParts.plan(loaded.state, fences: loaded.fences, observed: observed, source: Self.source, threads: 2)) == expected)
                 let plan = Planner.plan(loaded.state, fences: loaded.fences, observed: observed, source: Self.source)
                 observed = TestSimulator.apply(plan, observed, loaded.state)
             }

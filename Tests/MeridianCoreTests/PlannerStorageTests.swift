@@ -56,4 +56,30 @@ struct PermuteTests {
             #expect(values == from.map { before[$0] })
         }
     }
+
+    /// An object that counts its own deinits, to tell a move from a copy gone wrong.
+    final class Tracked {
+        final class Count: @unchecked Sendable { var freed = 0 }
+        let count: Count
+        init(_ count: Count) { self.count = count }
+        deinit { count.freed += 1 }
+    }
+
+    @Test("elements are moved, not copied: each object ends in its place, none is freed while the array holds it, and each is freed once after", arguments: [1, 2, 3, 17, 64, 301])
+    func movesReferences(n: Int) {
+        var rng = SplitMix(seed: UInt64(n) &* 7919)
+        let count = Tracked.Count()
+        do {
+            let from = Array(0 ..< n).shuffled(using: &rng)
+            // Several elements each (an object, and a string too long to be stored inline).
+            var values = (0 ..< n).map { (Tracked(count), "element number \($0) of the permutation") }
+            let before = values
+            values.permute(taking: from)
+            for k in 0 ..< n {
+                #expect(values[k].0 === before[from[k]].0 && values[k].1 == before[from[k]].1)
+            }
+            #expect(count.freed == 0)
+        }
+        #expect(count.freed == n)
+    }
 }

@@ -1,24 +1,31 @@
 extension Array {
     /// Rearranges the elements in place so that element `k` is the one that was at `from[k]`
-    /// (`from` is a permutation of the indices): one cycle of swaps per cycle of the permutation,
-    /// and no second copy of the elements.
+    /// (`from` is a permutation of the indices): each cycle of the permutation is followed once,
+    /// its first element held aside and every other moved straight into its place (one move per
+    /// element; a swap per element was three), and no second copy of the elements is made.
     mutating func permute<I: BinaryInteger>(taking from: [I]) {
         precondition(from.count == count, "a permutation of every index")
         var done = [Bool](repeating: false, count: count)
-        // Swapped through the buffer: its swap moves the two elements, where the array's copies
-        // them (retaining and releasing every field of both).
+        // Moved through the buffer: its moves move the bits, where the array's assignments
+        // copy them (retaining and releasing every field).
         withUnsafeMutableBufferPointer { elements in
-            for start in 0 ..< elements.count where !done[start] {
-                var k = start
-                while true {
-                    done[k] = true
-                    let source = Int(from[k])
-                    // The buffer's swap is unchecked in release builds: the index is checked here.
-                    precondition(source >= 0 && source < elements.count, "a permutation of every index")
-                    if source == start { break }
-                    elements.swapAt(k, source)
+            guard let base = elements.baseAddress else { return }
+            let n = elements.count
+            for start in 0 ..< n where !done[start] {
+                done[start] = true
+                // Checked before anything is moved: a bad index must not leave a slot empty.
+                var k = start, source = Int(from[start])
+                precondition(source >= 0 && source < n, "a permutation of every index")
+                if source == start { continue }
+                let held = (base + start).move()
+                while source != start {
+                    precondition(source >= 0 && source < n && !done[source], "a permutation of every index")
+                    (base + k).moveInitialize(from: base + source, count: 1)
+                    done[source] = true
                     k = source
+                    source = Int(from[k])
                 }
+                (base + k).initialize(to: held)
             }
         }
     }

@@ -497,6 +497,41 @@ public struct MergeOrder: Sendable {
         return actions
     }
 
+    /// The parts' actions laid end to end, in part order, moved out of `plans` (their bits:
+    /// nothing is retained or released; `laidEndToEnd(_:)` retains every field of every action
+    /// as it copies it, and releases it as the part's plan goes). Each part's storage is freed
+    /// as soon as its actions are moved (its slots hold `vacated`), so that the actions are
+    /// never held twice. The parts are moved in two runs of about half the actions each, into
+    /// ranges of their own, which `both` may run at once (on two threads).
+    public static func laidEndToEnd(moving plans: inout [PartPlan],
+                                    both: (_ first: @Sendable () -> Void, _ second: @Sendable () -> Void) -> Void = { $0(); $1() }) -> [Action] {
+        var taken = plans.indices.map { plans[$0].takeActions() }
+        let start = taken.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        let n = start.last!
+        // The first part of the second run: where the first run's actions reach half.
+        let split = start.firstIndex { $0 >= n / 2 }.map { min($0, taken.count) } ?? taken.count
+        return taken.withUnsafeMutableBufferPointer { parts in
+            nonisolated(unsafe) let parts = parts
+            return Array(unsafeUninitializedCapacity: n) { buffer, count in
+                nonisolated(unsafe) let out = buffer.baseAddress
+                @Sendable func move(_ range: Range<Int>) {
+                    for p in range {
+                        let k = parts[p].count
+                        if k > 0 {
+                            parts[p].withUnsafeMutableBufferPointer { from in
+                                (out! + start[p]).moveInitialize(from: from.baseAddress!, count: k)
+                                from.baseAddress!.initialize(repeating: vacated, count: k)
+                            }
+                        }
+                        parts[p] = []
+                    }
+                }
+                both({ move(0 ..< split) }, { move(split ..< parts.count) })
+                count = n
+            }
+        }
+    }
+
     /// Puts actions laid end to end into plan order, in place.
     public func arrange(_ actions: inout [Action]) {
         actions.permute(taking: from)
@@ -620,8 +655,10 @@ public struct MergeOrder: Sendable {
         if n < n0 { actions.removeLast(n0 - n) }
     }
 
-    /// What `rearrange` puts in slots it empties before it removes them or fills them.
-    private static let vacated = Action(kind: .purge, reason: ReasonText(""))
+    /// What `rearrange` puts in slots it empties before it removes them or fills them, and
+    /// `laidEndToEnd(moving:)` in those it moves actions out of: it refers to nothing, so
+    /// copies of it cost no retain and no release.
+    private static let vacated = Action(kind: .purge, reason: ReasonText.none)
 
     /// `body` of each part's actions in place, in part order (for `gather`).
     public static func withActions<R>(of plans: [PartPlan], _ body: ([UnsafeBufferPointer<Action>]) -> R) -> R {

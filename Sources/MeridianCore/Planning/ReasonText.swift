@@ -6,11 +6,15 @@
 public struct ReasonText: @unchecked Sendable, Hashable, CustomStringConvertible {
     // @unchecked: a block's bytes are written once, before a `ReasonText` refers to them, and
     // never again; readers see only bytes written before the value was made.
-    private let block: ManagedBuffer<Void, UInt8>
+    // Nil only in `none`, which refers to no block (so a copy of it retains nothing).
+    private let block: ManagedBuffer<Void, UInt8>?
     private let offset: UInt32
     private let count: UInt32
 
-    fileprivate init(block: ManagedBuffer<Void, UInt8>, offset: Int, count: Int) {
+    /// The empty reason, in no block: a placeholder that costs nothing to copy or destroy.
+    public static let none = ReasonText(block: nil, offset: 0, count: 0)
+
+    fileprivate init(block: ManagedBuffer<Void, UInt8>?, offset: Int, count: Int) {
         self.block = block
         self.offset = UInt32(offset)
         self.count = UInt32(count)
@@ -27,7 +31,8 @@ public struct ReasonText: @unchecked Sendable, Hashable, CustomStringConvertible
     public var isEmpty: Bool { count == 0 }
 
     public func withUTF8<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        try block.withUnsafeMutablePointerToElements { base in
+        guard let block else { return try body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return try block.withUnsafeMutablePointerToElements { base in
             try body(UnsafeBufferPointer(start: base + Int(offset), count: Int(count)))
         }
     }
