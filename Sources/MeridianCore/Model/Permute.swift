@@ -13,7 +13,9 @@ extension Array {
             let n = elements.count
             for start in 0 ..< n where !done[start] {
                 done[start] = true
-                // Checked before anything is moved: a bad index must not leave a slot empty.
+                // Every index is checked before it is used, and none may be visited twice: a
+                // list that is not a permutation stops the process (it would otherwise move an
+                // element onto one already moved, or never come back to `start`).
                 var k = start, source = Int(from[start])
                 precondition(source >= 0 && source < n, "a permutation of every index")
                 if source == start { continue }

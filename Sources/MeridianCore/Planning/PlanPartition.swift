@@ -658,7 +658,7 @@ public struct MergeOrder: Sendable {
     /// What `rearrange` puts in slots it empties before it removes them or fills them, and
     /// `laidEndToEnd(moving:)` in those it moves actions out of: it refers to nothing, so
     /// copies of it cost no retain and no release.
-    private static let vacated = Action(kind: .purge, reason: ReasonText.none)
+    private static let vacated = Action(kind: .purge, reason: ReasonText.empty)
 
     /// `body` of each part's actions in place, in part order (for `gather`).
     public static func withActions<R>(of plans: [PartPlan], _ body: ([UnsafeBufferPointer<Action>]) -> R) -> R {

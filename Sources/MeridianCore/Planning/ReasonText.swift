@@ -6,13 +6,13 @@
 public struct ReasonText: @unchecked Sendable, Hashable, CustomStringConvertible {
     // @unchecked: a block's bytes are written once, before a `ReasonText` refers to them, and
     // never again; readers see only bytes written before the value was made.
-    // Nil only in `none`, which refers to no block (so a copy of it retains nothing).
+    // Nil only in `empty`, which refers to no block (so a copy of it retains nothing).
     private let block: ManagedBuffer<Void, UInt8>?
     private let offset: UInt32
     private let count: UInt32
 
     /// The empty reason, in no block: a placeholder that costs nothing to copy or destroy.
-    public static let none = ReasonText(block: nil, offset: 0, count: 0)
+    public static let empty = ReasonText(block: nil, offset: 0, count: 0)
 
     fileprivate init(block: ManagedBuffer<Void, UInt8>?, offset: Int, count: Int) {
         self.block = block
